@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Sets up the services robocover needs on Debian 12 or 13, idempotently:
+#   - PostgreSQL with TimescaleDB (Debian's package where there is one, otherwise built once from
+#     Debian 13's source package), preloaded, with the robocover role and databases;
+#   - Mosquitto: a broker instance of our own on 127.0.0.1:${ROBOCOVER_MQTT_PORT:-1884}, configured for
+#     MQTT 5 with persistent sessions and queues sized for telemetry bursts, beside the machine's own;
+#   - Redis on 127.0.0.1:6379.
+# It installs only what is missing, starts only what is not running, and restarts PostgreSQL only when
+# the TimescaleDB library is not yet preloaded. A second run changes nothing and takes about a second.
+set -euo pipefail
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (it installs Debian packages and configures PostgreSQL)"
+[ -r /etc/debian_version ] || die "this setup supports Debian 12 and 13 only"
+
+STATE_DIR=${ROBOCOVER_STATE_DIR:-/var/lib/robocover}
+MQTT_PORT=${ROBOCOVER_MQTT_PORT:-1884}
+REDIS_PORT=${ROBOCOVER_REDIS_PORT:-6379}
+DB_ROLE=robocover
+# robocover_template carries the extension; the test suite clones its databases from it, so it needs
+# no superuser, and the machine's template1 stays as it was.
+DATABASES=(robocover robocover_template)
+export DEBIAN_FRONTEND=noninteractive
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$apt_updated" -eq 0 ]; then
+    log "apt-get update"
+    apt-get update -qq
+    apt_updated=1
+  fi
+  log "installing ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_version() { ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1; }
+[ -n "$(pg_version)" ] || apt_install postgresql
+PG_VERSION=$(pg_version)
+PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
+apt_install "postgresql-$PG_VERSION" postgresql-contrib
+
+if ! pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" '$1 == v && $2 == "main"' | grep -q .; then
+  log "creating PostgreSQL $PG_VERSION cluster main"
+  pg_createcluster "$PG_VERSION" main >/dev/null
+fi
+
+pg_running() { pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $4}' | grep -q online; }
+pg_start() {
+  pg_running || { log "starting PostgreSQL $PG_VERSION"; pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start; }
+}
+psql_admin() { runuser -u postgres -- "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+build_timescaledb_from_source() {
+  # Debian 12 does not package TimescaleDB; Debian 13's source package builds against PostgreSQL 15.
+  # A deb-src list of our own, used only for this download, leaves the machine's apt sources alone.
+  apt_install "postgresql-server-dev-$PG_VERSION" cmake gcc make libssl-dev dpkg-dev xz-utils
+  local work=$STATE_DIR/build/timescaledb
+  rm -rf "$work" && mkdir -p "$work/lists/partial" "$work/src"
+  echo "deb-src http://deb.debian.org/debian trixie main" > "$work/sources.list"
+  local aptopts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+                 -o "Dir::State::Lists=$work/lists" -o APT::Sandbox::User=root)
+  log "fetching Debian 13's timescaledb source package"
+  apt-get "${aptopts[@]}" update -qq
+  (cd "$work/src" && apt-get "${aptopts[@]}" source --download-only -qq timescaledb >/dev/null)
+  (cd "$work/src" && dpkg-source --no-check -x ./*.dsc tsdb >/dev/null)
+  log "building TimescaleDB (Apache edition) against PostgreSQL $PG_VERSION"
+  (cd "$work/src/tsdb" \
+    && ./bootstrap -DAPACHE_ONLY=ON -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DWARNINGS_AS_ERRORS=OFF \
+         -DUSE_TELEMETRY=OFF -DSEND_TELEMETRY_DEFAULT=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+         -DPG_CONFIG="$PG_BIN/pg_config" >"$work/bootstrap.log" 2>&1 \
+    && make -C build -j"$(nproc)" >"$work/make.log" 2>&1 \
+    && make -C build install >"$work/install.log" 2>&1) \
+    || die "TimescaleDB build failed; see the logs in $work"
+}
+
+if [ ! -f "/usr/share/postgresql/$PG_VERSION/extension/timescaledb.control" ]; then
+  if [ "$apt_updated" -eq 0 ]; then apt-get update -qq; apt_updated=1; fi
+  if apt-cache show "postgresql-$PG_VERSION-timescaledb" >/dev/null 2>&1; then
+    apt_install "postgresql-$PG_VERSION-timescaledb"
+  else
+    build_timescaledb_from_source
+  fi
+fi
+
+pg_start
+preload=$(psql_admin -c "SHOW shared_preload_libraries")
+if ! grep -qw timescaledb <<<"$preload"; then
+  new_preload=${preload:+$preload,}timescaledb
+  log "preloading timescaledb (shared_preload_libraries = '$new_preload') and restarting PostgreSQL"
+  psql_admin -c "ALTER SYSTEM SET shared_preload_libraries = '$new_preload'"
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main restart
+fi
+
+if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_ROLE'")" != 1 ]; then
+  log "creating role $DB_ROLE"
+  # CREATEDB lets the test suite build and drop its own databases; it is no superuser.
+  psql_admin -c "CREATE ROLE $DB_ROLE LOGIN CREATEDB"
+fi
+for db in "${DATABASES[@]}"; do
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+    log "creating database $db"
+    psql_admin -c "CREATE DATABASE $db OWNER $DB_ROLE"
+  fi
+  # The extension needs a superuser to create; the application role only uses it.
+  if [ "$(psql_admin -d "$db" -c "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")" != 1 ]; then
+    log "creating extension timescaledb in $db"
+    psql_admin -d "$db" -c "CREATE EXTENSION timescaledb"
+  fi
+done
+if [ "$(psql_admin -c "SELECT datistemplate FROM pg_database WHERE datname = 'robocover_template'")" != t ]; then
+  psql_admin -c "ALTER DATABASE robocover_template IS_TEMPLATE true"
+fi
+if ! runuser -u postgres -- "$PG_BIN/psql" -X -h 127.0.0.1 -U "$DB_ROLE" -d robocover -Atc 'SELECT 1' \
+     >/dev/null 2>&1; then
+  die "role $DB_ROLE cannot log in over 127.0.0.1; allow it in pg_hba.conf (trust or a password in ROBOCOVER_DATABASE_URL)"
+fi
+
+# ---------------------------------------------------------------- Mosquitto
+apt_install mosquitto mosquitto-clients
+MQTT_DIR=$STATE_DIR/mosquitto
+mkdir -p "$MQTT_DIR/data"
+chown -R mosquitto: "$MQTT_DIR/data" 2>/dev/null || true
+here=$(cd "$(dirname "$0")" && pwd)
+conf_new=$(sed -e "s|@PID_FILE@|$MQTT_DIR/mosquitto.pid|" -e "s|@USER@|mosquitto|" -e "s|@PORT@|$MQTT_PORT|" \
+  -e "s|@DATA_DIR@|$MQTT_DIR/data|" -e "s|@LOG_FILE@|$MQTT_DIR/mosquitto.log|" "$here/mosquitto.conf.template")
+conf_file=$MQTT_DIR/mosquitto.conf
+mqtt_pid() { [ -f "$MQTT_DIR/mosquitto.pid" ] && cat "$MQTT_DIR/mosquitto.pid"; }
+mqtt_running() { local p; p=$(mqtt_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+if [ ! -f "$conf_file" ] || [ "$(cat "$conf_file")" != "$conf_new" ]; then
+  printf '%s\n' "$conf_new" > "$conf_file"
+  if mqtt_running; then
+    log "broker configuration changed: restarting the robocover broker"
+    kill "$(mqtt_pid)"
+    for _ in $(seq 50); do mqtt_running || break; sleep 0.1; done
+  fi
+fi
+touch "$MQTT_DIR/mosquitto.log" && chown mosquitto: "$MQTT_DIR/mosquitto.log" "$MQTT_DIR" 2>/dev/null || true
+if ! mqtt_running; then
+  log "starting the robocover broker on 127.0.0.1:$MQTT_PORT"
+  mosquitto -d -c "$conf_file"
+  for _ in $(seq 50); do mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 1 \
+    >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 2 >/dev/null \
+  || die "the broker on 127.0.0.1:$MQTT_PORT does not answer; see $MQTT_DIR/mosquitto.log"
+
+# ---------------------------------------------------------------- Redis
+apt_install redis-server redis-tools
+if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/robocover.log
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || die "Redis does not answer on 127.0.0.1:$REDIS_PORT"
+
+log "ready: PostgreSQL $PG_VERSION + TimescaleDB on 127.0.0.1:5432, Mosquitto on 127.0.0.1:$MQTT_PORT, Redis on 127.0.0.1:$REDIS_PORT"
