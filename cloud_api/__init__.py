@@ -1,0 +1,1 @@
+"""The insurer-facing API (FastAPI) and the `robocover` command line."""

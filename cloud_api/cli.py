@@ -1,0 +1,88 @@
+"""The `robocover` command: the cloud side (services, migrations, demo; later ingest, risk, API).
+
+Each command builds the settings of the deployable it runs and passes them down; heavy imports
+happen inside the commands, so `robocover --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ingest.logs import configure_logging
+from ingest.settings import CloudSettings
+
+# Locals are never shown in tracebacks: they may hold credentials.
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="robocover, the cloud side: services, migrations, demo.",
+)
+services_app = typer.Typer(no_args_is_help=True, help="The local services robocover runs on.")
+app.add_typer(services_app, name="services")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cloud_settings() -> CloudSettings:
+    settings = CloudSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Install what is missing and start what is not running (Debian 12/13, as root)."""
+    script = PROJECT_ROOT / "scripts" / "services-up.sh"
+    if not script.exists():
+        typer.echo(f"{script} is not here: run it from a checkout of robocover", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(subprocess.call(["bash", str(script)]))  # noqa: S603, S607
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    downgrade: Annotated[bool, typer.Option("--downgrade", help="Go down to REVISION.")] = False,
+) -> None:
+    """Bring the database schema to a revision (Alembic)."""
+    from migrations import runner
+
+    settings = _cloud_settings()
+    if downgrade:
+        runner.downgrade(settings.sqlalchemy_url, revision)
+    else:
+        runner.upgrade(settings.sqlalchemy_url, revision)
+    heads = ",".join(sorted(runner.current_heads(settings.sqlalchemy_url))) or "base"
+    typer.echo(f"database at revision {heads}")
+
+
+@app.command()
+def demo(
+    robots: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated robots.")] = 3,
+) -> None:
+    """Run what exists of the pipeline on the local services, and say what it did."""
+    from rich.console import Console
+
+    from cloud_api.demo import run_demo
+
+    report = run_demo(_cloud_settings(), Console(), robots=robots)
+    if not report.services_healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print robocover's version."""
+    from importlib.metadata import version as dist_version
+
+    typer.echo(dist_version("robocover"))
+
+
+def main() -> None:
+    sys.exit(app())

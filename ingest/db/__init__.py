@@ -1,0 +1,1 @@
+"""The database foundation shared by the cloud components: metadata, engines."""

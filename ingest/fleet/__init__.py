@@ -1,0 +1,1 @@
+"""The fleet register: tenants and their robots."""

@@ -1,0 +1,87 @@
+"""Telemetry: the metric catalogue, the samples (a hypertable), the receipts of signed batches."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ingest.db.base import Base
+
+
+class Metric(Base):
+    """A metric the cloud has seen: the standard catalogue's, and vendor-specific ones by name."""
+
+    __tablename__ = "metrics"
+
+    id: Mapped[int] = mapped_column(SmallInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(200), server_default="")
+
+
+# One row per sample, narrow, written by binary COPY: a TimescaleDB hypertable partitioned on time.
+# It has no primary key: exactly-once is enforced per batch, by batch_receipts, in the same
+# transaction. It has no foreign keys either: a per-row trigger would halve the COPY rate, and the
+# ingest checks the robot and the metric of a batch before writing any of its rows. Its one index
+# serves a robot's recent data and, by a nested loop over a fleet's robots, a fleet's last hour;
+# every further index would slow the COPY that fills it.
+telemetry = Table(
+    "telemetry",
+    Base.metadata,
+    Column(
+        "time", DateTime(timezone=True), nullable=False, comment="sample time, corrected for skew"
+    ),
+    Column("robot_id", Uuid, nullable=False),
+    Column("metric_id", SmallInteger, nullable=False),
+    Column("value", Double, nullable=False),
+    Column("seq", BigInteger, nullable=False, comment="sequence number of the batch it came in"),
+    Index("ix_telemetry_robot_id_time", "robot_id", "time"),
+)
+
+
+class BatchReceipt(Base):
+    """One accepted signed message of a robot: the ledger that makes rows exactly-once.
+
+    Every signed message (telemetry, events, drop notices) takes a place in the robot's one sequence
+    space and hash chain; a redelivered message finds its receipt and writes nothing.
+    """
+
+    __tablename__ = "batch_receipts"
+    __table_args__ = (
+        CheckConstraint("octet_length(digest) = 32", name="digest_length"),
+        CheckConstraint("octet_length(prev_digest) = 32", name="prev_digest_length"),
+    )
+
+    robot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("robots.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
+    prev_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    boot_id: Mapped[uuid.UUID]
+    device_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    clock_offset_s: Mapped[float] = mapped_column(
+        Double, comment="device wall clock minus receive time, in seconds"
+    )
+    sample_count: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,57 @@
+"""Settings of the cloud deployables: each builds its own at its entry point and passes it down."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PostgresDsn, RedisDsn, UrlConstraints
+from pydantic_core import Url
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MqttUrl = Annotated[Url, UrlConstraints(allowed_schemes=["mqtt", "mqtts"], default_port=1883)]
+LogFormat = Literal["auto", "json", "console"]
+
+
+class CloudSettings(BaseSettings):
+    """What every cloud-side process shares: where the services are and how to log.
+
+    Read from ``ROBOCOVER_*`` environment variables; the defaults reach the local services that
+    ``scripts/services-up.sh`` sets up.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ROBOCOVER_", extra="ignore", frozen=True)
+
+    database_url: PostgresDsn = Field(
+        default=PostgresDsn("postgresql://robocover@127.0.0.1:5432/robocover"),
+        description="PostgreSQL with TimescaleDB, as a libpq URL.",
+    )
+    mqtt_url: MqttUrl = Field(
+        default=Url("mqtt://127.0.0.1:1884"),
+        description="The MQTT 5 broker (mqtt:// or mqtts://).",
+    )
+    redis_url: RedisDsn = Field(
+        default=RedisDsn("redis://127.0.0.1:6379/0"),
+        description="Redis, for Celery and caches.",
+    )
+    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: LogFormat = Field(
+        default="auto",
+        description="json: a JSON object per line; console: readable; auto: console on a tty.",
+    )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with SQLAlchemy's psycopg 3 driver name."""
+        return str(self.database_url).replace("postgresql://", "postgresql+psycopg://", 1)
+
+    @property
+    def libpq_url(self) -> str:
+        """The database URL as libpq and psycopg take it."""
+        return str(self.database_url).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class IngestSettings(CloudSettings):
+    """`robocover ingest`: the MQTT to TimescaleDB bridge."""
+
+    mqtt_client_id: str = Field(default="robocover-ingest", min_length=1, max_length=64)
+    mqtt_share_group: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_-]{1,32}$")

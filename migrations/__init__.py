@@ -1,0 +1,1 @@
+"""Alembic migrations for robocover's database, run by `robocover migrate`."""

@@ -1,0 +1,3 @@
+"""Imports every module that defines tables, so that the metadata Alembic compares is complete."""
+
+import ingest.models  # noqa: F401

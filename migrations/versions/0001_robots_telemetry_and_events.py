@@ -1,0 +1,220 @@
+"""robots, telemetry and events
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-27
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    op.create_table(
+        "metrics",
+        sa.Column("id", sa.SmallInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("unit", sa.String(length=16), nullable=False),
+        sa.Column("description", sa.String(length=200), server_default="", nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_metrics")),
+        sa.UniqueConstraint("name", name=op.f("uq_metrics_name")),
+    )
+    op.create_table(
+        "tenants",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("slug", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), server_default="active", nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "slug ~ '^[a-z0-9][a-z0-9-]{0,31}$'", name=op.f("ck_tenants_slug_format")
+        ),
+        sa.CheckConstraint(
+            "status IN ('active', 'suspended')", name=op.f("ck_tenants_status_valid")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
+        sa.UniqueConstraint("slug", name=op.f("uq_tenants_slug")),
+    )
+    op.create_table(
+        "robots",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("serial_number", sa.String(length=64), nullable=False),
+        sa.Column("robot_class", sa.String(length=32), nullable=False),
+        sa.Column("manufacturer", sa.String(length=100), nullable=False),
+        sa.Column("model", sa.String(length=100), nullable=False),
+        sa.Column("status", sa.String(length=16), server_default="pending", nullable=False),
+        sa.Column("signing_public_key", sa.LargeBinary(), nullable=True),
+        sa.Column("mqtt_username", sa.String(length=128), nullable=True),
+        sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("chain_head_seq", sa.BigInteger(), nullable=True),
+        sa.Column("chain_head_digest", sa.LargeBinary(), nullable=True),
+        sa.Column("tamper_flagged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("online", sa.Boolean(), server_default="false", nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("boot_id", sa.Uuid(), nullable=True),
+        sa.Column("firmware_version", sa.String(length=64), nullable=True),
+        sa.Column("software_version", sa.String(length=64), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "robot_class IN ('industrial_arm', 'cobot', 'mobile_robot')",
+            name=op.f("ck_robots_robot_class_valid"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'active', 'suspended', 'revoked')",
+            name=op.f("ck_robots_status_valid"),
+        ),
+        sa.CheckConstraint(
+            "status NOT IN ('active') OR signing_public_key IS NOT NULL",
+            name=op.f("ck_robots_active_has_key"),
+        ),
+        sa.CheckConstraint(
+            "octet_length(chain_head_digest) = 32", name=op.f("ck_robots_chain_digest_length")
+        ),
+        sa.CheckConstraint(
+            "octet_length(signing_public_key) = 32", name=op.f("ck_robots_ed25519_key_length")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_robots_tenant_id_tenants"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_robots")),
+        sa.UniqueConstraint("mqtt_username", name=op.f("uq_robots_mqtt_username")),
+        sa.UniqueConstraint(
+            "tenant_id", "serial_number", name=op.f("uq_robots_tenant_id_serial_number")
+        ),
+    )
+    op.create_table(
+        "batch_receipts",
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("digest", sa.LargeBinary(), nullable=False),
+        sa.Column("prev_digest", sa.LargeBinary(), nullable=False),
+        sa.Column("boot_id", sa.Uuid(), nullable=False),
+        sa.Column("device_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "received_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "clock_offset_s",
+            sa.Double(),
+            nullable=False,
+            comment="device wall clock minus receive time, in seconds",
+        ),
+        sa.Column("sample_count", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "octet_length(digest) = 32", name=op.f("ck_batch_receipts_digest_length")
+        ),
+        sa.CheckConstraint(
+            "octet_length(prev_digest) = 32", name=op.f("ck_batch_receipts_prev_digest_length")
+        ),
+        sa.ForeignKeyConstraint(
+            ["robot_id"], ["robots.id"], name=op.f("fk_batch_receipts_robot_id_robots")
+        ),
+        sa.PrimaryKeyConstraint("robot_id", "seq", name=op.f("pk_batch_receipts")),
+    )
+    op.create_table(
+        "robot_events",
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("position", sa.SmallInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=True),
+        sa.Column("severity", sa.SmallInteger(), nullable=False),
+        sa.Column(
+            "detail", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
+        ),
+        sa.Column(
+            "received_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["robot_id"], ["robots.id"], name=op.f("fk_robot_events_robot_id_robots")
+        ),
+    )
+    op.create_index("ix_robot_events_kind_time", "robot_events", ["kind", "time"], unique=False)
+    op.create_index(
+        "ix_robot_events_robot_id_time", "robot_events", ["robot_id", "time"], unique=False
+    )
+    op.create_index(
+        "uq_robot_events_robot_id_seq_position_time",
+        "robot_events",
+        ["robot_id", "seq", "position", "time"],
+        unique=True,
+    )
+    op.create_table(
+        "telemetry",
+        sa.Column(
+            "time",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="sample time, corrected for skew",
+        ),
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("metric_id", sa.SmallInteger(), nullable=False),
+        sa.Column("value", sa.Double(), nullable=False),
+        sa.Column(
+            "seq",
+            sa.BigInteger(),
+            nullable=False,
+            comment="sequence number of the batch it came in",
+        ),
+    )
+    op.create_index("ix_telemetry_robot_id_time", "telemetry", ["robot_id", "time"], unique=False)
+    # Hypertables: the Apache edition of TimescaleDB partitions by time; retention drops whole chunks.
+    # Its default time index is not created: the indexes above are the ones the queries use.
+    op.execute(
+        "SELECT create_hypertable('telemetry', by_range('time', INTERVAL '1 day'),"
+        " create_default_indexes => false)"
+    )
+    op.execute(
+        "SELECT create_hypertable('robot_events', by_range('time', INTERVAL '7 days'),"
+        " create_default_indexes => false)"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_telemetry_robot_id_time", table_name="telemetry")
+    op.drop_table("telemetry")
+    op.drop_index("uq_robot_events_robot_id_seq_position_time", table_name="robot_events")
+    op.drop_index("ix_robot_events_robot_id_time", table_name="robot_events")
+    op.drop_index("ix_robot_events_kind_time", table_name="robot_events")
+    op.drop_table("robot_events")
+    op.drop_table("batch_receipts")
+    op.drop_table("robots")
+    op.drop_table("tenants")
+    op.drop_table("metrics")

@@ -1,0 +1,1 @@
+"""The risk engine: telemetry features, rating plans, vectorized scoring and premiums."""
