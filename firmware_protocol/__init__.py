@@ -1,0 +1,1 @@
+"""The wire contract between robot and cloud. Imports nothing of robocover's, nothing server-side."""
