@@ -1,1 +1,1 @@
-"""The wire contract between robot and cloud. Imports nothing of robocover's, nothing server-side."""
+"""The wire contract between robot and cloud. Imports nothing of ours, nothing server-side."""
