@@ -109,14 +109,18 @@ for db in "${DATABASES[@]}"; do
     log "creating database $db"
     psql_admin -c "CREATE DATABASE $db OWNER $DB_ROLE"
   fi
+  # A closed template was finished by an earlier run.
+  [ "$(psql_admin -c "SELECT datallowconn FROM pg_database WHERE datname = '$db'")" = t ] || continue
   # The extension needs a superuser to create; the application role only uses it.
   if [ "$(psql_admin -d "$db" -c "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")" != 1 ]; then
     log "creating extension timescaledb in $db"
     psql_admin -d "$db" -c "CREATE EXTENSION timescaledb"
   fi
 done
-if [ "$(psql_admin -c "SELECT datistemplate FROM pg_database WHERE datname = 'robocover_template'")" != t ]; then
-  psql_admin -c "ALTER DATABASE robocover_template IS_TEMPLATE true"
+# Closed to connections, the template clones at once: TimescaleDB's scheduler no longer visits it.
+if [ "$(psql_admin -c "SELECT datistemplate AND NOT datallowconn FROM pg_database
+                       WHERE datname = 'robocover_template'")" != t ]; then
+  psql_admin -c "ALTER DATABASE robocover_template WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
 fi
 if ! runuser -u postgres -- "$PG_BIN/psql" -X -h 127.0.0.1 -U "$DB_ROLE" -d robocover -Atc 'SELECT 1' \
      >/dev/null 2>&1; then

@@ -9,6 +9,7 @@ exercises the migrations), then
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,13 +40,30 @@ def _admin(base_url: str) -> psycopg.Connection[tuple[object, ...]]:
 
 
 def create_database(base_url: str, name: str, template: str) -> str:
+    """Clone ``template``. TimescaleDB's scheduler may still hold a short-lived connection to a
+    database that was just migrated, which makes PostgreSQL refuse to copy it: wait it out."""
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(template)
+    )
+    deadline = time.monotonic() + 30
+    with _admin(base_url) as conn:
+        while True:
+            try:
+                conn.execute(statement)
+                break
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    return _with_database(base_url, name)
+
+
+def close_to_connections(base_url: str, name: str) -> None:
+    """A template nobody connects to any more (TimescaleDB's scheduler included) clones at once."""
     with _admin(base_url) as conn:
         conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
         )
-    return _with_database(base_url, name)
 
 
 def drop_database(base_url: str, name: str) -> None:
@@ -82,6 +100,7 @@ def migrated_template(base_settings: CloudSettings) -> Iterator[str]:
     drop_database(base_url, name)
     url = create_database(base_url, name, EXTENSION_TEMPLATE)
     upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    close_to_connections(base_url, name)
     yield name
     drop_database(base_url, name)
 
