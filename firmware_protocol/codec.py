@@ -1,0 +1,311 @@
+"""Binary frames: encode messages to bytes and decode any bytes to a message or a ProtocolError.
+
+Frame layout (docs/protocol.md section 3)::
+
+    offset  size  field
+    0       2     magic "RC" (0x52 0x43)
+    2       1     major version (1)
+    3       1     minor version
+    4       1     message kind (MessageKind)
+    5       1     flags: bit 0 = signed; bits 1-7 reserved, zero
+    6       4     body length L, unsigned big-endian
+    10      L     body: one CBOR map (restricted subset, see _cbor.py)
+    10+L    64    Ed25519 signature, present if and only if flag bit 0 is set
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+import numpy as np
+import zstandard
+
+from firmware_protocol import _cbor, _schema
+from firmware_protocol._json_telemetry import telemetry_columns
+from firmware_protocol.catalogue import metric_keys
+from firmware_protocol.columns import BlockCodec, decode_block, encode_block
+from firmware_protocol.errors import (
+    ErrorCode,
+    InvalidFieldError,
+    LimitExceededError,
+    MalformedPayloadError,
+    ProtocolError,
+    SignatureError,
+    UnsupportedVersionError,
+)
+from firmware_protocol.limits import (
+    MAX_CELLS_PER_BATCH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PAYLOAD_BYTES,
+    MAX_SAMPLES_PER_BATCH,
+    MAX_TIME_US,
+)
+from firmware_protocol.messages import (
+    CHAINED_KINDS,
+    ChainLink,
+    Message,
+    MessageKind,
+    TelemetryBatch,
+)
+
+MAGIC: Final = b"RC"
+PROTOCOL_MAJOR: Final = 1
+PROTOCOL_MINOR: Final = 0
+HEADER: Final = struct.Struct(">2sBBBBI")
+HEADER_BYTES: Final = HEADER.size  # 10
+SIGNATURE_BYTES: Final = 64
+FLAG_SIGNED: Final = 0x01
+SIGNING_CONTEXT: Final = b"robocover/v1\x00"
+"""Prefixed to the signed bytes so a robot key's signature means nothing in another protocol."""
+
+ROBOT_TO_CLOUD: Final = frozenset(
+    {MessageKind.TELEMETRY, MessageKind.EVENTS, MessageKind.DROP_NOTICE, MessageKind.STATUS}
+)
+
+
+class Form(StrEnum):
+    BINARY = "binary"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A decoded payload: the message plus what is needed to verify it and chain it."""
+
+    message: Message
+    kind: MessageKind
+    major: int
+    minor: int
+    form: Form
+    signature: bytes | None
+    signed_data: bytes
+    """SIGNING_CONTEXT + header + body: exactly the bytes the signature covers."""
+    digest: bytes
+    """SHA-256 of the whole payload as received; the next chained message's prev_digest."""
+
+    @property
+    def link(self) -> ChainLink | None:
+        """The chain position of a telemetry, event or drop-notice message; else None."""
+        if self.kind not in CHAINED_KINDS:
+            return None
+        message: Any = self.message
+        return ChainLink(message.seq, self.digest, message.prev_digest)
+
+
+def payload_digest(payload: bytes) -> bytes:
+    """The chain digest of an encoded message: SHA-256 over every byte of the payload."""
+    return hashlib.sha256(payload).digest()
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def encode_body(message: Message, *, compress: bool = True) -> bytes:
+    """The CBOR body of `message` (no frame)."""
+    kind = message.KIND
+    body = _schema.write_fields(message, _schema.FIELDS[kind], json=False)
+    if isinstance(message, TelemetryBatch):
+        body.update(_telemetry_blocks(message, compress=compress))
+    elif kind == MessageKind.EVENTS:
+        body[20] = _schema.events_to(body[20], json=False)
+    return _cbor.dumps(body)
+
+
+def frame_header(kind: MessageKind, body_length: int, *, signed: bool) -> bytes:
+    flags = FLAG_SIGNED if signed else 0
+    return HEADER.pack(MAGIC, PROTOCOL_MAJOR, PROTOCOL_MINOR, kind, flags, body_length)
+
+
+def _telemetry_blocks(batch: TelemetryBatch, *, compress: bool) -> dict[int, Any]:
+    ts = batch.timestamps_us.reshape(1, -1)
+    t_codec, t_width, t_data = encode_block(ts, ts[:, 0], compress=compress)
+    q = batch.quantized
+    bases = q[:, 0].copy()
+    v_codec, v_width, v_data = encode_block(q, bases, compress=compress)
+    return {
+        10: int(ts[0, 0]),
+        11: [int(t_codec), t_width, t_data],
+        12: [k.wire_ref for k in batch.keys],
+        13: bytes(k.channel for k in batch.keys),
+        14: np.asarray(batch.exponents, dtype=np.int8).tobytes(),
+        15: bases.astype("<i8").tobytes(),
+        16: [int(v_codec), v_width, v_data],
+    }
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_binary(payload: bytes) -> Decoded:
+    """Decode a binary frame. The signature is carried, not checked: see signing.verify."""
+    if len(payload) < HEADER_BYTES:
+        if payload[: len(MAGIC)] != MAGIC[: len(payload)]:
+            raise MalformedPayloadError("payload does not start with 'RC'", ErrorCode.BAD_MAGIC)
+        raise MalformedPayloadError("payload shorter than the 10-byte header", ErrorCode.TRUNCATED)
+    magic, major, minor, kind_byte, flags, length = HEADER.unpack_from(payload)
+    if magic != MAGIC:
+        raise MalformedPayloadError("payload does not start with 'RC'", ErrorCode.BAD_MAGIC)
+    if major != PROTOCOL_MAJOR:
+        raise UnsupportedVersionError(f"major version {major} is not supported (this decoder: 1)")
+    kind = _kind(kind_byte)
+    if flags & ~FLAG_SIGNED:
+        raise InvalidFieldError(f"reserved flag bits set in {flags:#04x}")
+    signed = bool(flags & FLAG_SIGNED)
+    end = HEADER_BYTES + length
+    expected = end + (SIGNATURE_BYTES if signed else 0)
+    if expected > len(payload):
+        raise MalformedPayloadError(
+            f"frame needs {expected} bytes, got {len(payload)}", ErrorCode.TRUNCATED
+        )
+    if expected < len(payload):
+        raise MalformedPayloadError(
+            f"{len(payload) - expected} bytes after the frame", ErrorCode.TRAILING_BYTES
+        )
+    if not signed and kind in ROBOT_TO_CLOUD:
+        # Refused before parsing: unsigned robot data is worthless as evidence.
+        raise SignatureError(f"{kind.name} messages must be signed", ErrorCode.UNSIGNED)
+    body = _cbor.loads(payload[HEADER_BYTES:end])
+    message = decode_body(kind, body, minor=minor, json=False)
+    return Decoded(
+        message=message,
+        kind=kind,
+        major=major,
+        minor=minor,
+        form=Form.BINARY,
+        signature=payload[end:] if signed else None,
+        signed_data=SIGNING_CONTEXT + payload[:end],
+        digest=payload_digest(payload),
+    )
+
+
+def _kind(value: int) -> MessageKind:
+    try:
+        return MessageKind(value)
+    except ValueError:
+        raise InvalidFieldError(f"unknown message kind {value}", ErrorCode.UNKNOWN_KIND) from None
+
+
+def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Message:
+    """Build the message of `kind` from a decoded CBOR map (or JSON object)."""
+    if type(body) is not dict:
+        raise MalformedPayloadError("the body is not a map")
+    strict = minor <= PROTOCOL_MINOR
+    fields = _schema.FIELDS[kind]
+    ignore: frozenset[Any] = frozenset()
+    if kind == MessageKind.TELEMETRY:
+        ignore = _JSON_TELEMETRY if json else _schema.TELEMETRY_BLOCK_KEYS
+    kwargs = _schema.read_fields(body, fields, json=json, strict=strict, ignore=ignore)
+    cls = _schema.MESSAGE_CLASSES[kind]
+    if kind == MessageKind.TELEMETRY:
+        columns = telemetry_columns(body) if json else _binary_columns(body)
+        kwargs.update(columns)
+    elif kind == MessageKind.EVENTS and "events" in kwargs:
+        kwargs["events"] = _schema.events_from(kwargs["events"], json=json, strict=strict)
+    message: Message = _schema.build(cls, kwargs)
+    return message
+
+
+_JSON_TELEMETRY: Final = frozenset({"timestamps_us", "metrics"})
+
+
+def _require(body: dict[Any, Any], key: Any, wire_type: type, what: str) -> Any:
+    if key not in body:
+        raise InvalidFieldError(f"telemetry lacks {what}", ErrorCode.MISSING_FIELD)
+    value = body[key]
+    if type(value) is not wire_type:
+        raise InvalidFieldError(f"{what} must be of type {wire_type.__name__}")
+    return value
+
+
+def _block(body: dict[Any, Any], key: int, what: str) -> tuple[int, int, bytes]:
+    block = _require(body, key, list, what)
+    if len(block) != 3 or type(block[0]) is not int or type(block[1]) is not int:
+        raise InvalidFieldError(f"{what} must be [codec, width, bytes]")
+    if type(block[2]) is not bytes:
+        raise InvalidFieldError(f"{what} data must be a byte string")
+    return block[0], block[1], block[2]
+
+
+def _binary_columns(body: dict[Any, Any]) -> dict[str, Any]:
+    t_base = _require(body, 10, int, "t_base")
+    t_codec, t_width, t_data = _block(body, 11, "timestamp block")
+    refs = _require(body, 12, list, "metric refs")
+    channels = _require(body, 13, bytes, "channels")
+    exps = _require(body, 14, bytes, "exponents")
+    bases_raw = _require(body, 15, bytes, "bases")
+    v_codec, v_width, v_data = _block(body, 16, "value block")
+    metrics = len(refs)
+    if metrics > MAX_METRICS_PER_BATCH:
+        raise LimitExceededError(f"more than {MAX_METRICS_PER_BATCH} metrics")
+    if not len(channels) == len(exps) == len(bases_raw) // 8 == metrics or len(bases_raw) % 8:
+        raise InvalidFieldError("metric refs, channels, exponents and bases differ in length")
+    samples = _sample_count(t_codec, t_width, t_data)
+    if metrics * samples > MAX_CELLS_PER_BATCH:
+        raise LimitExceededError(f"more than {MAX_CELLS_PER_BATCH} values")
+    # Bases are not range-checked here: TelemetryBatch refuses any quantized value beyond
+    # 2**53, and a base large enough to wrap the int64 sum yields one (|wrapped| > 2**62).
+    bases = np.frombuffer(bases_raw, "<i8").reshape(-1, 1)
+    if not 0 <= t_base <= MAX_TIME_US:
+        raise InvalidFieldError("t_base is not within 0..2**62 microseconds")
+    ts = np.cumsum(decode_block(t_codec, t_width, t_data, samples), dtype=np.int64) + t_base
+    deltas = decode_block(v_codec, v_width, v_data, metrics * samples)
+    keys = metric_keys(refs, channels)
+    return {
+        "timestamps_us": ts,
+        "keys": keys,
+        "exponents": tuple(np.frombuffer(exps, np.int8).tolist()),
+        "quantized": _with_base(bases, deltas, metrics, samples),
+    }
+
+
+def _sample_count(codec: int, width: int, data: bytes) -> int:
+    """Samples are counted from the timestamp block: its raw size, or its zstd content size."""
+    if width not in (1, 2, 4):
+        raise InvalidFieldError(f"timestamp block width {width!r} is not 1, 2 or 4")
+    if codec == BlockCodec.RAW:
+        size = len(data)
+    elif codec == BlockCodec.SHUFFLE_ZSTD:
+        try:
+            size = zstandard.frame_content_size(data)
+        except zstandard.ZstdError:
+            raise InvalidFieldError(
+                "timestamp block is not a zstd frame", ErrorCode.DECOMPRESSION_FAILED
+            ) from None
+    else:
+        raise UnsupportedVersionError(
+            f"block codec {codec} is not 0 or 1", ErrorCode.UNSUPPORTED_ENCODING
+        )
+    if size < 0:
+        raise InvalidFieldError("zstd frame does not declare its content size")
+    if size // width > MAX_SAMPLES_PER_BATCH:
+        raise LimitExceededError(f"more than {MAX_SAMPLES_PER_BATCH} samples")
+    if size % width or size == 0:
+        raise InvalidFieldError(f"timestamp block of {size} bytes is not whole samples")
+    return size // width
+
+
+def _with_base(
+    bases: np.ndarray[Any, Any], deltas: np.ndarray[Any, Any], rows: int, samples: int
+) -> Any:
+    """x = base + cumulative sum of deltas, per row. |deltas| < 2**31 and n <= 4096, so the
+    int64 sum cannot overflow for |base| <= 2**53."""
+    return np.cumsum(deltas.reshape(rows, samples), axis=1, dtype=np.int64) + bases
+
+
+def check_size(payload: object) -> bytes:
+    """Any decoder entry point starts here: bytes only, bounded size, before any parsing."""
+    if isinstance(payload, bytearray | memoryview):
+        payload = bytes(payload)
+    if type(payload) is not bytes:
+        raise ProtocolError("payload must be bytes", ErrorCode.MALFORMED)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise LimitExceededError(
+            f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", ErrorCode.TOO_LARGE
+        )
+    if not payload:
+        raise MalformedPayloadError("empty payload", ErrorCode.TRUNCATED)
+    return payload

@@ -1,0 +1,544 @@
+"""The protocol's messages as frozen, self-validating values.
+
+Constructing one checks every invariant the decoder would check, so an agent cannot encode a
+message that a conforming decoder refuses, and a decoded message is known to be valid.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_protocol import _validate as v
+from firmware_protocol.catalogue import MetricKey, check_exponent, default_exponent
+from firmware_protocol.errors import InvalidFieldError, LimitExceededError
+from firmware_protocol.limits import (
+    MAX_ACK_RANGES,
+    MAX_CATALOGUE_ENTRIES,
+    MAX_CELLS_PER_BATCH,
+    MAX_CONFIG_METRICS,
+    MAX_EVENTS_PER_BATCH,
+    MAX_EXPONENT,
+    MAX_METRICS_PER_BATCH,
+    MAX_NAME_BYTES,
+    MAX_QUANTIZED_MAGNITUDE,
+    MAX_SAMPLES_PER_BATCH,
+    MAX_TIME_US,
+    MAX_UINT64,
+    MIN_EXPONENT,
+)
+
+FloatArray = npt.NDArray[np.float64]
+Int64Array = npt.NDArray[np.int64]
+
+
+class MessageKind(IntEnum):
+    """Byte 4 of the frame header."""
+
+    TELEMETRY = 1
+    EVENTS = 2
+    DROP_NOTICE = 3
+    STATUS = 4
+    CONFIG = 5
+    ACK = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """Where a chained message sits in its robot's hash chain."""
+
+    seq: int
+    digest: bytes
+    prev_digest: bytes
+
+
+def _check_chain(seq: int, prev_digest: bytes) -> None:
+    v.uint(seq, "seq")
+    v.digest(prev_digest, "prev_digest")
+    if seq == 0 and prev_digest != v.ZERO_DIGEST:
+        raise InvalidFieldError("the first message (seq 0) must have an all-zero prev_digest")
+
+
+def _check_origin(robot_id: uuid.UUID, boot_id: uuid.UUID, wall_us: int, mono_us: int) -> None:
+    v.robot_uuid(robot_id, "robot_id")
+    v.robot_uuid(boot_id, "boot_id")
+    v.signed_time_us(wall_us, "wall_us")
+    v.time_us(mono_us, "mono_us")
+
+
+def _readonly(array: npt.NDArray[np.generic]) -> None:
+    array.flags.writeable = False
+
+
+@functools.lru_cache(maxsize=1024)
+def _powers(exponents: tuple[int, ...]) -> tuple[FloatArray | None, FloatArray]:
+    """Per-row multiplier and divisor so that value = q * up / down is q * 10**e, correctly
+    rounded (dividing by an exact power of ten, rather than multiplying by an inexact 0.01).
+    Memoised (batches of one robot repeat their exponents); the arrays are read-only. `up` is
+    None when no exponent is positive, which saves a multiplication on the decode path."""
+    exps = np.asarray(exponents, dtype=np.int64)
+    up = np.power(10.0, np.maximum(exps, 0)).reshape(-1, 1)
+    down = np.power(10.0, np.maximum(-exps, 0)).reshape(-1, 1)
+    _readonly(up)
+    _readonly(down)
+    return (None if not (exps > 0).any() else up), down
+
+
+@dataclass(frozen=True, eq=False)
+class TelemetryBatch:
+    """Columnar samples: one monotonic timestamp column and one value row per metric.
+
+    `quantized[m, i]` is metric m at `timestamps_us[i]` in units of 10**exponents[m]; `values`
+    is the same as float64. Arrays are read-only.
+    """
+
+    KIND: ClassVar[MessageKind] = MessageKind.TELEMETRY
+
+    robot_id: uuid.UUID
+    boot_id: uuid.UUID
+    seq: int
+    prev_digest: bytes
+    wall_us: int
+    mono_us: int
+    timestamps_us: Int64Array
+    keys: tuple[MetricKey, ...]
+    exponents: tuple[int, ...]
+    quantized: Int64Array
+    values: FloatArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
+        _check_chain(self.seq, self.prev_digest)
+        self._check_shape()
+        ts = self.timestamps_us
+        if int(ts[0]) < 0 or int(ts[-1]) > MAX_TIME_US or bool((ts[1:] <= ts[:-1]).any()):
+            raise InvalidFieldError("timestamps_us must be strictly increasing, within 0..2**62")
+        q = self.quantized
+        if q.size and max(-int(q.min()), int(q.max())) > MAX_QUANTIZED_MAGNITUDE:
+            raise LimitExceededError("a quantized value exceeds 2**53 in magnitude")
+        if not all(type(key) is MetricKey for key in self.keys):
+            raise InvalidFieldError("metric keys must be MetricKey values")
+        # Hash plain tuples: the dataclass __hash__ is a Python call per key.
+        if len({(key.name, key.channel) for key in self.keys}) != len(self.keys):
+            raise InvalidFieldError("a metric key appears twice in one batch")
+        if self.exponents and (
+            not all(type(e) is int for e in self.exponents)
+            or min(self.exponents) < MIN_EXPONENT
+            or max(self.exponents) > MAX_EXPONENT
+        ):
+            raise InvalidFieldError("exponents must be integers in -9..9")
+        up, down = _powers(self.exponents)
+        values = (q if up is None else q * up) / down
+        for array in (ts, q, values):
+            _readonly(array)
+        object.__setattr__(self, "values", values)
+
+    def _check_shape(self) -> None:
+        ts, q = self.timestamps_us, self.quantized
+        if not isinstance(ts, np.ndarray) or ts.dtype != np.int64 or ts.ndim != 1:
+            raise InvalidFieldError("timestamps_us must be a 1-D int64 array")
+        if not isinstance(q, np.ndarray) or q.dtype != np.int64 or q.ndim != 2:
+            raise InvalidFieldError("quantized must be a 2-D int64 array")
+        if not isinstance(self.keys, tuple) or not isinstance(self.exponents, tuple):
+            raise InvalidFieldError("keys and exponents must be tuples")
+        metrics, samples = q.shape
+        if not 1 <= samples <= MAX_SAMPLES_PER_BATCH or ts.shape != (samples,):
+            raise LimitExceededError(f"a batch holds 1..{MAX_SAMPLES_PER_BATCH} timestamps")
+        if metrics > MAX_METRICS_PER_BATCH or metrics * samples > MAX_CELLS_PER_BATCH:
+            raise LimitExceededError(
+                f"a batch holds at most {MAX_METRICS_PER_BATCH} metrics and "
+                f"{MAX_CELLS_PER_BATCH} values"
+            )
+        if len(self.keys) != metrics or len(self.exponents) != metrics:
+            raise InvalidFieldError("keys, exponents and quantized rows differ in number")
+
+    @property
+    def sample_count(self) -> int:
+        return int(self.quantized.size)
+
+    def series(self, key: MetricKey | str) -> FloatArray:
+        """The float64 values of one metric (`key` may be text such as ``motor_current_a.2``)."""
+        wanted = MetricKey.parse(key) if isinstance(key, str) else key
+        try:
+            row = self.keys.index(wanted)
+        except ValueError:
+            raise KeyError(str(wanted)) from None
+        row_values: FloatArray = self.values[row]
+        return row_values
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TelemetryBatch):
+            return NotImplemented
+        return (
+            (self.robot_id, self.boot_id, self.seq, self.prev_digest, self.wall_us, self.mono_us)
+            == (
+                other.robot_id,
+                other.boot_id,
+                other.seq,
+                other.prev_digest,
+                other.wall_us,
+                other.mono_us,
+            )
+            and self.keys == other.keys
+            and self.exponents == other.exponents
+            and np.array_equal(self.timestamps_us, other.timestamps_us)
+            and np.array_equal(self.quantized, other.quantized)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def from_values(
+        cls,
+        *,
+        robot_id: uuid.UUID,
+        boot_id: uuid.UUID,
+        seq: int,
+        prev_digest: bytes,
+        wall_us: int,
+        mono_us: int,
+        timestamps_us: npt.ArrayLike,
+        series: Mapping[MetricKey, npt.ArrayLike] | Mapping[str, npt.ArrayLike],
+        exponents: Mapping[MetricKey, int] | Mapping[str, int] | None = None,
+    ) -> TelemetryBatch:
+        """Quantize float readings: q = round-half-even(value / 10**exponent).
+
+        The exponent of a standard metric defaults to the catalogue's; a vendor metric must
+        be given one in `exponents`.
+        """
+        keys = tuple(MetricKey.parse(k) if isinstance(k, str) else k for k in series)
+        given = {
+            (MetricKey.parse(k) if isinstance(k, str) else k): e
+            for k, e in (exponents or {}).items()
+        }
+        exps = tuple(_exponent_for(key, given) for key in keys)
+        try:
+            ts = np.asarray(timestamps_us, dtype=np.int64).copy()
+            rows = np.asarray([np.asarray(s, dtype=np.float64) for s in series.values()])
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise InvalidFieldError(f"timestamps or series are not numeric arrays: {exc}") from None
+        rows = rows.reshape(len(keys), ts.shape[0] if ts.ndim == 1 else -1)
+        return cls(
+            robot_id=robot_id,
+            boot_id=boot_id,
+            seq=seq,
+            prev_digest=prev_digest,
+            wall_us=wall_us,
+            mono_us=mono_us,
+            timestamps_us=ts,
+            keys=keys,
+            exponents=exps,
+            quantized=quantize(rows, exps),
+        )
+
+
+def _exponent_for(key: MetricKey, given: Mapping[MetricKey, int]) -> int:
+    exponent = given.get(key, default_exponent(key))
+    if exponent is None:
+        raise InvalidFieldError(f"vendor metric {key} needs an explicit exponent (resolution)")
+    return check_exponent(exponent)
+
+
+def quantize(rows: FloatArray, exponents: Sequence[int]) -> Int64Array:
+    """Vectorised quantization of a metrics x samples float array to int64 quanta."""
+    up, down = _powers(tuple(exponents))
+    with np.errstate(all="ignore"):
+        scaled = np.rint(rows * down if up is None else rows * down / up)
+    if not bool(np.isfinite(scaled).all()):
+        raise InvalidFieldError("readings must be finite (NaN and infinity cannot be sent in v1.0)")
+    if scaled.size and float(np.abs(scaled).max()) > MAX_QUANTIZED_MAGNITUDE:
+        raise LimitExceededError("a reading exceeds 2**53 quanta at its resolution")
+    quantized: Int64Array = scaled.astype(np.int64)
+    return quantized
+
+
+class EventKind(IntEnum):
+    FAULT = 1
+    FAULT_CLEARED = 2
+    COLLISION = 3
+    PROTECTIVE_STOP = 4
+    EMERGENCY_STOP = 5
+    OVER_TEMPERATURE = 6
+    MAINTENANCE_DONE = 7
+    FIRMWARE_CHANGE = 8
+
+
+class Severity(IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+    CRITICAL = 3
+
+
+_EVENT_REQUIRES: dict[int, tuple[str, ...]] = {
+    EventKind.FAULT: ("code",),
+    EventKind.FAULT_CLEARED: ("code",),
+    EventKind.OVER_TEMPERATURE: ("metric", "value"),
+    EventKind.MAINTENANCE_DONE: ("code",),
+    EventKind.FIRMWARE_CHANGE: ("code", "from_version", "to_version"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One discrete occurrence. `kind` codes above 8 (a later minor version) are kept as ints."""
+
+    kind: int
+    mono_us: int
+    severity: int = Severity.INFO
+    channel: int = 0
+    code: str | None = None
+    """Fault code, stop cause/source, maintenance kind or firmware component."""
+    message: str | None = None
+    value: float | None = None
+    """Peak force (N) of a collision; temperature of an over-temperature."""
+    threshold: float | None = None
+    metric: MetricKey | None = None
+    from_version: str | None = None
+    to_version: str | None = None
+
+    def __post_init__(self) -> None:
+        v.uint(self.kind, "event kind", 0xFFFF, 1)
+        v.time_us(self.mono_us, "event mono_us")
+        v.uint(self.severity, "severity", Severity.CRITICAL)
+        v.uint(self.channel, "event channel", 255)
+        v.optional_text(self.code, "event code", MAX_NAME_BYTES)
+        v.optional_text(self.message, "event message")
+        v.optional_finite(self.value, "event value")
+        v.optional_finite(self.threshold, "event threshold")
+        v.optional_text(self.from_version, "from_version", MAX_NAME_BYTES)
+        v.optional_text(self.to_version, "to_version", MAX_NAME_BYTES)
+        if self.metric is not None and not isinstance(self.metric, MetricKey):
+            raise InvalidFieldError("event metric must be a MetricKey")
+        for required in _EVENT_REQUIRES.get(self.kind, ()):
+            if getattr(self, required) is None:
+                raise InvalidFieldError(f"{EventKind(self.kind).name} event requires {required}")
+
+    @property
+    def known_kind(self) -> EventKind | None:
+        return EventKind(self.kind) if self.kind in EventKind._value2member_map_ else None
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    KIND: ClassVar[MessageKind] = MessageKind.EVENTS
+
+    robot_id: uuid.UUID
+    boot_id: uuid.UUID
+    seq: int
+    prev_digest: bytes
+    wall_us: int
+    mono_us: int
+    events: tuple[Event, ...]
+
+    def __post_init__(self) -> None:
+        _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
+        _check_chain(self.seq, self.prev_digest)
+        if not isinstance(self.events, tuple) or not 1 <= len(self.events) <= MAX_EVENTS_PER_BATCH:
+            raise LimitExceededError(f"an event batch holds 1..{MAX_EVENTS_PER_BATCH} events")
+        if not all(isinstance(e, Event) for e in self.events):
+            raise InvalidFieldError("events must be Event values")
+
+
+class DropReason(IntEnum):
+    DISK_BUDGET = 1
+    """The outbox reached its disk budget and dropped its oldest messages."""
+    EXPIRED = 2
+    """Messages older than the outbox's retention were dropped."""
+    CORRUPTED = 3
+    """Stored messages failed their integrity check and were discarded."""
+
+
+@dataclass(frozen=True, slots=True)
+class DropNotice:
+    """A signed admission that chained messages first_seq..last_seq will never be sent.
+
+    `digest_before` is the prev_digest of message first_seq and `last_digest` the digest of
+    message last_seq, so the chain stays verifiable across the hole.
+    """
+
+    KIND: ClassVar[MessageKind] = MessageKind.DROP_NOTICE
+
+    robot_id: uuid.UUID
+    boot_id: uuid.UUID
+    seq: int
+    prev_digest: bytes
+    wall_us: int
+    mono_us: int
+    first_seq: int
+    last_seq: int
+    digest_before: bytes
+    last_digest: bytes
+    reason: int
+    dropped_bytes: int
+
+    def __post_init__(self) -> None:
+        _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
+        _check_chain(self.seq, self.prev_digest)
+        v.uint(self.first_seq, "first_seq")
+        v.uint(self.last_seq, "last_seq")
+        if not self.first_seq <= self.last_seq < self.seq:
+            raise InvalidFieldError("a drop notice needs first_seq <= last_seq < its own seq")
+        v.digest(self.digest_before, "digest_before")
+        v.digest(self.last_digest, "last_digest")
+        v.uint(self.reason, "drop reason", 0xFFFF, 1)
+        v.uint(self.dropped_bytes, "dropped_bytes")
+
+    def covers(self, seq: int) -> bool:
+        return self.first_seq <= seq <= self.last_seq
+
+
+class RobotState(IntEnum):
+    ONLINE = 1
+    """Birth: published retained on every (re)connection."""
+    OFFLINE = 2
+    """The broker's last will, or a clean shutdown."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDeclaration:
+    """A metric the robot will report: for vendor metrics the unit and meaning are declared here."""
+
+    key: MetricKey
+    exponent: int
+    unit: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, MetricKey):
+            raise InvalidFieldError("declared metric key must be a MetricKey")
+        check_exponent(self.exponent)
+        v.text(self.unit, "unit", 16, empty=True)
+        v.text(self.description, "description", empty=True)
+        if self.key.is_vendor and not self.unit:
+            raise InvalidFieldError(f"vendor metric {self.key} must declare its unit")
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Birth (ONLINE) or last will (OFFLINE). Signed, retained, outside the hash chain."""
+
+    KIND: ClassVar[MessageKind] = MessageKind.STATUS
+
+    robot_id: uuid.UUID
+    boot_id: uuid.UUID
+    wall_us: int
+    mono_us: int
+    state: int
+    firmware_version: str | None = None
+    agent_version: str | None = None
+    next_seq: int | None = None
+    catalogue: tuple[MetricDeclaration, ...] = ()
+    vendor: str | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
+        v.uint(self.state, "state", 0xFF, 1)
+        v.optional_text(self.firmware_version, "firmware_version", MAX_NAME_BYTES)
+        v.optional_text(self.agent_version, "agent_version", MAX_NAME_BYTES)
+        v.optional_text(self.vendor, "vendor", MAX_NAME_BYTES)
+        v.optional_text(self.model, "model", MAX_NAME_BYTES)
+        if self.next_seq is not None:
+            v.uint(self.next_seq, "next_seq")
+        if not isinstance(self.catalogue, tuple) or len(self.catalogue) > MAX_CATALOGUE_ENTRIES:
+            raise LimitExceededError(
+                f"a catalogue holds at most {MAX_CATALOGUE_ENTRIES} declarations"
+            )
+        if not all(isinstance(d, MetricDeclaration) for d in self.catalogue):
+            raise InvalidFieldError("catalogue entries must be MetricDeclaration values")
+        if self.state == RobotState.ONLINE and None in (
+            self.firmware_version,
+            self.agent_version,
+            self.next_seq,
+        ):
+            raise InvalidFieldError("a birth needs firmware_version, agent_version and next_seq")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Cloud to robot, retained. Fields left None keep the robot's current setting."""
+
+    KIND: ClassVar[MessageKind] = MessageKind.CONFIG
+
+    robot_id: uuid.UUID
+    config_version: int
+    wall_us: int
+    sample_interval_ms: int | None = None
+    batch_interval_s: int | None = None
+    compress: bool | None = None
+    outbox_budget_bytes: int | None = None
+    metrics: tuple[MetricKey, ...] | None = None
+    """Metrics to report; None means all the robot has."""
+
+    def __post_init__(self) -> None:
+        v.robot_uuid(self.robot_id, "robot_id")
+        v.uint(self.config_version, "config_version")
+        v.signed_time_us(self.wall_us, "wall_us")
+        if self.sample_interval_ms is not None:
+            v.uint(self.sample_interval_ms, "sample_interval_ms", 3_600_000, 10)
+        if self.batch_interval_s is not None:
+            v.uint(self.batch_interval_s, "batch_interval_s", 3600, 1)
+        if self.compress is not None:
+            v.flag(self.compress, "compress")
+        if self.outbox_budget_bytes is not None:
+            v.uint(self.outbox_budget_bytes, "outbox_budget_bytes", MAX_UINT64, 1 << 20)
+        if self.metrics is not None and (
+            not isinstance(self.metrics, tuple)
+            or len(self.metrics) > MAX_CONFIG_METRICS
+            or not all(isinstance(k, MetricKey) for k in self.metrics)
+        ):
+            raise InvalidFieldError(f"metrics must be a tuple of at most {MAX_CONFIG_METRICS} keys")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SeqRange:
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        v.uint(self.first, "range first")
+        v.uint(self.last, "range last")
+        if self.first > self.last:
+            raise InvalidFieldError("a sequence range needs first <= last")
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and self.first <= seq <= self.last
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Cloud to robot: these chained messages are durably committed; the robot may forget them."""
+
+    KIND: ClassVar[MessageKind] = MessageKind.ACK
+
+    robot_id: uuid.UUID
+    wall_us: int
+    committed: tuple[SeqRange, ...]
+
+    def __post_init__(self) -> None:
+        v.robot_uuid(self.robot_id, "robot_id")
+        v.signed_time_us(self.wall_us, "wall_us")
+        ranges = self.committed
+        if not isinstance(ranges, tuple) or not 1 <= len(ranges) <= MAX_ACK_RANGES:
+            raise LimitExceededError(f"an ack holds 1..{MAX_ACK_RANGES} ranges")
+        if not all(isinstance(r, SeqRange) for r in ranges):
+            raise InvalidFieldError("committed must hold SeqRange values")
+        if any(b.first <= a.last + 1 for a, b in itertools.pairwise(ranges)):
+            raise InvalidFieldError("ack ranges must be sorted, disjoint and not adjacent")
+
+    def covers(self, seq: int) -> bool:
+        return any(seq in r for r in self.committed)
+
+
+Message = TelemetryBatch | EventBatch | DropNotice | Status | Config | Ack
+ChainedMessage = TelemetryBatch | EventBatch | DropNotice
+CHAINED_KINDS = frozenset({MessageKind.TELEMETRY, MessageKind.EVENTS, MessageKind.DROP_NOTICE})

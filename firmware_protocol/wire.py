@@ -1,0 +1,78 @@
+"""The entry points: `encode` a message, `decode` any payload, `check_topic` against its topic."""
+
+from __future__ import annotations
+
+from firmware_protocol.codec import (
+    ROBOT_TO_CLOUD,
+    SIGNATURE_BYTES,
+    SIGNING_CONTEXT,
+    Decoded,
+    check_size,
+    decode_binary,
+    encode_body,
+    frame_header,
+)
+from firmware_protocol.errors import ErrorCode, MalformedPayloadError, SignatureError, TopicError
+from firmware_protocol.json_form import decode_json
+from firmware_protocol.messages import Message, MessageKind
+from firmware_protocol.signing import RobotSigner
+from firmware_protocol.topics import Topic, TopicKind
+
+TOPIC_KINDS: dict[TopicKind, frozenset[MessageKind]] = {
+    TopicKind.TELEMETRY: frozenset({MessageKind.TELEMETRY}),
+    TopicKind.EVENTS: frozenset({MessageKind.EVENTS, MessageKind.DROP_NOTICE}),
+    TopicKind.STATUS: frozenset({MessageKind.STATUS}),
+    TopicKind.CONFIG: frozenset({MessageKind.CONFIG}),
+    TopicKind.ACK: frozenset({MessageKind.ACK}),
+}
+
+
+def encode(message: Message, signer: RobotSigner | None = None, *, compress: bool = True) -> bytes:
+    """Encode and (with a signer) sign. Robot-to-cloud kinds must be signed."""
+    if signer is None and message.KIND in ROBOT_TO_CLOUD:
+        raise SignatureError(f"{message.KIND.name} messages must be signed", ErrorCode.UNSIGNED)
+    body = encode_body(message, compress=compress)
+    frame = frame_header(message.KIND, len(body), signed=signer is not None) + body
+    if signer is None:
+        return frame
+    signature = signer.sign(SIGNING_CONTEXT + frame)
+    if len(signature) != SIGNATURE_BYTES:  # pragma: no cover - Ed25519 invariant
+        raise SignatureError("signer returned a signature that is not 64 bytes")
+    return frame + signature
+
+
+def decode(
+    payload: bytes | bytearray | memoryview, *, topic: Topic | None = None, allow_json: bool = True
+) -> Decoded:
+    """Decode any byte string into a valid message, or raise a ProtocolError.
+
+    A payload starting with ``{`` is the JSON debug form (refused if not `allow_json`).
+    Signatures are not checked here: call `signing.verify` with the robot's key.
+    With `topic`, the message must belong on it (see `check_topic`).
+    """
+    data = check_size(payload)
+    if data[:1] == b"{":
+        if not allow_json:
+            raise MalformedPayloadError(
+                "the JSON debug form is not accepted here", ErrorCode.BAD_MAGIC
+            )
+        decoded = decode_json(data)
+    else:
+        decoded = decode_binary(data)
+    if topic is not None:
+        check_topic(decoded, topic)
+    return decoded
+
+
+def check_topic(decoded: Decoded, topic: Topic) -> None:
+    """The kind must belong on the topic and the robot id must be the topic's robot."""
+    if decoded.kind not in TOPIC_KINDS[topic.kind]:
+        raise TopicError(
+            f"{decoded.kind.name} does not belong on a {topic.kind.value} topic",
+            ErrorCode.KIND_TOPIC_MISMATCH,
+        )
+    if decoded.message.robot_id != topic.robot_id:
+        raise TopicError(
+            f"message robot {decoded.message.robot_id} published on robot {topic.robot}'s topic",
+            ErrorCode.KIND_TOPIC_MISMATCH,
+        )
