@@ -10,7 +10,7 @@ DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 PACKAGES := edge_agent firmware_protocol ingest risk_engine cloud_api migrations
 
-.PHONY: setup services venv lint typecheck test test-only soak demo migrate clean
+.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench-protocol clean
 
 setup: services venv
 
@@ -43,6 +43,16 @@ test-only: venv
 
 soak: setup
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
+
+# Coverage-guided fuzzing of the protocol decoder (atheris); see docs/benchmarks.md for past runs.
+FUZZ_RUNS ?= 3000000
+fuzz: venv
+	$(BIN)/python -m pip install -q -e ".[fuzz]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	mkdir -p fuzz/crashes
+	$(BIN)/python fuzz/fuzz_decode.py -atheris_runs=$(FUZZ_RUNS) -max_len=8192 -artifact_prefix=fuzz/crashes/
+
+bench-protocol: venv
+	$(BIN)/python bench/protocol_bench.py --output docs/benchmarks.md
 
 migrate: setup
 	$(BIN)/robocover migrate
