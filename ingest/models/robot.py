@@ -74,6 +74,7 @@ class Robot(Base):
     chain_head_seq: Mapped[int | None] = mapped_column(BigInteger)
     chain_head_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
     tamper_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tamper_reason: Mapped[str | None] = mapped_column(String(40))
 
     # Presence, from the status topic (birth message and last will).
     online: Mapped[bool] = mapped_column(Boolean, server_default="false")

@@ -28,12 +28,16 @@ from ingest.db.base import Base
 
 
 class Metric(Base):
-    """A metric the cloud has seen: the standard catalogue's, and vendor-specific ones by name."""
+    """A metric key the cloud has seen: a catalogue or vendor metric name, and a channel
+    (joint, motor, battery pack...). Its text form, ``name`` or ``name.N``, is the key."""
 
     __tablename__ = "metrics"
+    __table_args__ = (CheckConstraint("channel BETWEEN 0 AND 255", name="channel_range"),)
 
     id: Mapped[int] = mapped_column(SmallInteger, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(70), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[int] = mapped_column(SmallInteger)
     unit: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(String(200), server_default="")
 
@@ -84,4 +88,27 @@ class BatchReceipt(Base):
     clock_offset_s: Mapped[float] = mapped_column(
         Double, comment="device wall clock minus receive time, in seconds"
     )
+    clock_corrected: Mapped[bool] = mapped_column(
+        comment="sample times were shifted by -clock_offset_s: the offset passed the threshold"
+    )
     sample_count: Mapped[int] = mapped_column(Integer)
+
+
+# Hourly rollups per robot and metric, maintained by the ingest in the transaction that writes
+# the batch (no continuous aggregates in TimescaleDB's Apache edition). Every column merges
+# associatively, so late and out-of-order batches fold in correctly; exactly-once batches make
+# redelivery harmless. Kept when raw telemetry chunks are dropped.
+telemetry_hourly = Table(
+    "telemetry_hourly",
+    Base.metadata,
+    Column("robot_id", Uuid, primary_key=True),
+    Column("metric_id", SmallInteger, primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True, comment="start of the hour"),
+    Column("samples", BigInteger, nullable=False),
+    Column("total", Double, nullable=False, comment="sum of values"),
+    Column("total_sq", Double, nullable=False, comment="sum of squared values"),
+    Column("minimum", Double, nullable=False),
+    Column("maximum", Double, nullable=False),
+    Column("last_time", DateTime(timezone=True), nullable=False),
+    Column("last_value", Double, nullable=False),
+)

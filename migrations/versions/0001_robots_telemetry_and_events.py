@@ -17,16 +17,100 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+HYPERTABLES = [
+    ("telemetry", "time", "1 day"),
+    ("telemetry_hourly", "bucket", "30 days"),
+    ("robot_events", "time", "7 days"),
+    ("dead_letters", "received_at", "7 days"),
+]
+
+
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
     op.create_table(
+        "dead_letters",
+        sa.Column(
+            "received_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "reason",
+            sa.String(length=40),
+            nullable=False,
+            comment="reason code, e.g. bad_signature",
+        ),
+        sa.Column("detail", sa.Text(), server_default="", nullable=False),
+        sa.Column(
+            "robot_id",
+            sa.Uuid(),
+            nullable=True,
+            comment="the topic's robot, when the topic names a known one",
+        ),
+    )
+    op.create_index(
+        "ix_dead_letters_reason_received_at",
+        "dead_letters",
+        ["reason", "received_at"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_dead_letters_robot_id_received_at",
+        "dead_letters",
+        ["robot_id", "received_at"],
+        unique=False,
+    )
+    op.create_table(
         "metrics",
         sa.Column("id", sa.SmallInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("key", sa.String(length=70), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.SmallInteger(), nullable=False),
         sa.Column("unit", sa.String(length=16), nullable=False),
         sa.Column("description", sa.String(length=200), server_default="", nullable=False),
+        sa.CheckConstraint("channel BETWEEN 0 AND 255", name=op.f("ck_metrics_channel_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metrics")),
-        sa.UniqueConstraint("name", name=op.f("uq_metrics_name")),
+        sa.UniqueConstraint("key", name=op.f("uq_metrics_key")),
+    )
+    op.create_table(
+        "telemetry",
+        sa.Column(
+            "time",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="sample time, corrected for skew",
+        ),
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("metric_id", sa.SmallInteger(), nullable=False),
+        sa.Column("value", sa.Double(), nullable=False),
+        sa.Column(
+            "seq",
+            sa.BigInteger(),
+            nullable=False,
+            comment="sequence number of the batch it came in",
+        ),
+    )
+    op.create_index("ix_telemetry_robot_id_time", "telemetry", ["robot_id", "time"], unique=False)
+    op.create_table(
+        "telemetry_hourly",
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("metric_id", sa.SmallInteger(), nullable=False),
+        sa.Column(
+            "bucket", sa.DateTime(timezone=True), nullable=False, comment="start of the hour"
+        ),
+        sa.Column("samples", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.Double(), nullable=False, comment="sum of values"),
+        sa.Column("total_sq", sa.Double(), nullable=False, comment="sum of squared values"),
+        sa.Column("minimum", sa.Double(), nullable=False),
+        sa.Column("maximum", sa.Double(), nullable=False),
+        sa.Column("last_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_value", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "robot_id", "metric_id", "bucket", name=op.f("pk_telemetry_hourly")
+        ),
     )
     op.create_table(
         "tenants",
@@ -64,6 +148,7 @@ def upgrade() -> None:
         sa.Column("chain_head_seq", sa.BigInteger(), nullable=True),
         sa.Column("chain_head_digest", sa.LargeBinary(), nullable=True),
         sa.Column("tamper_flagged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tamper_reason", sa.String(length=40), nullable=True),
         sa.Column("online", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("boot_id", sa.Uuid(), nullable=True),
@@ -132,6 +217,12 @@ def upgrade() -> None:
             nullable=False,
             comment="device wall clock minus receive time, in seconds",
         ),
+        sa.Column(
+            "clock_corrected",
+            sa.Boolean(),
+            nullable=False,
+            comment="sample times were shifted by -clock_offset_s: the offset passed the threshold",
+        ),
         sa.Column("sample_count", sa.Integer(), nullable=False),
         sa.CheckConstraint(
             "octet_length(digest) = 32", name=op.f("ck_batch_receipts_digest_length")
@@ -143,6 +234,29 @@ def upgrade() -> None:
             ["robot_id"], ["robots.id"], name=op.f("fk_batch_receipts_robot_id_robots")
         ),
         sa.PrimaryKeyConstraint("robot_id", "seq", name=op.f("pk_batch_receipts")),
+    )
+    op.create_table(
+        "drop_notices",
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("notice_seq", sa.BigInteger(), nullable=False),
+        sa.Column("first_seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.SmallInteger(), nullable=False),
+        sa.Column("dropped_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("digest_before", sa.LargeBinary(), nullable=False),
+        sa.Column("last_digest", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "received_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("dropped_samples", sa.Integer(), nullable=True),
+        sa.CheckConstraint("first_seq <= last_seq", name=op.f("ck_drop_notices_range_ordered")),
+        sa.ForeignKeyConstraint(
+            ["robot_id"], ["robots.id"], name=op.f("fk_drop_notices_robot_id_robots")
+        ),
+        sa.PrimaryKeyConstraint("robot_id", "notice_seq", name=op.f("pk_drop_notices")),
     )
     op.create_table(
         "robot_events",
@@ -177,44 +291,64 @@ def upgrade() -> None:
         unique=True,
     )
     op.create_table(
-        "telemetry",
-        sa.Column(
-            "time",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            comment="sample time, corrected for skew",
-        ),
+        "sequence_gaps",
         sa.Column("robot_id", sa.Uuid(), nullable=False),
-        sa.Column("metric_id", sa.SmallInteger(), nullable=False),
-        sa.Column("value", sa.Double(), nullable=False),
+        sa.Column("first_seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
         sa.Column(
-            "seq",
-            sa.BigInteger(),
+            "detected_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
-            comment="sequence number of the batch it came in",
         ),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolution", sa.String(length=16), nullable=True),
+        sa.CheckConstraint(
+            "resolution IN ('filled', 'dropped')", name=op.f("ck_sequence_gaps_resolution_valid")
+        ),
+        sa.CheckConstraint(
+            "(closed_at IS NULL) = (resolution IS NULL)",
+            name=op.f("ck_sequence_gaps_closed_has_resolution"),
+        ),
+        sa.CheckConstraint("first_seq <= last_seq", name=op.f("ck_sequence_gaps_range_ordered")),
+        sa.ForeignKeyConstraint(
+            ["robot_id"], ["robots.id"], name=op.f("fk_sequence_gaps_robot_id_robots")
+        ),
+        sa.PrimaryKeyConstraint("robot_id", "first_seq", name=op.f("pk_sequence_gaps")),
     )
-    op.create_index("ix_telemetry_robot_id_time", "telemetry", ["robot_id", "time"], unique=False)
-    # Hypertables: the Apache edition of TimescaleDB partitions by time; retention drops whole chunks.
-    # Its default time index is not created: the indexes above are the ones the queries use.
-    op.execute(
-        "SELECT create_hypertable('telemetry', by_range('time', INTERVAL '1 day'),"
-        " create_default_indexes => false)"
+    op.create_index(
+        "ix_sequence_gaps_open",
+        "sequence_gaps",
+        ["robot_id"],
+        unique=False,
+        postgresql_where="closed_at IS NULL",
     )
-    op.execute(
-        "SELECT create_hypertable('robot_events', by_range('time', INTERVAL '7 days'),"
-        " create_default_indexes => false)"
-    )
+    # Hypertables: the Apache edition of TimescaleDB partitions by time; retention drops whole
+    # chunks. Its default time index is not created: the indexes above are the ones queries use.
+    for table, column, interval in HYPERTABLES:
+        op.execute(
+            f"SELECT create_hypertable('{table}', by_range('{column}', INTERVAL '{interval}'),"
+            " create_default_indexes => false)"
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_telemetry_robot_id_time", table_name="telemetry")
-    op.drop_table("telemetry")
+    op.drop_index(
+        "ix_sequence_gaps_open", table_name="sequence_gaps", postgresql_where="closed_at IS NULL"
+    )
+    op.drop_table("sequence_gaps")
     op.drop_index("uq_robot_events_robot_id_seq_position_time", table_name="robot_events")
     op.drop_index("ix_robot_events_robot_id_time", table_name="robot_events")
     op.drop_index("ix_robot_events_kind_time", table_name="robot_events")
     op.drop_table("robot_events")
+    op.drop_table("drop_notices")
     op.drop_table("batch_receipts")
     op.drop_table("robots")
     op.drop_table("tenants")
+    op.drop_table("telemetry_hourly")
+    op.drop_index("ix_telemetry_robot_id_time", table_name="telemetry")
+    op.drop_table("telemetry")
     op.drop_table("metrics")
+    op.drop_index("ix_dead_letters_robot_id_received_at", table_name="dead_letters")
+    op.drop_index("ix_dead_letters_reason_received_at", table_name="dead_letters")
+    op.drop_table("dead_letters")

@@ -37,19 +37,29 @@ def test_downgrade_to_base_and_back(fresh_database: CloudSettings) -> None:
         hypertables = conn.execute(
             text("SELECT hypertable_name FROM timescaledb_information.hypertables")
         ).scalars()
-        assert set(hypertables) == {"telemetry", "robot_events"}
+        assert set(hypertables) == {"telemetry", "telemetry_hourly", "robot_events", "dead_letters"}
     engine.dispose()
 
 
-def test_telemetry_and_events_are_hypertables_on_time(db_connection: Connection) -> None:
+def test_time_series_tables_are_hypertables_on_time(db_connection: Connection) -> None:
     rows = db_connection.execute(
         text(
             "SELECT hypertable_name, column_name, time_interval FROM "
             "timescaledb_information.dimensions ORDER BY hypertable_name"
         )
     ).all()
-    assert [(r[0], r[1]) for r in rows] == [("robot_events", "time"), ("telemetry", "time")]
-    assert {r[0]: r[2].days for r in rows} == {"robot_events": 7, "telemetry": 1}
+    assert [(r[0], r[1]) for r in rows] == [
+        ("dead_letters", "received_at"),
+        ("robot_events", "time"),
+        ("telemetry", "time"),
+        ("telemetry_hourly", "bucket"),
+    ]
+    assert {r[0]: r[2].days for r in rows} == {
+        "dead_letters": 7,
+        "robot_events": 7,
+        "telemetry": 1,
+        "telemetry_hourly": 30,
+    }
 
 
 def _plan(conn: Connection, query: str, **params: object) -> str:

@@ -1,0 +1,86 @@
+"""What the ingest keeps besides the data itself: refused traffic, and holes in robots' chains."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ingest.db.base import Base
+
+TIMESTAMP = DateTime(timezone=True)
+
+# Every message the ingest refused, with its raw bytes: nothing a robot sent is lost, even when it
+# cannot be used. A hypertable, so that old dead letters go by dropping chunks.
+dead_letters = Table(
+    "dead_letters",
+    Base.metadata,
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("topic", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("reason", String(40), nullable=False, comment="reason code, e.g. bad_signature"),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("robot_id", Uuid, comment="the topic's robot, when the topic names a known one"),
+    Index("ix_dead_letters_reason_received_at", "reason", "received_at"),
+    Index("ix_dead_letters_robot_id_received_at", "robot_id", "received_at"),
+)
+
+
+class SequenceGap(Base):
+    """A range of a robot's chain that has not arrived. A risk signal, and evidence for claims:
+    a gap closes when the messages arrive (filled) or a signed drop notice accounts for them
+    (dropped); a gap that never closes is data the robot's side withheld."""
+
+    __tablename__ = "sequence_gaps"
+    __table_args__ = (
+        CheckConstraint("first_seq <= last_seq", name="range_ordered"),
+        CheckConstraint("resolution IN ('filled', 'dropped')", name="resolution_valid"),
+        CheckConstraint("(closed_at IS NULL) = (resolution IS NULL)", name="closed_has_resolution"),
+        Index("ix_sequence_gaps_open", "robot_id", postgresql_where="closed_at IS NULL"),
+    )
+
+    robot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("robots.id"), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    detected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+
+
+class DropNoticeRecord(Base):
+    """A robot's signed admission that it discarded part of its chain before sending it."""
+
+    __tablename__ = "drop_notices"
+    __table_args__ = (CheckConstraint("first_seq <= last_seq", name="range_ordered"),)
+
+    robot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("robots.id"), primary_key=True)
+    notice_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[int] = mapped_column(SmallInteger)
+    dropped_bytes: Mapped[int] = mapped_column(BigInteger)
+    digest_before: Mapped[bytes] = mapped_column(LargeBinary)
+    last_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    dropped_samples: Mapped[int | None] = mapped_column(Integer)
