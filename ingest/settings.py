@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PostgresDsn, RedisDsn, UrlConstraints
+from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, UrlConstraints
 from pydantic_core import Url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +29,8 @@ class CloudSettings(BaseSettings):
         default=Url("mqtt://127.0.0.1:1884"),
         description="The MQTT 5 broker (mqtt:// or mqtts://).",
     )
+    mqtt_username: str | None = Field(default=None, description="The broker account, if any.")
+    mqtt_password: SecretStr | None = Field(default=None, description="Never logged.")
     redis_url: RedisDsn = Field(
         default=RedisDsn("redis://127.0.0.1:6379/0"),
         description="Redis, for Celery and caches.",
