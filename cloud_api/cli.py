@@ -63,6 +63,36 @@ def migrate(
 
 
 @app.command()
+def ingest() -> None:
+    """Run the MQTT to TimescaleDB bridge until SIGTERM or SIGINT."""
+    import asyncio
+
+    from ingest.bridge.main import run_ingest
+    from ingest.settings import IngestSettings
+
+    settings = IngestSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run_ingest(settings))
+
+
+@app.command()
+def retention(
+    days: Annotated[int | None, typer.Option(min=1, help="Keep this many days.")] = None,
+) -> None:
+    """Drop raw telemetry chunks older than the retention period, once."""
+    import asyncio
+
+    from ingest.retention import enforce_retention
+    from ingest.settings import IngestSettings
+
+    settings = IngestSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    keep = days if days is not None else settings.telemetry_retention_days
+    dropped = asyncio.run(enforce_retention(settings.libpq_url, keep))
+    typer.echo(f"dropped {len(dropped)} chunks older than {keep} days")
+
+
+@app.command()
 def demo(
     robots: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated robots.")] = 3,
 ) -> None:

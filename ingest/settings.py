@@ -55,5 +55,38 @@ class CloudSettings(BaseSettings):
 class IngestSettings(CloudSettings):
     """`robocover ingest`: the MQTT to TimescaleDB bridge."""
 
-    mqtt_client_id: str = Field(default="robocover-ingest", min_length=1, max_length=64)
+    mqtt_client_id: str = Field(
+        default="robocover-ingest-1",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Stable per process: the broker keeps this session's queue across restarts.",
+    )
     mqtt_share_group: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    mqtt_session_expiry_s: int = Field(default=7 * 86_400, ge=60)
+    receive_maximum: int = Field(
+        default=1000,
+        ge=1,
+        le=65_535,
+        description="Unacknowledged messages the broker may send us: bounds memory and is the "
+        "backpressure while the database is away.",
+    )
+    flush_max_messages: int = Field(default=500, ge=1, le=65_535)
+    flush_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Payload bytes per flush (about 1.3 M typical samples): bounds its memory.",
+    )
+    flush_interval_s: float = Field(default=0.1, gt=0, le=10)
+    clock_skew_threshold_s: float = Field(
+        default=2.0, gt=0, description="Device clocks further off than this are corrected."
+    )
+    max_future_s: float = Field(
+        default=300.0, gt=0, description="Samples later than receipt by more go to dead letters."
+    )
+    accept_json: bool = Field(
+        default=False, description="Accept the unsigned JSON debug form (development only)."
+    )
+    telemetry_retention_days: int = Field(default=90, ge=1)
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=9464, ge=0, le=65_535, description="/health and /metrics")
+    database_retry_max_s: float = Field(default=10.0, gt=0)

@@ -3,7 +3,13 @@
 from ingest.models.event import robot_events
 from ingest.models.evidence import DropNoticeRecord, SequenceGap, dead_letters
 from ingest.models.robot import Robot, RobotClass, RobotStatus
-from ingest.models.telemetry import BatchReceipt, Metric, telemetry, telemetry_hourly
+from ingest.models.telemetry import (
+    BatchReceipt,
+    Metric,
+    RobotClock,
+    telemetry,
+    telemetry_hourly,
+)
 from ingest.models.tenant import Tenant, TenantStatus
 
 __all__ = [
@@ -12,6 +18,7 @@ __all__ = [
     "Metric",
     "Robot",
     "RobotClass",
+    "RobotClock",
     "RobotStatus",
     "SequenceGap",
     "Tenant",

@@ -78,6 +78,9 @@ class Robot(Base):
 
     # Presence, from the status topic (birth message and last will).
     online: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    presence_reported_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="device time of the status report applied last"
+    )
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     boot_id: Mapped[uuid.UUID | None]
     firmware_version: Mapped[str | None] = mapped_column(String(64))

@@ -88,10 +88,26 @@ class BatchReceipt(Base):
     clock_offset_s: Mapped[float] = mapped_column(
         Double, comment="device wall clock minus receive time, in seconds"
     )
-    clock_corrected: Mapped[bool] = mapped_column(
-        comment="sample times were shifted by -clock_offset_s: the offset passed the threshold"
+    clock_shift_s: Mapped[float] = mapped_column(
+        Double, comment="added to the device's times to correct its clock; 0 when trusted"
     )
     sample_count: Mapped[int] = mapped_column(Integer)
+
+
+class RobotClock(Base):
+    """What the cloud knows of a robot's clock during one boot: the largest offset seen.
+
+    A message's offset (device wall clock minus receive time) is the clock's skew minus the
+    message's delay, and delays are never negative: the largest offset over a boot is the best
+    estimate of its skew, and only improves as fresher messages arrive.
+    """
+
+    __tablename__ = "robot_clocks"
+
+    robot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("robots.id"), primary_key=True)
+    boot_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    max_offset_us: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 # Hourly rollups per robot and metric, maintained by the ingest in the transaction that writes

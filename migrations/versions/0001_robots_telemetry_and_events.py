@@ -150,6 +150,12 @@ def upgrade() -> None:
         sa.Column("tamper_flagged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("tamper_reason", sa.String(length=40), nullable=True),
         sa.Column("online", sa.Boolean(), server_default="false", nullable=False),
+        sa.Column(
+            "presence_reported_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="device time of the status report applied last",
+        ),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("boot_id", sa.Uuid(), nullable=True),
         sa.Column("firmware_version", sa.String(length=64), nullable=True),
@@ -218,10 +224,10 @@ def upgrade() -> None:
             comment="device wall clock minus receive time, in seconds",
         ),
         sa.Column(
-            "clock_corrected",
-            sa.Boolean(),
+            "clock_shift_s",
+            sa.Double(),
             nullable=False,
-            comment="sample times were shifted by -clock_offset_s: the offset passed the threshold",
+            comment="added to the device's times to correct its clock; 0 when trusted",
         ),
         sa.Column("sample_count", sa.Integer(), nullable=False),
         sa.CheckConstraint(
@@ -234,6 +240,22 @@ def upgrade() -> None:
             ["robot_id"], ["robots.id"], name=op.f("fk_batch_receipts_robot_id_robots")
         ),
         sa.PrimaryKeyConstraint("robot_id", "seq", name=op.f("pk_batch_receipts")),
+    )
+    op.create_table(
+        "robot_clocks",
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column("boot_id", sa.Uuid(), nullable=False),
+        sa.Column("max_offset_us", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["robot_id"], ["robots.id"], name=op.f("fk_robot_clocks_robot_id_robots")
+        ),
+        sa.PrimaryKeyConstraint("robot_id", "boot_id", name=op.f("pk_robot_clocks")),
     )
     op.create_table(
         "drop_notices",
@@ -342,6 +364,7 @@ def downgrade() -> None:
     op.drop_index("ix_robot_events_kind_time", table_name="robot_events")
     op.drop_table("robot_events")
     op.drop_table("drop_notices")
+    op.drop_table("robot_clocks")
     op.drop_table("batch_receipts")
     op.drop_table("robots")
     op.drop_table("tenants")

@@ -1,0 +1,301 @@
+"""The bridge's queries, on an async psycopg connection inside the flush's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from ingest.bridge.copy_format import TELEMETRY_COLUMNS
+from ingest.bridge.gaps import GapPiece
+from ingest.bridge.rollups import HourlyRollup
+
+
+def to_datetime(epoch_us: int) -> datetime:
+    return datetime.fromtimestamp(epoch_us / 1e6, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RobotRecord:
+    robot_id: uuid.UUID
+    tenant_slug: str
+    status: str
+    public_key: bytes | None
+    chain_head_seq: int | None
+    presence_reported_at: datetime | None
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLink:
+    digest: bytes
+    prev_digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDrop:
+    first_seq: int
+    last_seq: int
+    digest_before: bytes
+    last_digest: bytes
+
+
+Conn = AsyncConnection[tuple[Any, ...]]
+
+
+async def lock_robots(conn: Conn, robot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RobotRecord]:
+    """Lock the robots' rows, in id order, for the transaction: one flush at a time judges a
+    robot's chain, whichever ingest process it runs in."""
+    ids = sorted(set(robot_ids))
+    cursor = await conn.execute(
+        "SELECT r.id, t.slug, r.status, r.signing_public_key, r.chain_head_seq,"
+        " r.presence_reported_at, r.created_at FROM robots r JOIN tenants t ON t.id = r.tenant_id"
+        " WHERE r.id = ANY(%s) ORDER BY r.id FOR UPDATE OF r",
+        (ids,),
+    )
+    rows = await cursor.fetchall()
+    return {row[0]: RobotRecord(*row) for row in rows}
+
+
+async def held_links(
+    conn: Conn, wanted: Iterable[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], HeldLink]:
+    pairs = sorted(set(wanted))
+    if not pairs:
+        return {}
+    cursor = await conn.execute(
+        "SELECT b.robot_id, b.seq, b.digest, b.prev_digest FROM batch_receipts b"
+        " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(robot_id, seq)"
+        " ON b.robot_id = w.robot_id AND b.seq = w.seq",
+        ([p[0] for p in pairs], [p[1] for p in pairs]),
+    )
+    return {(row[0], row[1]): HeldLink(row[2], row[3]) for row in await cursor.fetchall()}
+
+
+async def held_drops(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HeldDrop]]:
+    cursor = await conn.execute(
+        "SELECT robot_id, first_seq, last_seq, digest_before, last_digest FROM drop_notices"
+        " WHERE robot_id = ANY(%s)",
+        (list(robot_ids),),
+    )
+    drops: dict[uuid.UUID, list[HeldDrop]] = {}
+    for row in await cursor.fetchall():
+        drops.setdefault(row[0], []).append(HeldDrop(row[1], row[2], row[3], row[4]))
+    return drops
+
+
+async def open_gaps(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[GapPiece]]:
+    cursor = await conn.execute(
+        "SELECT robot_id, first_seq, last_seq, detected_at FROM sequence_gaps"
+        " WHERE robot_id = ANY(%s) AND closed_at IS NULL ORDER BY robot_id, first_seq",
+        (list(robot_ids),),
+    )
+    gaps: dict[uuid.UUID, list[GapPiece]] = {}
+    for row in await cursor.fetchall():
+        detected: datetime = row[3]
+        gaps.setdefault(row[0], []).append(
+            GapPiece(row[1], row[2], int(detected.timestamp() * 1e6))
+        )
+    return gaps
+
+
+async def save_gaps(
+    conn: Conn, robot_id: uuid.UUID, open_pieces: list[GapPiece], closed: list[GapPiece]
+) -> None:
+    """Replace the robot's open gaps by the given state, and keep the closed pieces."""
+    await conn.execute(
+        "DELETE FROM sequence_gaps WHERE robot_id = %s AND closed_at IS NULL", (robot_id,)
+    )
+    rows = [
+        (robot_id, p.first_seq, p.last_seq, to_datetime(p.detected_at_us), p.resolution)
+        for p in [*open_pieces, *closed]
+    ]
+    if rows:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO sequence_gaps (robot_id, first_seq, last_seq, detected_at,"
+                " resolution, closed_at) VALUES (%s, %s, %s, %s, %s,"
+                " CASE WHEN %s::text IS NULL THEN NULL ELSE now() END)",
+                [(*row, row[4]) for row in rows],
+            )
+
+
+async def merge_clock_offsets(
+    conn: Conn, offsets: dict[tuple[uuid.UUID, uuid.UUID], int]
+) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """Fold each (robot, boot)'s largest offset of this flush into the stored one; the result."""
+    if not offsets:
+        return {}
+    pairs = sorted(offsets)
+    cursor = await conn.execute(
+        "INSERT INTO robot_clocks AS c (robot_id, boot_id, max_offset_us)"
+        " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int8[])"
+        " ON CONFLICT (robot_id, boot_id) DO UPDATE SET"
+        " max_offset_us = greatest(c.max_offset_us, EXCLUDED.max_offset_us), updated_at = now()"
+        " RETURNING robot_id, boot_id, max_offset_us",
+        ([p[0] for p in pairs], [p[1] for p in pairs], [offsets[p] for p in pairs]),
+    )
+    return {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
+
+
+async def ensure_metrics(
+    conn: Conn, wanted: dict[str, tuple[str, int, str, str]]
+) -> dict[str, int]:
+    """Ids of metric keys, registering new ones: key -> (name, channel, unit, description)."""
+    if not wanted:
+        return {}
+    keys = sorted(wanted)
+    cursor = await conn.execute(
+        "INSERT INTO metrics (key, name, channel, unit, description)"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::int2[], %s::text[], %s::text[])"
+        " ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING key, id",
+        (
+            keys,
+            [wanted[k][0] for k in keys],
+            [wanted[k][1] for k in keys],
+            [wanted[k][2] for k in keys],
+            [wanted[k][3] for k in keys],
+        ),
+    )
+    return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def copy_telemetry(conn: Conn, payload: bytes) -> None:
+    columns = ", ".join(TELEMETRY_COLUMNS)
+    async with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY telemetry ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        await copy.write(payload)
+
+
+async def insert_receipts(conn: Conn, rows: list[tuple[object, ...]]) -> None:
+    """rows: (robot_id, seq, kind, digest, prev_digest, boot_id, device_time, received_at,
+    clock_offset_s, clock_shift_s, sample_count)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO batch_receipts (robot_id, seq, kind, digest, prev_digest, boot_id,"
+            " device_time, received_at, clock_offset_s, clock_shift_s, sample_count)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+async def upsert_rollups(conn: Conn, rollup: HourlyRollup, robots: list[uuid.UUID]) -> None:
+    if len(rollup) == 0:
+        return
+    robot_ids = [robots[i] for i in rollup.robot_index.tolist()]
+    buckets = [to_datetime(b) for b in rollup.bucket_us.tolist()]
+    last_times = [to_datetime(t) for t in rollup.last_time_us.tolist()]
+    await conn.execute(
+        "INSERT INTO telemetry_hourly AS h (robot_id, metric_id, bucket, samples, total,"
+        " total_sq, minimum, maximum, last_time, last_value)"
+        " SELECT * FROM unnest(%s::uuid[], %s::int2[], %s::timestamptz[], %s::int8[],"
+        " %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::timestamptz[],"
+        " %s::float8[])"
+        " ON CONFLICT (robot_id, metric_id, bucket) DO UPDATE SET"
+        " samples = h.samples + EXCLUDED.samples, total = h.total + EXCLUDED.total,"
+        " total_sq = h.total_sq + EXCLUDED.total_sq,"
+        " minimum = least(h.minimum, EXCLUDED.minimum),"
+        " maximum = greatest(h.maximum, EXCLUDED.maximum),"
+        " last_value = CASE WHEN EXCLUDED.last_time >= h.last_time"
+        " THEN EXCLUDED.last_value ELSE h.last_value END,"
+        " last_time = greatest(h.last_time, EXCLUDED.last_time)",
+        (
+            robot_ids,
+            rollup.metric_id.tolist(),
+            buckets,
+            rollup.samples.tolist(),
+            rollup.total.tolist(),
+            rollup.total_sq.tolist(),
+            rollup.minimum.tolist(),
+            rollup.maximum.tolist(),
+            last_times,
+            rollup.last_value.tolist(),
+        ),
+    )
+
+
+async def insert_events(conn: Conn, rows: list[tuple[object, ...]]) -> None:
+    """rows: (time, robot_id, seq, position, kind, code, severity, detail_json)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO robot_events (time, robot_id, seq, position, kind, code, severity,"
+            " detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+            rows,
+        )
+
+
+async def insert_drop_notices(conn: Conn, rows: list[tuple[object, ...]]) -> None:
+    """rows: (robot_id, notice_seq, first_seq, last_seq, reason, dropped_bytes, digest_before,
+    last_digest)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO drop_notices (robot_id, notice_seq, first_seq, last_seq, reason,"
+            " dropped_bytes, digest_before, last_digest)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+async def advance_chain_heads(conn: Conn, heads: dict[uuid.UUID, tuple[int, bytes]]) -> None:
+    """Move each robot's chain head forward (never back) and mark it seen."""
+    if not heads:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "UPDATE robots SET chain_head_seq = %s, chain_head_digest = %s, last_seen_at = now()"
+            " WHERE id = %s AND (chain_head_seq IS NULL OR chain_head_seq < %s)",
+            [(seq, digest, robot, seq) for robot, (seq, digest) in sorted(heads.items())],
+        )
+        await cur.executemany(
+            "UPDATE robots SET last_seen_at = now() WHERE id = %s", [(r,) for r in sorted(heads)]
+        )
+
+
+async def flag_tampering(conn: Conn, flags: dict[uuid.UUID, str]) -> None:
+    if not flags:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "UPDATE robots SET tamper_flagged_at = coalesce(tamper_flagged_at, now()),"
+            " tamper_reason = coalesce(tamper_reason, %s) WHERE id = %s",
+            [(reason, robot) for robot, reason in sorted(flags.items())],
+        )
+
+
+async def insert_dead_letters(conn: Conn, rows: list[tuple[object, ...]]) -> None:
+    """rows: (received_at, topic, payload, reason, detail, robot_id)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO dead_letters (received_at, topic, payload, reason, detail, robot_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+async def record_presence(conn: Conn, rows: list[tuple[object, ...]]) -> None:
+    """rows: (online, reported_at, boot_id, firmware_version, software_version, robot_id);
+    a report older than the one applied is ignored (status can arrive out of order)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "UPDATE robots SET online = %s, presence_reported_at = %s, boot_id = %s,"
+            " firmware_version = coalesce(%s, firmware_version),"
+            " software_version = coalesce(%s, software_version), last_seen_at = now()"
+            " WHERE id = %s",
+            rows,
+        )

@@ -1,0 +1,179 @@
+"""The bridge's main loop: connect, collect, flush, commit, acknowledge; reconnect; shut down.
+
+Order of a flush: judge and write in one transaction, commit, then PUBACK each message to the
+broker, then publish each robot's commit ack. A crash anywhere before the commit leaves the
+messages unacknowledged, so the broker sends them again and the receipts turn them into
+duplicates; a crash after it costs at most a duplicate. While the database is away the same
+flush is retried with backoff and nothing more is read: the broker holds the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+
+import aiomqtt
+import psycopg
+from loguru import logger
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from ingest.bridge import source as broker
+from ingest.bridge.flush import Flusher, FlushOutcome, FlushPolicy, Inbound
+from ingest.bridge.metrics import Health, IngestMetrics
+from ingest.bridge.repository import Conn
+from ingest.settings import IngestSettings
+
+
+def policy_from(settings: IngestSettings) -> FlushPolicy:
+    return FlushPolicy(
+        clock_skew_threshold_us=int(settings.clock_skew_threshold_s * 1e6),
+        max_future_us=int(settings.max_future_s * 1e6),
+        accept_json=settings.accept_json,
+    )
+
+
+@dataclass
+class Bridge:
+    settings: IngestSettings
+    metrics: IngestMetrics
+    health: Health
+    stop: asyncio.Event
+
+    def __post_init__(self) -> None:
+        self.flusher = Flusher(policy_from(self.settings))
+        self._conn: Conn | None = None
+
+    async def run(self) -> None:
+        """Until `stop` is set: stay connected to the broker and move its messages."""
+        backoff = 0.5
+        try:
+            while not self.stop.is_set():
+                try:
+                    async with broker.connect(self.settings) as source:
+                        self._broker_up(True)
+                        backoff = 0.5
+                        await self._consume(source)
+                except aiomqtt.MqttError as exc:
+                    self._broker_up(False)
+                    logger.warning("broker connection lost: {}; retrying in {:.1f} s", exc, backoff)
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+        finally:
+            self._broker_up(False)
+            if self._conn is not None:
+                await self._conn.close()
+
+    async def _consume(self, source: broker.BrokerSource) -> None:
+        while not self.stop.is_set():
+            batch = await source.collect(self.stop)
+            if not batch:
+                continue
+            outcome = await self.commit(batch)
+            if outcome is None:
+                return  # stopping while the database is away: the broker keeps the batch
+            source.acknowledge(batch)
+            await source.publish_acks(outcome.committed)
+
+    async def commit(self, batch: list[Inbound]) -> FlushOutcome | None:
+        """Write and commit a flush, retrying while the database is away; None if asked to
+        stop meanwhile."""
+        started = time.perf_counter()
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(psycopg.OperationalError),
+            wait=wait_exponential_jitter(
+                initial=0.2, max=self.settings.database_retry_max_s, jitter=0.5
+            ),
+            stop=lambda _state: self.stop.is_set(),
+            sleep=self._sleep,
+            before_sleep=self._database_lost,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    outcome = await self._commit_isolating(batch)
+        except psycopg.OperationalError:
+            return None
+        self.health.update(database_connected=True, last_commit_at=time.time())
+        self.metrics.database_connected.set(1)
+        self.metrics.record(outcome, [m.received_us for m in batch], time.perf_counter() - started)
+        return outcome
+
+    async def _commit_isolating(self, batch: list[Inbound]) -> FlushOutcome:
+        """Commit the flush; if the database refuses its data (not its connection), find the
+        message it refuses by halving, and send that one to dead letters alone."""
+        try:
+            return await self._commit_once(batch)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            self.flusher.forget_metric_ids()
+            if len(batch) == 1:
+                logger.error("the database refuses a message: {}", exc)
+                return await self._commit_storage_error(batch[0], exc)
+            half = len(batch) // 2
+            first = await self._commit_isolating(batch[:half])
+            second = await self._commit_isolating(batch[half:])
+            return _merge(first, second)
+
+    async def _commit_once(self, batch: list[Inbound]) -> FlushOutcome:
+        conn = await self._connection()
+        try:
+            async with conn.transaction():
+                return await self.flusher.flush(conn, batch)
+        except psycopg.OperationalError:
+            await conn.close()
+            self._conn = None
+            self.flusher.forget_metric_ids()
+            raise
+
+    async def _commit_storage_error(self, inbound: Inbound, exc: psycopg.Error) -> FlushOutcome:
+        conn = await self._connection()
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO dead_letters (received_at, topic, payload, reason, detail)"
+                " VALUES (to_timestamp(%s / 1e6), %s, %s, 'storage_error', %s)",
+                (inbound.received_us, inbound.topic, inbound.payload, str(exc)[:2000]),
+            )
+        outcome = FlushOutcome()
+        outcome.dead_letters["storage_error"] += 1
+        return outcome
+
+    async def _connection(self) -> Conn:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.settings.libpq_url, connect_timeout=5, application_name="robocover-ingest"
+            )
+        return self._conn
+
+    async def _database_lost(self, state: object) -> None:
+        self.health.update(database_connected=False)
+        self.metrics.database_connected.set(0)
+        self.metrics.database_retries.inc()
+        logger.warning("database unavailable; holding the flush and retrying")
+
+    def _broker_up(self, connected: bool) -> None:
+        self.health.update(broker_connected=connected)
+        self.metrics.broker_connected.set(1 if connected else 0)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
+
+
+def _merge(first: FlushOutcome, second: FlushOutcome) -> FlushOutcome:
+    merged = FlushOutcome(
+        samples=first.samples + second.samples,
+        accepted=first.accepted + second.accepted,
+        duplicates=first.duplicates + second.duplicates,
+        dead_letters=first.dead_letters + second.dead_letters,
+        gaps_opened=first.gaps_opened + second.gaps_opened,
+    )
+    for outcome in (first, second):
+        for robot, (tenant, seqs) in outcome.committed.items():
+            for seq in seqs:
+                merged.commit(robot, tenant, seq)
+    return merged

@@ -1,0 +1,159 @@
+"""The broker side of the bridge: aiomqtt, MQTT 5 shared subscriptions, acks after commit.
+
+aiomqtt acknowledges a QoS 1 message as soon as it is received (its issue #345): a crash between
+that and the commit would lose it. paho-mqtt 2, which aiomqtt drives, can leave acknowledgement
+to the application (`manual_ack`); aiomqtt does not expose it yet, so this module switches it on
+through aiomqtt's paho client before connecting and acknowledges each message after its flush
+commits. Unacknowledged messages count against the Receive Maximum we announce: while the
+database is away the broker stops sending and queues in our persistent session, so memory stays
+bounded and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from firmware_protocol import Ack, SeqRange, Topic, TopicKind, encode, shared_subscription
+from ingest.bridge.flush import Inbound
+from ingest.settings import IngestSettings
+
+SUBSCRIBED_KINDS = (TopicKind.TELEMETRY, TopicKind.EVENTS, TopicKind.STATUS)
+MAX_ACK_RANGES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What acknowledging a message to the broker needs."""
+
+    mid: int
+    qos: int
+
+
+def committed_ranges(seqs: list[int]) -> list[list[SeqRange]]:
+    """Sorted, merged seq ranges, in groups of at most 64 (one Ack message each)."""
+    ordered = sorted(set(seqs))
+    ranges: list[SeqRange] = []
+    for seq in ordered:
+        if ranges and ranges[-1].last + 1 == seq:
+            ranges[-1] = SeqRange(ranges[-1].first, seq)
+        else:
+            ranges.append(SeqRange(seq, seq))
+    return [ranges[i : i + MAX_ACK_RANGES] for i in range(0, len(ranges), MAX_ACK_RANGES)]
+
+
+class BrokerSource:
+    """One connection to the broker: collects messages into flushes and acknowledges them."""
+
+    def __init__(self, client: aiomqtt.Client, settings: IngestSettings) -> None:
+        self._client = client
+        self._settings = settings
+
+    async def collect(self, stop: asyncio.Event) -> list[Inbound]:
+        """The next flush: waits for a first message, then gathers more for up to the flush
+        interval, within the flush's message and byte limits. Empty if `stop` is set first."""
+        settings, messages = self._settings, self._client.messages
+        first = await _next_or_stop(messages.__anext__(), stop)
+        if first is None:
+            return []
+        batch = [_inbound(first)]
+        size = len(batch[0].payload)
+        deadline = time.monotonic() + settings.flush_interval_s
+        while len(batch) < settings.flush_max_messages and size < settings.flush_max_bytes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 and len(messages) == 0:
+                break
+            try:
+                message = await asyncio.wait_for(messages.__anext__(), max(remaining, 0))
+            except TimeoutError:
+                break
+            batch.append(_inbound(message))
+            size += len(batch[-1].payload)
+        return batch
+
+    def acknowledge(self, batch: list[Inbound]) -> None:
+        """PUBACK each message, in the order received, once its flush has committed."""
+        paho = self._client._client  # aiomqtt's paho client: see the module docstring
+        for inbound in batch:
+            delivery = inbound.token
+            if isinstance(delivery, Delivery) and delivery.qos > 0:
+                paho.ack(delivery.mid, delivery.qos)
+
+    async def publish_acks(self, committed: dict[uuid.UUID, tuple[str, list[int]]]) -> None:
+        """Tell each robot which of its chained messages are durably committed."""
+        now_us = time.time_ns() // 1000
+        sends = []
+        for robot_id, (tenant, seqs) in committed.items():
+            topic = str(Topic(tenant, str(robot_id), TopicKind.ACK))
+            for group in committed_ranges(seqs):
+                payload = encode(Ack(robot_id=robot_id, wall_us=now_us, committed=tuple(group)))
+                sends.append(self._client.publish(topic, payload, qos=1))
+        await asyncio.gather(*sends)
+
+
+async def _next_or_stop(
+    next_message: Awaitable[aiomqtt.Message], stop: asyncio.Event
+) -> aiomqtt.Message | None:
+    message_task = asyncio.ensure_future(next_message)
+    stop_task = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({message_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    if message_task in done:
+        stop_task.cancel()
+        message: aiomqtt.Message = message_task.result()
+        return message
+    message_task.cancel()
+    return None
+
+
+def _inbound(message: aiomqtt.Message) -> Inbound:
+    payload = message.payload
+    data = payload if isinstance(payload, bytes) else bytes(str(payload or ""), "utf-8")
+    return Inbound(
+        topic=message.topic.value,
+        payload=data,
+        received_us=time.time_ns() // 1000,
+        token=Delivery(message.mid, message.qos),
+    )
+
+
+def _connect_properties(settings: IngestSettings) -> Properties:
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = settings.mqtt_session_expiry_s
+    properties.ReceiveMaximum = settings.receive_maximum
+    return properties
+
+
+@asynccontextmanager
+async def connect(settings: IngestSettings) -> AsyncIterator[BrokerSource]:
+    """Connect with the process's persistent session and subscribe, QoS 1, to the robots'
+    telemetry, events and status through the ingest's shared subscription."""
+    url = settings.mqtt_url
+    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    client = aiomqtt.Client(
+        url.host or "127.0.0.1",
+        url.port or 1883,
+        identifier=settings.mqtt_client_id,
+        username=settings.mqtt_username,
+        password=password,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        # Mosquitto 2.0.11 keeps a session begun with clean start = 1 in memory only, so it
+        # would be gone after a broker restart: always resume.
+        clean_start=False,
+        properties=_connect_properties(settings),
+        tls_context=ssl.create_default_context() if url.scheme == "mqtts" else None,
+        timeout=10,
+    )
+    client._client.manual_ack_set(True)  # aiomqtt's paho client: see the module docstring
+    async with client:
+        for kind in SUBSCRIBED_KINDS:
+            await client.subscribe(shared_subscription(settings.mqtt_share_group, kind), qos=1)
+        yield BrokerSource(client, settings)
