@@ -63,7 +63,15 @@ def migrate(
 
 
 @app.command()
-def ingest() -> None:
+def ingest(
+    retire: Annotated[
+        bool,
+        typer.Option(
+            "--retire",
+            help="Drain this client id's broker session and end it, when removing a process.",
+        ),
+    ] = False,
+) -> None:
     """Run the MQTT to TimescaleDB bridge until SIGTERM or SIGINT."""
     import asyncio
 
@@ -72,7 +80,7 @@ def ingest() -> None:
 
     settings = IngestSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(run_ingest(settings))
+    asyncio.run(run_ingest(settings, retire=retire))
 
 
 @app.command()

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, UrlConstraints
+from pydantic.fields import FieldInfo
 from pydantic_core import Url
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 MqttUrl = Annotated[Url, UrlConstraints(allowed_schemes=["mqtt", "mqtts"], default_port=1883)]
 LogFormat = Literal["auto", "json", "console"]
+# Written once by scripts/services-up.sh (0600): the broker's cloud service account.
+SECRETS_DIR = Path("/var/lib/robocover/secrets")
+SECRET_FILES = {"mqtt_username": "mqtt_ingest_username", "mqtt_password": "mqtt_ingest_password"}
+
+
+class _SecretFilesSource(PydanticBaseSettingsSource):
+    """The broker account from SECRETS_DIR when the environment does not name one, so that
+    `robocover` works on a machine set up by scripts/services-up.sh without exporting secrets."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, file_name in SECRET_FILES.items():
+            path = SECRETS_DIR / file_name
+            try:
+                values[field_name] = path.read_text().strip()
+            except OSError:
+                continue
+        return values
 
 
 class CloudSettings(BaseSettings):
@@ -40,6 +67,24 @@ class CloudSettings(BaseSettings):
         default="auto",
         description="json: a JSON object per line; console: readable; auto: console on a tty.",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then ROBOCOVER_* variables, then the secret files of SECRETS_DIR."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            _SecretFilesSource(settings_cls),
+        )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -14,9 +14,12 @@ from ingest.retention import retention_loop
 from ingest.settings import IngestSettings
 
 
-async def run_ingest(settings: IngestSettings, stop: asyncio.Event | None = None) -> None:
+async def run_ingest(
+    settings: IngestSettings, stop: asyncio.Event | None = None, *, retire: bool = False
+) -> None:
     """Run until SIGTERM or SIGINT (or `stop`): then finish the flush under way, acknowledge
-    what it committed, and disconnect."""
+    what it committed, and disconnect. With `retire`, drain this process's broker session and
+    end it instead (scaling the share group down)."""
     stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -35,7 +38,8 @@ async def run_ingest(settings: IngestSettings, stop: asyncio.Event | None = None
         )
     )
     try:
-        await Bridge(settings, metrics, health, stop).run()
+        bridge = Bridge(settings, metrics, health, stop)
+        await (bridge.retire() if retire else bridge.run())
     finally:
         health.update(stopping=True)
         stop.set()

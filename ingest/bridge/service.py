@@ -65,6 +65,21 @@ class Bridge:
             if self._conn is not None:
                 await self._conn.close()
 
+    async def retire(self, idle_s: float = 2.0) -> None:
+        """Leave the share group for good: the broker hands a member's share to its session
+        even while it is away, so a process that is removed must not leave one behind. Stop
+        taking new messages, move what the session still holds, then end the session."""
+        async with broker.connect(self.settings, subscribe=False) as source:
+            while batch := await source.collect(self.stop, idle_s):
+                outcome = await self.commit(batch)
+                if outcome is None:
+                    return
+                source.acknowledge(batch)
+                await source.publish_acks(outcome.committed)
+        await broker.end_session(self.settings)
+        if self._conn is not None:
+            await self._conn.close()
+
     async def _consume(self, source: broker.BrokerSource) -> None:
         while not self.stop.is_set():
             batch = await source.collect(self.stop)

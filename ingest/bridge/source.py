@@ -58,11 +58,12 @@ class BrokerSource:
         self._client = client
         self._settings = settings
 
-    async def collect(self, stop: asyncio.Event) -> list[Inbound]:
+    async def collect(self, stop: asyncio.Event, idle_s: float | None = None) -> list[Inbound]:
         """The next flush: waits for a first message, then gathers more for up to the flush
-        interval, within the flush's message and byte limits. Empty if `stop` is set first."""
+        interval, within the flush's message and byte limits. Empty if `stop` is set first,
+        or if no message comes within `idle_s`."""
         settings, messages = self._settings, self._client.messages
-        first = await _next_or_stop(messages.__anext__(), stop)
+        first = await _next_or_stop(messages.__anext__(), stop, idle_s)
         if first is None:
             return []
         batch = [_inbound(first)]
@@ -101,16 +102,19 @@ class BrokerSource:
 
 
 async def _next_or_stop(
-    next_message: Awaitable[aiomqtt.Message], stop: asyncio.Event
+    next_message: Awaitable[aiomqtt.Message], stop: asyncio.Event, within_s: float | None
 ) -> aiomqtt.Message | None:
     message_task = asyncio.ensure_future(next_message)
     stop_task = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait({message_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        {message_task, stop_task}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED
+    )
     if message_task in done:
         stop_task.cancel()
         message: aiomqtt.Message = message_task.result()
         return message
     message_task.cancel()
+    stop_task.cancel()
     return None
 
 
@@ -125,35 +129,48 @@ def _inbound(message: aiomqtt.Message) -> Inbound:
     )
 
 
-def _connect_properties(settings: IngestSettings) -> Properties:
-    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    properties.SessionExpiryInterval = settings.mqtt_session_expiry_s
-    properties.ReceiveMaximum = settings.receive_maximum
-    return properties
-
-
-@asynccontextmanager
-async def connect(settings: IngestSettings) -> AsyncIterator[BrokerSource]:
-    """Connect with the process's persistent session and subscribe, QoS 1, to the robots'
-    telemetry, events and status through the ingest's shared subscription."""
+def _client(settings: IngestSettings, *, clean_start: bool, expiry_s: int) -> aiomqtt.Client:
     url = settings.mqtt_url
     password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
-    client = aiomqtt.Client(
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = expiry_s
+    properties.ReceiveMaximum = settings.receive_maximum
+    return aiomqtt.Client(
         url.host or "127.0.0.1",
         url.port or 1883,
         identifier=settings.mqtt_client_id,
         username=settings.mqtt_username,
         password=password,
         protocol=aiomqtt.ProtocolVersion.V5,
-        # Mosquitto 2.0.11 keeps a session begun with clean start = 1 in memory only, so it
-        # would be gone after a broker restart: always resume.
-        clean_start=False,
-        properties=_connect_properties(settings),
+        clean_start=clean_start,
+        properties=properties,
         tls_context=ssl.create_default_context() if url.scheme == "mqtts" else None,
         timeout=10,
     )
+
+
+@asynccontextmanager
+async def connect(
+    settings: IngestSettings, *, subscribe: bool = True
+) -> AsyncIterator[BrokerSource]:
+    """Connect with the process's persistent session and subscribe, QoS 1, to the robots'
+    telemetry, events and status through the ingest's shared subscription (or, with
+    `subscribe` false, leave the share group and only take what the session still holds)."""
+    # Mosquitto 2.0.11 keeps a session begun with clean start = 1 in memory only, so it would
+    # be gone after a broker restart: always resume.
+    client = _client(settings, clean_start=False, expiry_s=settings.mqtt_session_expiry_s)
     client._client.manual_ack_set(True)  # aiomqtt's paho client: see the module docstring
     async with client:
         for kind in SUBSCRIBED_KINDS:
-            await client.subscribe(shared_subscription(settings.mqtt_share_group, kind), qos=1)
+            topic = shared_subscription(settings.mqtt_share_group, kind)
+            if subscribe:
+                await client.subscribe(topic, qos=1)
+            else:
+                await client.unsubscribe(topic)
         yield BrokerSource(client, settings)
+
+
+async def end_session(settings: IngestSettings) -> None:
+    """Have the broker forget this process's session (a retired ingest keeps none)."""
+    async with _client(settings, clean_start=True, expiry_s=0):
+        pass
