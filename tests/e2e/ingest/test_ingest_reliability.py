@@ -32,10 +32,10 @@ BATCHES_PER_ROBOT = 40
 SAMPLES = 60
 
 
-def restart_postgresql() -> None:
+def _pg_ctl(action: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
         check=True,
         timeout=120,
     )
@@ -105,7 +105,7 @@ def test_kills_and_restarts_lose_nothing_and_duplicate_nothing(
     broker.stop()  # the broker restarts: robots and ingests reconnect, sessions survive
     broker.start()
     time.sleep(0.5)
-    restart_postgresql()  # every database connection breaks; flushes wait and retry
+    _pg_ctl("restart")  # every database connection breaks; flushes wait and retry
     eventually(lambda: database_answers(fresh_database), 60, "PostgreSQL back")
     ingests[0].kill(signal.SIGKILL)
     ingests[0].start()
@@ -144,3 +144,37 @@ def test_kills_and_restarts_lose_nothing_and_duplicate_nothing(
         link.close()
     for process in ingests:
         process.kill(signal.SIGTERM)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("pg_ctlcluster") is None,
+    reason="stopping PostgreSQL needs root and Debian's pg_ctlcluster",
+)
+def test_while_the_database_is_down_the_ingest_holds_on_and_reports_it(
+    fresh_database: CloudSettings, broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """Backpressure: the flush under way waits and retries, nothing more is read (the broker
+    queues), /health says so, and everything arrives once the database is back."""
+    ingest = IngestProcess(fresh_database, broker, log_path=tmp_path / "ingest.log")
+    ingest.start()
+    signer = RobotSigner.generate()
+    robot = SimRobot("acme", register_robot(fresh_database.libpq_url, signer), signer)
+    link = RobotLink(robot, broker)
+    _pg_ctl("stop")
+    try:
+        for _ in range(30):
+            link.publish(TopicKind.TELEMETRY, robot.telemetry(samples=SAMPLES))
+        eventually(lambda: ingest.health()[0] == 503, 30, "/health reports the outage")
+        assert ingest.health()[1]["database_connected"] is False
+        assert link.unacked() == list(range(30))  # nothing acknowledged that is not committed
+        assert ingest.process is not None
+        assert ingest.process.poll() is None  # holding on, not crashed
+    finally:
+        _pg_ctl("start")
+    wait_all_acked([link], timeout=120)
+    eventually(lambda: ingest.health()[0] == 200, 30, "/health recovers")
+    with psycopg.connect(fresh_database.libpq_url) as conn:
+        assert conn.execute("SELECT count(*) FROM telemetry").fetchone() == (30 * SAMPLES * 20,)
+    assert "ingest_database_retries_total" in ingest.metrics()
+    link.close()
+    ingest.kill(signal.SIGTERM)
