@@ -15,7 +15,7 @@ import asyncio
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -57,25 +57,44 @@ class BrokerSource:
     def __init__(self, client: aiomqtt.Client, settings: IngestSettings) -> None:
         self._client = client
         self._settings = settings
+        # aiomqtt's message iterator must never be cancelled mid-wait: a message it has already
+        # taken off its queue would be lost (unacknowledged, so held by the broker until we
+        # reconnect). The wait for the next message therefore outlives each collect().
+        self._next: asyncio.Task[aiomqtt.Message] | None = None
+
+    async def _take(self, stop: asyncio.Event, within_s: float | None) -> aiomqtt.Message | None:
+        """The next message, or None when `stop` is set or `within_s` passes first."""
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._client.messages.__anext__())
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait(
+            {self._next, stopping}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        stopping.cancel()
+        if self._next not in done:
+            return None
+        task, self._next = self._next, None
+        return task.result()
+
+    def close(self) -> None:
+        if self._next is not None:
+            self._next.cancel()  # not acknowledged: the broker sends it again
+            self._next = None
 
     async def collect(self, stop: asyncio.Event, idle_s: float | None = None) -> list[Inbound]:
         """The next flush: waits for a first message, then gathers more for up to the flush
         interval, within the flush's message and byte limits. Empty if `stop` is set first,
         or if no message comes within `idle_s`."""
-        settings, messages = self._settings, self._client.messages
-        first = await _next_or_stop(messages.__anext__(), stop, idle_s)
+        settings = self._settings
+        first = await self._take(stop, idle_s)
         if first is None:
             return []
         batch = [_inbound(first)]
         size = len(batch[0].payload)
         deadline = time.monotonic() + settings.flush_interval_s
         while len(batch) < settings.flush_max_messages and size < settings.flush_max_bytes:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 and len(messages) == 0:
-                break
-            try:
-                message = await asyncio.wait_for(messages.__anext__(), max(remaining, 0))
-            except TimeoutError:
+            message = await self._take(stop, max(deadline - time.monotonic(), 0.0))
+            if message is None:
                 break
             batch.append(_inbound(message))
             size += len(batch[-1].payload)
@@ -99,23 +118,6 @@ class BrokerSource:
                 payload = encode(Ack(robot_id=robot_id, wall_us=now_us, committed=tuple(group)))
                 sends.append(self._client.publish(topic, payload, qos=1))
         await asyncio.gather(*sends)
-
-
-async def _next_or_stop(
-    next_message: Awaitable[aiomqtt.Message], stop: asyncio.Event, within_s: float | None
-) -> aiomqtt.Message | None:
-    message_task = asyncio.ensure_future(next_message)
-    stop_task = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait(
-        {message_task, stop_task}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED
-    )
-    if message_task in done:
-        stop_task.cancel()
-        message: aiomqtt.Message = message_task.result()
-        return message
-    message_task.cancel()
-    stop_task.cancel()
-    return None
 
 
 def _inbound(message: aiomqtt.Message) -> Inbound:
@@ -160,6 +162,10 @@ async def connect(
     # be gone after a broker restart: always resume.
     client = _client(settings, clean_start=False, expiry_s=settings.mqtt_session_expiry_s)
     client._client.manual_ack_set(True)  # aiomqtt's paho client: see the module docstring
+    # Acks to robots are published concurrently, one per robot of a flush.
+    client.pending_calls_threshold = max(
+        client.pending_calls_threshold, settings.flush_max_messages
+    )
     async with client:
         for kind in SUBSCRIBED_KINDS:
             topic = shared_subscription(settings.mqtt_share_group, kind)
@@ -167,7 +173,11 @@ async def connect(
                 await client.subscribe(topic, qos=1)
             else:
                 await client.unsubscribe(topic)
-        yield BrokerSource(client, settings)
+        source = BrokerSource(client, settings)
+        try:
+            yield source
+        finally:
+            source.close()
 
 
 async def end_session(settings: IngestSettings) -> None:

@@ -116,6 +116,8 @@ class RobotLink:
         self.robot = robot
         self.acked: set[int] = set()
         self.sent: dict[int, tuple[str, bytes]] = {}
+        self.first_sent_at: dict[int, float] = {}
+        self.acked_at: dict[int, float] = {}
         self._lock = threading.Lock()
         username, password = broker.add_robot(robot.tenant, robot.robot_id)
         self.client = mqtt.Client(
@@ -139,9 +141,12 @@ class RobotLink:
         ack = decode(bytes(message.payload)).message
         assert isinstance(ack, Ack)
         with self._lock:
-            for seq in list(self.sent):
-                if ack.covers(seq):
-                    self.acked.add(seq)
+            now = time.monotonic()
+            for committed in ack.committed:
+                for seq in range(committed.first, committed.last + 1):
+                    if seq in self.sent and seq not in self.acked:
+                        self.acked.add(seq)
+                        self.acked_at[seq] = now
 
     def publish(self, kind: TopicKind, payload: bytes) -> None:
         link = decode(payload).link
@@ -149,6 +154,7 @@ class RobotLink:
         if link is not None:
             with self._lock:
                 self.sent[link.seq] = (topic, payload)
+                self.first_sent_at.setdefault(link.seq, time.monotonic())
         self.client.publish(topic, payload, qos=1)
 
     def unacked(self) -> list[int]:
