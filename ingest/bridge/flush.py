@@ -88,6 +88,15 @@ class _Parsed:
 
 
 @dataclass(slots=True)
+class Prepared:
+    """A flush decoded and ready to be judged against the database."""
+
+    messages: list[Inbound]
+    parsed: list[_Parsed] = field(default_factory=list)
+    rejected: list[tuple[Inbound, str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _Writes:
     """Everything one flush will write, gathered before any write."""
 
@@ -128,8 +137,28 @@ class Flusher:
         self._metric_ids: dict[str, int] = {}
 
     async def flush(self, conn: repo.Conn, messages: list[Inbound]) -> FlushOutcome:
+        return await self.write(conn, self.prepare(messages))
+
+    def prepare(self, messages: list[Inbound]) -> Prepared:
+        """Decode a flush's messages: pure CPU, no database, safe to run in another thread
+        while the previous flush is being written."""
+        prepared = Prepared(messages)
+        for inbound in messages:
+            try:
+                topic = Topic.parse(inbound.topic)
+                decoded = decode(inbound.payload, topic=topic, allow_json=self.policy.accept_json)
+            except ProtocolError as exc:
+                prepared.rejected.append((inbound, exc.code.value.lower(), str(exc)))
+                continue
+            prepared.parsed.append(_Parsed(inbound, topic, decoded))
+        return prepared
+
+    async def write(self, conn: repo.Conn, prepared: Prepared) -> FlushOutcome:
+        """Judge and write a prepared flush inside the caller's transaction."""
         outcome, writes = FlushOutcome(), _Writes()
-        parsed = [p for m in messages if (p := self._parse(m, writes)) is not None]
+        for inbound, reason, detail in prepared.rejected:
+            writes.dead_letter(inbound, reason, detail)
+        parsed = prepared.parsed
         robots = await repo.lock_robots(conn, (p.topic.robot_id for p in parsed))
         trusted = [p for p in parsed if self._authenticate(p, robots, writes)]
         writes.clocks = await repo.merge_clock_offsets(conn, _largest_offsets(trusted))
@@ -140,15 +169,6 @@ class Flusher:
         return outcome
 
     # ------------------------------------------------------------------ judging
-
-    def _parse(self, inbound: Inbound, writes: _Writes) -> _Parsed | None:
-        try:
-            topic = Topic.parse(inbound.topic)
-            decoded = decode(inbound.payload, topic=topic, allow_json=self.policy.accept_json)
-        except ProtocolError as exc:
-            writes.dead_letter(inbound, exc.code.value.lower(), str(exc))
-            return None
-        return _Parsed(inbound, topic, decoded)
 
     def _authenticate(
         self, item: _Parsed, robots: dict[uuid.UUID, repo.RobotRecord], writes: _Writes
@@ -445,4 +465,4 @@ def _event_rows(batch: EventBatch, shift_us: int) -> list[tuple[object, ...]]:
     return rows
 
 
-__all__ = ["EventKind", "FlushOutcome", "FlushPolicy", "Flusher", "Inbound"]
+__all__ = ["EventKind", "FlushOutcome", "FlushPolicy", "Flusher", "Inbound", "Prepared"]

@@ -20,7 +20,7 @@ from loguru import logger
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from ingest.bridge import source as broker
-from ingest.bridge.flush import Flusher, FlushOutcome, FlushPolicy, Inbound
+from ingest.bridge.flush import Flusher, FlushOutcome, FlushPolicy, Inbound, Prepared
 from ingest.bridge.metrics import Health, IngestMetrics
 from ingest.bridge.repository import Conn
 from ingest.settings import IngestSettings
@@ -55,9 +55,13 @@ class Bridge:
                         self._broker_up(True)
                         backoff = 0.5
                         await self._consume(source)
-                except aiomqtt.MqttError as exc:
+                except* aiomqtt.MqttError as group:
                     self._broker_up(False)
-                    logger.warning("broker connection lost: {}; retrying in {:.1f} s", exc, backoff)
+                    logger.warning(
+                        "broker connection lost: {}; retrying in {:.1f} s",
+                        group.exceptions[0],
+                        backoff,
+                    )
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
         finally:
@@ -81,17 +85,39 @@ class Bridge:
             await self._conn.close()
 
     async def _consume(self, source: broker.BrokerSource) -> None:
+        """Two stages, so that decoding the next flush overlaps writing this one: collect and
+        prepare (in a thread), then write, commit and acknowledge. One prepared flush waits
+        at most: while the database is slow or away, collecting stops and the broker holds the
+        rest."""
+        prepared: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=1)
+        async with asyncio.TaskGroup() as group:
+            collector = group.create_task(self._collect_stage(source, prepared))
+            writer = group.create_task(self._write_stage(source, prepared))
+            await writer
+            collector.cancel()  # the writer stopped early: what was collected is not acked
+
+    async def _collect_stage(
+        self, source: broker.BrokerSource, prepared: asyncio.Queue[Prepared | None]
+    ) -> None:
         while not self.stop.is_set():
             batch = await source.collect(self.stop)
-            if not batch:
-                continue
-            outcome = await self.commit(batch)
+            if batch:
+                await prepared.put(await asyncio.to_thread(self.flusher.prepare, batch))
+        await prepared.put(None)  # the writer finishes what is queued, then ends
+
+    async def _write_stage(
+        self, source: broker.BrokerSource, prepared: asyncio.Queue[Prepared | None]
+    ) -> None:
+        while (flush := await prepared.get()) is not None:
+            outcome = await self.commit(flush.messages, flush)
             if outcome is None:
                 return  # stopping while the database is away: the broker keeps the batch
-            source.acknowledge(batch)
+            source.acknowledge(flush.messages)
             await source.publish_acks(outcome.committed)
 
-    async def commit(self, batch: list[Inbound]) -> FlushOutcome | None:
+    async def commit(
+        self, batch: list[Inbound], prepared: Prepared | None = None
+    ) -> FlushOutcome | None:
         """Write and commit a flush, retrying while the database is away; None if asked to
         stop meanwhile."""
         started = time.perf_counter()
@@ -108,7 +134,7 @@ class Bridge:
         try:
             async for attempt in retrying:
                 with attempt:
-                    outcome = await self._commit_isolating(batch)
+                    outcome = await self._commit_isolating(batch, prepared)
         except psycopg.OperationalError:
             return None
         self.health.update(database_connected=True, last_commit_at=time.time())
@@ -116,11 +142,13 @@ class Bridge:
         self.metrics.record(outcome, [m.received_us for m in batch], time.perf_counter() - started)
         return outcome
 
-    async def _commit_isolating(self, batch: list[Inbound]) -> FlushOutcome:
+    async def _commit_isolating(
+        self, batch: list[Inbound], prepared: Prepared | None = None
+    ) -> FlushOutcome:
         """Commit the flush; if the database refuses its data (not its connection), find the
         message it refuses by halving, and send that one to dead letters alone."""
         try:
-            return await self._commit_once(batch)
+            return await self._commit_once(prepared or self.flusher.prepare(batch))
         except psycopg.OperationalError:
             raise
         except psycopg.Error as exc:
@@ -133,11 +161,11 @@ class Bridge:
             second = await self._commit_isolating(batch[half:])
             return _merge(first, second)
 
-    async def _commit_once(self, batch: list[Inbound]) -> FlushOutcome:
+    async def _commit_once(self, prepared: Prepared) -> FlushOutcome:
         conn = await self._connection()
         try:
             async with conn.transaction():
-                return await self.flusher.flush(conn, batch)
+                return await self.flusher.write(conn, prepared)
         except psycopg.OperationalError:
             await conn.close()
             self._conn = None

@@ -1,0 +1,285 @@
+"""Ingest benchmark: samples committed per second end to end, against its limits, in one run.
+
+    python bench/ingest_bench.py [--robots 20] [--batches 60] [--output docs/benchmarks.md]
+
+Simulated robots (20 metrics x 60 samples a batch, signed and chained) publish through a real
+Mosquitto into a real `robocover ingest` process and TimescaleDB. Side by side, on the same rows:
+(a) a raw binary COPY into the same hypertable, the ceiling; (b) a naive bridge that inserts each
+sample with its own INSERT. Then publish-to-commit latency (to the robot's commit ack, which
+follows the commit) at half the measured maximum rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from firmware_protocol import RobotSigner, TelemetryBatch, TopicKind, decode
+from ingest.bridge.copy_format import telemetry_copy_payload, telemetry_copy_rows
+from ingest.settings import CloudSettings
+from migrations.runner import upgrade
+from tests.support.broker import MosquittoBroker
+from tests.support.fleet import SimRobot, register_robot
+from tests.support.ingest_process import IngestProcess, RobotLink, wait_all_acked
+
+START, END = "<!-- ingest-bench:start -->", "<!-- ingest-bench:end -->"
+SAMPLES_PER_BATCH = 60 * 20
+
+
+@dataclass
+class Scratch:
+    """A migrated database of the benchmark's own, dropped at the end."""
+
+    base: CloudSettings
+    name: str
+
+    @property
+    def settings(self) -> CloudSettings:
+        base, _, _ = self.base.libpq_url.rpartition("/")
+        return self.base.model_copy(update={"database_url": f"{base}/{self.name}"})
+
+    def __enter__(self) -> Scratch:
+        with psycopg.connect(self.base.libpq_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}" TEMPLATE robocover_template')
+        upgrade(self.settings.sqlalchemy_url)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with psycopg.connect(self.base.libpq_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def make_fleet(database: str, broker: MosquittoBroker, robots: int) -> list[RobotLink]:
+    links = []
+    for _ in range(robots):
+        signer = RobotSigner.generate()
+        links.append(
+            RobotLink(
+                SimRobot("bench", register_robot(database, signer, tenant="bench"), signer), broker
+            )
+        )
+    return links
+
+
+def pregenerate(links: list[RobotLink], batches: int) -> list[tuple[RobotLink, bytes]]:
+    """Signed batches made before any clock starts, interleaved across robots."""
+    return [(link, link.robot.telemetry(samples=60)) for _ in range(batches) for link in links]
+
+
+def publish_paced(plan: list[tuple[RobotLink, bytes]], rate: float | None) -> None:
+    started = time.monotonic()
+    for index, (link, payload) in enumerate(plan):
+        if rate is not None:
+            delay = started + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        link.publish(TopicKind.TELEMETRY, payload)
+
+
+def end_to_end(
+    settings: CloudSettings, broker: MosquittoBroker, robots: int, batches: int, rate: float | None
+) -> tuple[float, list[float]]:
+    """Samples/s committed, and per-batch publish-to-ack latencies in seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest = IngestProcess(settings, broker, log_path=Path(tmp) / "ingest.log")
+        ingest.start()
+        links = make_fleet(settings.libpq_url, broker, robots)
+        plan = pregenerate(links, batches)
+        started = time.monotonic()
+        publish_paced(plan, rate)
+        wait_all_acked(links, timeout=600, resend_every=60)
+        elapsed = max(max(link.acked_at.values()) for link in links) - started
+        latencies = [
+            link.acked_at[seq] - link.first_sent_at[seq] for link in links for seq in link.acked_at
+        ]
+        for link in links:
+            link.close()
+        ingest.kill(signal.SIGTERM)
+        ingest.retire()
+    return len(plan) * SAMPLES_PER_BATCH / elapsed, latencies
+
+
+def copy_payloads(robots: int, batches: int, flush_batches: int) -> list[bytes]:
+    """The same rows as the end-to-end run, as binary COPY streams of one flush each."""
+    fleet = [SimRobot("bench", uuid.uuid4(), RobotSigner.generate()) for _ in range(robots)]
+    decoded = [decode(r.telemetry(samples=60)).message for _ in range(batches) for r in fleet]
+    payloads = []
+    for start in range(0, len(decoded), flush_batches):
+        group = [b for b in decoded[start : start + flush_batches] if isinstance(b, TelemetryBatch)]
+        times = np.concatenate(
+            [np.tile(b.timestamps_us - b.mono_us + b.wall_us, len(b.keys)) for b in group]
+        )
+        robots_v16 = np.concatenate(
+            [np.full(b.values.size, np.frombuffer(b.robot_id.bytes, "V16")[0]) for b in group]
+        )
+        metrics = np.concatenate(
+            [np.repeat(np.arange(1, len(b.keys) + 1, dtype=np.int16), 60) for b in group]
+        )
+        values = np.concatenate([b.values.reshape(-1) for b in group])
+        seqs = np.concatenate([np.full(b.values.size, b.seq, dtype=np.int64) for b in group])
+        payloads.append(
+            telemetry_copy_payload(telemetry_copy_rows(times, robots_v16, metrics, values, seqs))
+        )
+    return payloads
+
+
+def raw_copy(settings: CloudSettings, payloads: list[bytes]) -> float:
+    """Samples/s of bare COPY + commit per flush into the telemetry hypertable."""
+    rows = 0
+    with psycopg.connect(settings.libpq_url) as conn:
+        started = time.perf_counter()
+        for payload in payloads:
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "COPY telemetry (time, robot_id, metric_id, value, seq) FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
+                copy.write(payload)
+            conn.commit()
+            rows += (len(payload) - 21) // 64
+        elapsed = time.perf_counter() - started
+    return rows / elapsed
+
+
+def naive_bridge(settings: CloudSettings, broker: MosquittoBroker, batches: int) -> float:
+    """A bridge as often written first: subscribe, decode, one INSERT per sample, commit per
+    message. Samples/s, from the first message received to the last commit."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    signer = RobotSigner.generate()
+    robot = SimRobot("bench", register_robot(settings.libpq_url, signer, tenant="bench"), signer)
+    payloads = [robot.telemetry(samples=60) for _ in range(batches)]
+    received: list[bytes] = []
+    creds = broker.service_credentials
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="naive", protocol=mqtt.MQTTv5)
+    sub.username_pw_set(creds.username, creds.password)
+    sub.on_message = lambda _c, _u, m: received.append(bytes(m.payload))
+    sub.connect("127.0.0.1", broker.port)
+    sub.subscribe(robot.topic(TopicKind.TELEMETRY), qos=1)
+    sub.loop_start()
+    time.sleep(0.5)
+    link = RobotLink(robot, broker)
+    for payload in payloads:
+        link.publish(TopicKind.TELEMETRY, payload)
+    samples = 0
+    with psycopg.connect(settings.libpq_url) as conn:
+        started = None
+        handled = 0
+        while handled < batches:
+            if handled >= len(received):
+                time.sleep(0.001)
+                continue
+            started = started or time.perf_counter()
+            batch = decode(received[handled]).message
+            assert isinstance(batch, TelemetryBatch)
+            wall = batch.timestamps_us - batch.mono_us + batch.wall_us
+            for m, _key in enumerate(batch.keys):
+                for i in range(batch.values.shape[1]):
+                    conn.execute(
+                        "INSERT INTO telemetry (time, robot_id, metric_id, value, seq)"
+                        " VALUES (to_timestamp(%s / 1e6), %s, %s, %s, %s)",
+                        (int(wall[i]), batch.robot_id, m + 1, float(batch.values[m, i]), batch.seq),
+                    )
+                    samples += 1
+            conn.commit()
+            handled += 1
+        elapsed = time.perf_counter() - (started or time.perf_counter())
+    sub.loop_stop()
+    link.close()
+    return samples / elapsed
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def run(robots: int, batches: int) -> str:
+    base = CloudSettings()
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = MosquittoBroker(Path(tmp))
+        broker.start()
+        try:
+            with Scratch(base, f"bench_ingest_{os.getpid()}") as scratch:
+                rate_max, _ = end_to_end(scratch.settings, broker, robots, batches, rate=None)
+            with Scratch(base, f"bench_copy_{os.getpid()}") as scratch:
+                copy_rate = raw_copy(scratch.settings, copy_payloads(robots, batches, 250))
+            with Scratch(base, f"bench_naive_{os.getpid()}") as scratch:
+                naive_rate = naive_bridge(scratch.settings, broker, max(3, batches // 20))
+            half_rate_batches = rate_max / 2 / SAMPLES_PER_BATCH
+            with Scratch(base, f"bench_latency_{os.getpid()}") as scratch:
+                _, latencies = end_to_end(
+                    scratch.settings, broker, robots, batches // 2, rate=half_rate_batches
+                )
+        finally:
+            broker.stop()
+    p50, p99 = np.percentile(np.asarray(latencies) * 1e3, [50, 99])
+    total = robots * batches * SAMPLES_PER_BATCH
+    return "\n".join(
+        [
+            f"Generated by `python bench/ingest_bench.py --robots {robots} --batches {batches}` on {date.today()}.",
+            f"Machine: {machine()}. Broker, ingest, PostgreSQL and the simulated robots share it.",
+            "",
+            f"{robots} robots x {batches} signed batches of 20 metrics x 60 samples ({total:,} samples).",
+            "",
+            "| path | samples/s committed | ratio |",
+            "|---|---:|---:|",
+            f"| (a) raw binary COPY of the same rows, one commit per 250 batches (the limit) | {copy_rate:,.0f} | 1.00 |",
+            f"| robocover: robots -> Mosquitto -> `robocover ingest` -> TimescaleDB, end to end | {rate_max:,.0f} | {rate_max / copy_rate:.2f} of (a) |",
+            f"| (b) naive bridge: one INSERT per sample, commit per message | {naive_rate:,.0f} | robocover = {rate_max / naive_rate:.0f} x (b) |",
+            "",
+            f"Latency at half the maximum rate ({half_rate_batches:.0f} batches/s, {half_rate_batches * SAMPLES_PER_BATCH:,.0f} samples/s), from a robot's publish to its commit ack (sent after the commit): p50 {p50:.0f} ms, p99 {p99:.0f} ms.",
+            "",
+        ]
+    )
+
+
+def write_between_markers(path: Path, section: str) -> None:
+    text = path.read_text() if path.exists() else ""
+    head, found, rest = text.partition(START)
+    if not found:
+        head, rest = text.rstrip("\n") + "\n\n## Ingest (`bench/ingest_bench.py`)\n\n", END + "\n"
+    _, _, tail = rest.partition(END)
+    path.write_text(f"{head}{START}\n{section}{END}{tail}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--robots", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=60, help="batches per robot")
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    section = run(args.robots, args.batches)
+    sys.stdout.write(section)
+    if args.output is not None:
+        write_between_markers(args.output, section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
