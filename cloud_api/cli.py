@@ -13,8 +13,10 @@ from typing import Annotated
 
 import typer
 
+from cloud_api.enrollment.cli import app as robots_app
 from ingest.logs import configure_logging
 from ingest.settings import CloudSettings
+from risk_engine.cli import app as risk_app
 
 # Locals are never shown in tracebacks: they may hold credentials.
 app = typer.Typer(
@@ -25,6 +27,8 @@ app = typer.Typer(
 )
 services_app = typer.Typer(no_args_is_help=True, help="The local services robocover runs on.")
 app.add_typer(services_app, name="services")
+app.add_typer(robots_app, name="robots")
+app.add_typer(risk_app, name="risk")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +85,19 @@ def ingest(
     settings = IngestSettings()
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(run_ingest(settings, retire=retire))
+
+
+@app.command()
+def connector() -> None:
+    """Relay vendor robots' diagnostics APIs into the ingest (ROBOCOVER_CONNECTOR_CONFIG)."""
+    import asyncio
+
+    from ingest.connectors.main import run_connector
+    from ingest.settings import ConnectorSettings
+
+    settings = ConnectorSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run_connector(settings))
 
 
 @app.command()

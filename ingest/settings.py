@@ -135,3 +135,15 @@ class IngestSettings(CloudSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=9464, ge=0, le=65_535, description="/health and /metrics")
     database_retry_max_s: float = Field(default=10.0, gt=0)
+
+
+class ConnectorSettings(CloudSettings):
+    """`robocover connector`: relays vendor robots' diagnostics APIs into the same path."""
+
+    connector_config: Path = Field(
+        default=Path("/etc/robocover/connector.toml"), description="vendor URL and robots"
+    )
+    poll_interval_s: float = Field(default=30.0, gt=0)
+    vendor_timeout_s: float = Field(default=10.0, gt=0)
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=60.0, gt=0)

@@ -124,7 +124,7 @@ class Bridge:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(psycopg.OperationalError),
             wait=wait_exponential_jitter(
-                initial=0.2, max=self.settings.database_retry_max_s, jitter=0.5
+                multiplier=0.2, max=self.settings.database_retry_max_s, jitter=0.5
             ),
             stop=lambda _state: self.stop.is_set(),
             sleep=self._sleep,

@@ -1,5 +1,6 @@
 """Tables of the robot side of the database: who the robots are and what they reported."""
 
+from ingest.models.connector import VendorRelayState
 from ingest.models.event import robot_events
 from ingest.models.evidence import DropNoticeRecord, SequenceGap, dead_letters
 from ingest.models.robot import Robot, RobotClass, RobotStatus
@@ -23,6 +24,7 @@ __all__ = [
     "SequenceGap",
     "Tenant",
     "TenantStatus",
+    "VendorRelayState",
     "dead_letters",
     "robot_events",
     "telemetry",

@@ -242,6 +242,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("robot_id", "seq", name=op.f("pk_batch_receipts")),
     )
     op.create_table(
+        "vendor_relay_state",
+        sa.Column("robot_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "cursor",
+            sa.String(length=512),
+            nullable=False,
+            comment="vendor cursor past acked readings",
+        ),
+        sa.Column("next_seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_digest", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "pending",
+            postgresql.ARRAY(sa.LargeBinary()),
+            nullable=False,
+            comment="batches stored before sending, until the cloud acks them",
+        ),
+        sa.Column("pending_cursor", sa.String(length=512), nullable=True),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["robot_id"], ["robots.id"], name=op.f("fk_vendor_relay_state_robot_id_robots")
+        ),
+        sa.PrimaryKeyConstraint("robot_id", name=op.f("pk_vendor_relay_state")),
+    )
+    op.create_table(
         "robot_clocks",
         sa.Column("robot_id", sa.Uuid(), nullable=False),
         sa.Column("boot_id", sa.Uuid(), nullable=False),
@@ -364,6 +393,7 @@ def downgrade() -> None:
     op.drop_index("ix_robot_events_kind_time", table_name="robot_events")
     op.drop_table("robot_events")
     op.drop_table("drop_notices")
+    op.drop_table("vendor_relay_state")
     op.drop_table("robot_clocks")
     op.drop_table("batch_receipts")
     op.drop_table("robots")
