@@ -10,7 +10,7 @@ DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 PACKAGES := edge_agent firmware_protocol ingest risk_engine cloud_api migrations
 
-.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench-protocol clean
+.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench bench-protocol bench-ingest bench-risk bench-agent clean
 
 setup: services venv
 
@@ -53,6 +53,18 @@ fuzz: venv
 
 bench-protocol: venv
 	$(BIN)/python bench/protocol_bench.py --output docs/benchmarks.md
+
+bench-ingest: setup
+	$(BIN)/python bench/ingest_bench.py --output docs/benchmarks.md
+
+bench-risk: setup
+	$(BIN)/python bench/risk_bench.py --output docs/benchmarks.md
+
+bench-agent: setup
+	$(BIN)/python bench/agent_bench.py --output docs/benchmarks.md
+
+# Every benchmark, each against its baseline in the same run; figures go to docs/benchmarks.md.
+bench: bench-protocol bench-ingest bench-risk bench-agent
 
 migrate: setup
 	$(BIN)/robocover migrate

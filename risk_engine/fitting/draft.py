@@ -1,0 +1,183 @@
+"""`robocover risk fit`: frequency and severity GLMs on any table of claims, exposure and rating
+factors, holdout deviance and Gini, and a draft rating plan from a refit on all rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from risk_engine.fitting.design import Design, build_design
+from risk_engine.fitting.glm import GlmFit, fit_glm
+from risk_engine.kernels._types import BoolArray, FloatArray
+from risk_engine.kernels.deviance import gamma_deviance, poisson_deviance
+from risk_engine.kernels.lorenz import gini_index
+from risk_engine.plans.default import factor_from_spec
+from risk_engine.plans.schema import (
+    BaseRate,
+    CapRule,
+    Credibility,
+    Loadings,
+    RatingFactor,
+    RatingPlan,
+)
+from risk_engine.plans.structure import FactorSpec
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class FitRequest:
+    """Which columns hold what. Exposure is in the unit frequencies are per 1,000 of."""
+
+    claims: str
+    exposure: str
+    factors: tuple[FactorSpec, ...]
+    base_variable: str | None = None
+    amount: str | None = None
+    coverage: str = "machinery_breakdown"
+    holdout_share: float = 0.2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FitResult:
+    plan: RatingPlan
+    report: dict[str, float]
+    frequency: GlmFit
+    severity: GlmFit | None
+    design: Design
+
+
+def _specs(request: FitRequest, target: str) -> list[FactorSpec]:
+    return [spec for spec in request.factors if spec.target == target]
+
+
+def _frequency(frame: pl.DataFrame, request: FitRequest) -> tuple[GlmFit, Design, FloatArray]:
+    exposure = frame.get_column(request.exposure).cast(pl.Float64).to_numpy()
+    design = build_design(frame, _specs(request, "frequency"), request.base_variable, exposure)
+    offset = np.log(exposure / 1000.0)
+    claims = frame.get_column(request.claims).cast(pl.Float64).to_numpy()
+    return fit_glm("poisson", design.matrix, claims, offset=offset), design, offset
+
+
+def _severity(frame: pl.DataFrame, request: FitRequest) -> tuple[GlmFit, Design, BoolArray] | None:
+    if request.amount is None:
+        return None
+    claims = frame.get_column(request.claims).cast(pl.Float64).to_numpy()
+    has = claims > 0
+    rows = frame.filter(pl.Series(has))
+    weight = claims[has]
+    design = build_design(rows, _specs(request, "severity"), request.base_variable, weight)
+    average = rows.get_column(request.amount).cast(pl.Float64).to_numpy() / weight
+    return fit_glm("gamma", design.matrix, average, weight=weight), design, has
+
+
+def _holdout_metrics(frame: pl.DataFrame, request: FitRequest) -> dict[str, float]:
+    rng = np.random.default_rng(request.seed)
+    test = rng.random(frame.height) < request.holdout_share
+    train, hold = frame.filter(pl.Series(~test)), frame.filter(pl.Series(test))
+    fit, design, _ = _frequency(train, request)
+    exposure = hold.get_column(request.exposure).cast(pl.Float64).to_numpy()
+    hold_design = build_design(hold, _specs(request, "frequency"), request.base_variable, exposure)
+    matrix = _align(hold_design, design)
+    claims = hold.get_column(request.claims).cast(pl.Float64).to_numpy()
+    predicted = fit.predict(matrix, np.log(exposure / 1000.0))
+    train_claims = train.get_column(request.claims).cast(pl.Float64).to_numpy().sum()
+    train_rate = train_claims / train.get_column(request.exposure).cast(pl.Float64).to_numpy().sum()
+    return {
+        "holdout_rows": float(hold.height),
+        "holdout_poisson_deviance": poisson_deviance(claims, predicted),
+        "holdout_null_deviance": poisson_deviance(claims, exposure * train_rate),
+        "holdout_gini": gini_index(predicted / exposure, claims, exposure),
+    }
+
+
+def _align(design: Design, reference: Design) -> FloatArray:
+    """``design``'s matrix with ``reference``'s columns (a level unseen in training rates 0)."""
+    position = {key: i for i, key in enumerate(design.columns)}
+    out = np.zeros((design.matrix.shape[0], len(reference.columns)))
+    for j, key in enumerate(reference.columns):
+        if key in position:
+            out[:, j] = design.matrix[:, position[key]]
+    return out
+
+
+def _relativities(fit: GlmFit, design: Design, specs: list[FactorSpec]) -> list[RatingFactor]:
+    by_key = dict(zip(design.columns, fit.coefficients.tolist(), strict=True))
+    factors = []
+    for spec in specs:
+        if spec.kind == "categorical":
+            keys = [level for name, level in design.columns if name == spec.name]
+            levels = {design.base_levels[spec.name]: 0.0} | {
+                k: by_key[(spec.name, k)] for k in keys
+            }
+            factors.append(factor_from_spec(spec, levels))
+        elif spec.kind == "banded":
+            bands = [by_key.get((spec.name, str(b)), 0.0) for b in range(len(spec.breaks) + 1)]
+            factors.append(factor_from_spec(spec, [0.0, *bands[1:]]))
+        else:
+            factors.append(factor_from_spec(spec, by_key[(spec.name, "")]))
+    return factors
+
+
+def _base_rates(
+    request: FitRequest, frequency: tuple[GlmFit, Design], severity: tuple[GlmFit, Design] | None
+) -> list[BaseRate]:
+    def level_rate(fit: GlmFit, design: Design, level: str) -> float:
+        key = (request.base_variable or "", level)
+        coefficients = dict(zip(design.columns, fit.coefficients.tolist(), strict=True))
+        return float(np.exp(fit.intercept + coefficients.get(key, 0.0)))
+
+    fit, design = frequency
+    if request.base_variable is None:
+        levels = [ALL]
+    else:
+        base = design.base_levels[request.base_variable]
+        levels = [base, *(lv for name, lv in design.columns if name == request.base_variable)]
+    return [
+        BaseRate(
+            robot_class=level,
+            coverage=request.coverage,
+            frequency=level_rate(fit, design, level),
+            severity=1.0 if severity is None else level_rate(*severity, level),
+        )
+        for level in levels
+    ]
+
+
+def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: datetime) -> FitResult:
+    """Holdout metrics from a fit on the rest, then the draft plan from a fit on every row."""
+    report = _holdout_metrics(frame, request)
+    frequency, design, offset = _frequency(frame, request)
+    claims = frame.get_column(request.claims).cast(pl.Float64).to_numpy()
+    report["poisson_deviance"] = poisson_deviance(claims, frequency.predict(design.matrix, offset))
+    report["rows"] = float(frame.height)
+    severity = _severity(frame, request)
+    factors = _relativities(frequency, design, _specs(request, "frequency"))
+    if severity is not None:
+        sev_fit, sev_design, has = severity
+        average = frame.filter(pl.Series(has)).get_column(request.amount or "").to_numpy()
+        weight = claims[has]
+        report["gamma_deviance"] = gamma_deviance(
+            average / weight, sev_fit.predict(sev_design.matrix), weight
+        )
+        factors += _relativities(sev_fit, sev_design, _specs(request, "severity"))
+    plan = RatingPlan(
+        name=f"draft fitted on {frame.height} rows",
+        effective_from=effective_from,
+        base_rates=_base_rates(
+            request, (frequency, design), None if severity is None else severity[:2]
+        ),
+        factors=factors,
+        loadings=Loadings(expense_ratio=0.25, profit_margin=0.05, risk_margin=0.03),
+        minimum_premium=150.0,
+        cap=CapRule(max_increase=0.25, max_decrease=0.25),
+        credibility=Credibility(default_k=8.0),
+        reference_annual_hours=4000.0,
+        minimum_annual_hours=500.0,
+        fit_report=report,
+    )
+    return FitResult(plan, report, frequency, None if severity is None else severity[0], design)

@@ -1,0 +1,1 @@
+"""Pure numeric kernels: arrays in, arrays out. No database, no settings, no logging."""

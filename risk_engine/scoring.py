@@ -1,0 +1,188 @@
+"""Scoring a fleet under a rating plan: pure functions, whole fleet at once, no I/O.
+
+``compile_factors`` turns a plan and a feature frame into arrays; ``score_fleet`` runs the kernels:
+frequency, severity, projected hours, pure and technical premium, the Bühlmann-Straub experience
+modification, the cap and minimum, the exact log-scale decomposition and the top four reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from risk_engine.kernels import credibility, explain, pricing, rating
+from risk_engine.kernels._types import BoolArray, FloatArray, IntArray
+from risk_engine.plans.schema import RatingFactor, RatingPlan
+
+# Contributions besides the plan's factors, in this order after them, with their reason texts.
+EXTRA_CONTRIBUTIONS: dict[str, str] = {
+    "operating_hours": "More projected operating hours",
+    "claims_experience": "The robot's own claims experience",
+    "rate_plan": "A new rate plan or base rate for the robot's class",
+    "cap_and_minimum": "Phasing in of a change limited by the cap, or the minimum premium",
+}
+REASON_COUNT = 4
+
+
+@dataclass(frozen=True)
+class CompiledFactors:
+    """A plan's factors evaluated on a fleet: log_relativities (n, F), which are frequency and
+    which severity factors (F,), the contribution names and reason texts (F + 4,)."""
+
+    log_relativities: FloatArray
+    frequency_factors: BoolArray
+    severity_factors: BoolArray
+    names: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FleetInputs:
+    """Per-robot arrays (n,) for ``score_fleet``; money in the plan's currency."""
+
+    base_frequency: FloatArray  # claims per 1,000 h, summed over coverages
+    base_severity: FloatArray  # currency per claim
+    credibility_k: FloatArray  # expected claims
+    exposure_h: FloatArray  # operating hours so far in the period
+    elapsed_h: FloatArray  # calendar hours so far in the period
+    claim_count: FloatArray  # claims over the experience window
+    experience_h: FloatArray  # operating hours over the experience window
+    previous_premium: FloatArray  # premium in force at the end of the last period; NaN if new
+    previous_contributions: FloatArray  # (n, F + 4), zeros where new
+
+
+@dataclass(frozen=True)
+class FleetScores:
+    """Results (n,) unless stated: frequency per 1,000 h, severity per claim, hours a year,
+    premiums a year; contributions (n, F + 4) on the log scale; reasons (n, 4)."""
+
+    expected_frequency: FloatArray
+    expected_severity: FloatArray
+    annual_hours: FloatArray
+    pure_premium: FloatArray
+    credibility: FloatArray
+    experience_mod: FloatArray
+    technical_premium: FloatArray
+    reference_premium: FloatArray
+    premium: FloatArray
+    contributions: FloatArray
+    reason_index: IntArray
+    reason_delta: FloatArray
+
+
+def factor_log_relativity(factor: RatingFactor, column: pl.Series) -> FloatArray:
+    """One factor's log-relativities (n,) on its variable's column."""
+    if factor.kind == "categorical":
+        levels = list(factor.levels)
+        codes = column.cast(pl.String).replace_strict(
+            levels, list(range(len(levels))), default=-1, return_dtype=pl.Int64
+        )
+        values = np.array(list(factor.levels.values()), dtype=np.float64)
+        out = rating.categorical_log_relativity(codes.to_numpy(), values)
+    elif factor.kind == "banded":
+        out = rating.banded_log_relativity(
+            column.cast(pl.Float64).to_numpy(),
+            np.array(factor.breaks, dtype=np.float64),
+            np.array(factor.band_log_relativities, dtype=np.float64),
+        )
+    else:
+        out = rating.continuous_log_relativity(
+            column.cast(pl.Float64).to_numpy(),
+            factor.coefficient,
+            reference=factor.reference,
+            lower=-np.inf if factor.lower is None else factor.lower,
+            upper=np.inf if factor.upper is None else factor.upper,
+            transform=factor.transform,
+        )
+    return np.maximum(out, 0.0) if factor.adverse_only else out
+
+
+def compile_factors(plan: RatingPlan, features: pl.DataFrame) -> CompiledFactors:
+    """Evaluate every factor of ``plan`` on ``features`` (one row per robot)."""
+    columns = [factor_log_relativity(f, features.get_column(f.variable)) for f in plan.factors]
+    matrix = np.column_stack(columns) if columns else np.zeros((features.height, 0))
+    return CompiledFactors(
+        log_relativities=np.ascontiguousarray(matrix, dtype=np.float64),
+        frequency_factors=np.array([f.target == "frequency" for f in plan.factors], dtype=bool),
+        severity_factors=np.array([f.target == "severity" for f in plan.factors], dtype=bool),
+        names=(*(f.name for f in plan.factors), *EXTRA_CONTRIBUTIONS),
+        reasons=(*(f.reason for f in plan.factors), *EXTRA_CONTRIBUTIONS.values()),
+    )
+
+
+def class_rates(plan: RatingPlan, robot_class: pl.Series) -> tuple[FloatArray, ...]:
+    """(base frequency, base severity, credibility k) (n,) each, by each robot's class."""
+    classes = plan.robot_classes
+    codes = robot_class.replace_strict(classes, list(range(len(classes))), return_dtype=pl.Int64)
+    table = np.array([(*plan.class_rates(c), plan.credibility.k_of(c)) for c in classes])
+    picked = table[codes.to_numpy()]
+    return picked[:, 0].copy(), picked[:, 1].copy(), picked[:, 2].copy()
+
+
+def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs) -> FleetScores:
+    """Score every robot: see the module docstring and docs/risk.md for the formulas."""
+    multiplier = pricing.loading_multiplier(
+        plan.loadings.expense_ratio, plan.loadings.profit_margin, plan.loadings.risk_margin
+    )
+    logs = factors.log_relativities
+    frequency = pricing.expected_frequency(inputs.base_frequency, logs, factors.frequency_factors)
+    severity = pricing.expected_severity(inputs.base_severity, logs, factors.severity_factors)
+    hours = pricing.projected_annual_hours(
+        inputs.exposure_h,
+        inputs.elapsed_h,
+        plan.reference_annual_hours,
+        plan.usage_prior_hours,
+        plan.minimum_annual_hours,
+    )
+    expected_claims = frequency * inputs.experience_h / 1000.0
+    z, mod = credibility.experience_modification(
+        inputs.claim_count, expected_claims, inputs.credibility_k
+    )
+    pure = pricing.pure_premium(frequency, severity, hours) * mod
+    technical = pricing.technical_premium(pure, multiplier)
+    reference_premium = (
+        inputs.base_frequency * inputs.base_severity * plan.reference_annual_hours / 1000.0
+    ) * multiplier
+    in_force = np.where(
+        np.isnan(inputs.previous_premium), reference_premium, inputs.previous_premium
+    )
+    premium = pricing.capped_premium(
+        technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
+    )
+    contributions = np.empty((logs.shape[0], logs.shape[1] + 4))
+    contributions[:, : logs.shape[1]] = logs
+    contributions[:, -4] = np.log(hours / plan.reference_annual_hours)
+    contributions[:, -3] = np.log(mod)
+    contributions[:, -2] = np.log(reference_premium)
+    contributions[:, -1] = np.log(premium / technical)
+    previous = _compared_with(inputs, contributions)
+    index, delta = explain.top_reasons(contributions, previous, REASON_COUNT)
+    return FleetScores(
+        frequency,
+        severity,
+        hours,
+        pure,
+        z,
+        mod,
+        technical,
+        in_force,
+        premium,
+        contributions,
+        index,
+        delta,
+    )
+
+
+def _compared_with(inputs: FleetInputs, contributions: FloatArray) -> FloatArray:
+    """The contributions a change is explained against: the previous period's, or for a robot
+    with no premium in force its class reference (every contribution 0 except the rate plan's,
+    which is the current one)."""
+    new = np.isnan(inputs.previous_premium)
+    if not new.any():
+        return inputs.previous_contributions
+    previous = inputs.previous_contributions.copy()
+    previous[new] = 0.0
+    previous[new, -2] = contributions[new, -2]
+    return previous

@@ -1,0 +1,119 @@
+"""Rescoring on the real database: incremental state, history, plan versions, caps, reasons."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from sqlalchemy import Connection, text
+
+from risk_engine.features.state import MetricRoles, fold_events, fold_rollups, merge_states
+from risk_engine.plans.repository import PlanError
+from risk_engine.rescore import rescore
+from risk_engine.settings import WorkerSettings
+from tests.integration.risk.risk_factories import (
+    PERIOD,
+    approve_starter_plan,
+    create_robots,
+    report_hours,
+)
+
+SETTINGS = WorkerSettings(event_settle_seconds=0.0, rollup_grace_hours=1)
+
+
+def test_without_an_approved_plan_nothing_is_scored(db_connection: Connection) -> None:
+    create_robots(db_connection, ["cobot"])
+    with pytest.raises(PlanError, match="no approved rating plan"):
+        rescore(db_connection, SETTINGS, trigger="schedule", as_of=PERIOD + timedelta(hours=1))
+
+
+def test_a_rescore_stores_premiums_with_plan_version_and_reasons(db_connection: Connection) -> None:
+    robots = create_robots(db_connection, ["cobot", "industrial_arm", "mobile_robot"])
+    version = approve_starter_plan(db_connection)
+    report_hours(db_connection, robots, [0.0, 0.5, 1.0], PERIOD, 48)
+    result = rescore(
+        db_connection, SETTINGS, trigger="schedule", as_of=PERIOD + timedelta(hours=48, minutes=5)
+    )
+    assert result.plan_version == version
+    rows = db_connection.execute(
+        text(
+            "SELECT s.*, r.robot_class FROM risk_scores s JOIN robots r ON r.id = s.robot_id"
+            " ORDER BY s.expected_frequency"
+        )
+    ).all()
+    assert [r.plan_version for r in rows] == [version] * 3
+    assert [r.trigger for r in rows] == ["schedule"] * 3
+    for row in rows:
+        # The decomposition is exact: the contributions add up to log(premium).
+        assert sum(row.contributions.values()) == pytest.approx(np.log(row.premium))
+        assert len(row.reasons) <= 4
+        assert row.features["exposure_h"] > 0
+    assert rows[-1].robot_class == "mobile_robot"  # the riskiest robot
+    assert rows[-1].reasons[0]["reason"]
+
+
+def test_a_rescore_after_one_new_hour_reads_only_what_is_new(db_connection: Connection) -> None:
+    robots = create_robots(db_connection, ["cobot", "mobile_robot"])
+    approve_starter_plan(db_connection)
+    first_rollups, first_events = report_hours(db_connection, robots, [0.2, 0.9], PERIOD, 24)
+    first = rescore(db_connection, SETTINGS, trigger="schedule", as_of=PERIOD + timedelta(hours=24))
+    roles = MetricRoles.from_catalogue(
+        (int(r[0]), str(r[1])) for r in db_connection.execute(text("SELECT id, name FROM metrics"))
+    )
+    # Only the metrics the features use are read (controller_cpu_pct is not).
+    wanted = pl.col("metric_id").is_in(roles.wanted)
+    assert first.rollup_rows == first_rollups.filter(wanted).height < first_rollups.height
+    new_rollups, new_events = report_hours(
+        db_connection, robots, [0.2, 0.9], PERIOD + timedelta(hours=24), 1, seed=9
+    )
+    second = rescore(
+        db_connection, SETTINGS, trigger="schedule", as_of=PERIOD + timedelta(hours=25)
+    )
+    # The grace hour (hour 23) is read again, and the new hour: nothing older.
+    assert second.rollup_rows == 2 * new_rollups.filter(wanted).height
+    assert second.events == new_events.height
+    # The stored state equals folding every row at once (hour 24 still provisional).
+    closed = first_rollups.filter(pl.col("bucket") < (PERIOD + timedelta(hours=24)).timestamp())
+    start = PERIOD.timestamp()
+    expected = merge_states(
+        fold_rollups(closed, roles, start), fold_events(pl.concat([first_events, new_events]))
+    ).sort("robot_id")
+    stored = db_connection.execute(
+        text(
+            "SELECT robot_id::text, observed_h, collision_events, soh_ty, rollups_through"
+            " FROM risk_feature_state ORDER BY robot_id"
+        )
+    ).all()
+    assert [r.observed_h for r in stored] == expected.get_column("observed_h").to_list()
+    assert [r.collision_events for r in stored] == expected.get_column("collision_events").to_list()
+    np.testing.assert_allclose(
+        [r.soh_ty for r in stored], expected.get_column("soh_ty").to_numpy(), rtol=1e-9
+    )
+    assert {r.rollups_through for r in stored} == {PERIOD + timedelta(hours=24)}
+    history = db_connection.execute(text("SELECT count(*) FROM risk_scores")).scalar_one()
+    assert history == 4
+
+
+def test_the_cap_holds_a_renewal_to_its_previous_premium(db_connection: Connection) -> None:
+    robots = create_robots(db_connection, ["mobile_robot"])
+    approve_starter_plan(db_connection)
+    report_hours(db_connection, robots, [0.0], PERIOD, 24)
+    first = rescore(db_connection, SETTINGS, trigger="schedule", as_of=PERIOD + timedelta(hours=25))
+    next_period = PERIOD.replace(month=4)
+    report_hours(db_connection, robots, [1.0], next_period, 48, seed=3)
+    second = rescore(
+        db_connection, SETTINGS, trigger="schedule", as_of=next_period + timedelta(hours=49)
+    )
+    before = first.scores.get_column("premium")[0]
+    after = second.scores.row(0, named=True)
+    assert after["reference_premium"] == pytest.approx(before)
+    assert after["technical_premium"] > 1.25 * before
+    assert after["premium"] == pytest.approx(1.25 * before)
+    reasons = json.loads(after["reasons"])
+    assert reasons[0]["log_change"] >= reasons[-1]["log_change"] > 0
+    # New business is capped against its class reference premium.
+    first_row = first.scores.row(0, named=True)
+    assert first_row["reference_premium"] == pytest.approx(0.1 * 8000 * 4 / 0.7 * 1.03, rel=0.2)
