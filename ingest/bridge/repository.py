@@ -206,7 +206,7 @@ async def upsert_rollups(conn: Conn, rollup: HourlyRollup, robots: list[uuid.UUI
         " maximum = greatest(h.maximum, EXCLUDED.maximum),"
         " last_value = CASE WHEN EXCLUDED.last_time >= h.last_time"
         " THEN EXCLUDED.last_value ELSE h.last_value END,"
-        " last_time = greatest(h.last_time, EXCLUDED.last_time)",
+        " last_time = greatest(h.last_time, EXCLUDED.last_time), updated_at = now()",
         (
             robot_ids,
             rollup.metric_id.tolist(),

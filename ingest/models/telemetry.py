@@ -127,4 +127,12 @@ telemetry_hourly = Table(
     Column("maximum", Double, nullable=False),
     Column("last_time", DateTime(timezone=True), nullable=False),
     Column("last_value", Double, nullable=False),
+    Column(
+        "updated_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+        comment="when a flush last changed the row: readers take what changed since they last read",
+    ),
+    Index("ix_telemetry_hourly_updated_at", "updated_at"),
 )

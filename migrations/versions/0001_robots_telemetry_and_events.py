@@ -108,9 +108,19 @@ def upgrade() -> None:
         sa.Column("maximum", sa.Double(), nullable=False),
         sa.Column("last_time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_value", sa.Double(), nullable=False),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+            comment="when a flush last changed the row: readers take what changed since they last read",
+        ),
         sa.PrimaryKeyConstraint(
             "robot_id", "metric_id", "bucket", name=op.f("pk_telemetry_hourly")
         ),
+    )
+    op.create_index(
+        "ix_telemetry_hourly_updated_at", "telemetry_hourly", ["updated_at"], unique=False
     )
     op.create_table(
         "tenants",
@@ -398,6 +408,7 @@ def downgrade() -> None:
     op.drop_table("batch_receipts")
     op.drop_table("robots")
     op.drop_table("tenants")
+    op.drop_index("ix_telemetry_hourly_updated_at", table_name="telemetry_hourly")
     op.drop_table("telemetry_hourly")
     op.drop_index("ix_telemetry_robot_id_time", table_name="telemetry")
     op.drop_table("telemetry")
