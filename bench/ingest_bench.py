@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -91,12 +92,23 @@ def publish_paced(plan: list[tuple[RobotLink, bytes]], rate: float | None) -> No
 
 
 def end_to_end(
-    settings: CloudSettings, broker: MosquittoBroker, robots: int, batches: int, rate: float | None
+    settings: CloudSettings,
+    broker: MosquittoBroker,
+    robots: int,
+    batches: int,
+    rate: float | None,
+    *,
+    ingests: int = 1,
 ) -> tuple[float, list[float]]:
-    """Samples/s committed, and per-batch publish-to-ack latencies in seconds."""
+    """Samples/s committed, and per-batch publish-to-ack latencies in seconds, with `ingests`
+    processes in one share group."""
     with tempfile.TemporaryDirectory() as tmp:
-        ingest = IngestProcess(settings, broker, log_path=Path(tmp) / "ingest.log")
-        ingest.start()
+        processes = [
+            IngestProcess(settings, broker, log_path=Path(tmp) / f"ingest-{i}.log")
+            for i in range(ingests)
+        ]
+        for ingest in processes:
+            ingest.start()
         links = make_fleet(settings.libpq_url, broker, robots)
         plan = pregenerate(links, batches)
         started = time.monotonic()
@@ -108,8 +120,9 @@ def end_to_end(
         ]
         for link in links:
             link.close()
-        ingest.kill(signal.SIGTERM)
-        ingest.retire()
+        for ingest in processes:
+            ingest.kill(signal.SIGTERM)
+            ingest.retire()
     return len(plan) * SAMPLES_PER_BATCH / elapsed, latencies
 
 
@@ -137,11 +150,19 @@ def copy_payloads(robots: int, batches: int, flush_batches: int) -> list[bytes]:
     return payloads
 
 
-def raw_copy(settings: CloudSettings, payloads: list[bytes]) -> float:
-    """Samples/s of bare COPY + commit per flush into the telemetry hypertable."""
+def raw_copy(settings: CloudSettings, payloads: list[bytes], connections: int = 1) -> float:
+    """Samples/s of bare COPY + commit per flush into the telemetry hypertable, the flushes
+    shared among `connections` parallel connections."""
+    shares = [payloads[i::connections] for i in range(connections)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        rows = sum(pool.map(lambda share: _copy_all(settings, share), shares))
+    return rows / (time.perf_counter() - started)
+
+
+def _copy_all(settings: CloudSettings, payloads: list[bytes]) -> int:
     rows = 0
     with psycopg.connect(settings.libpq_url) as conn:
-        started = time.perf_counter()
         for payload in payloads:
             with (
                 conn.cursor() as cur,
@@ -152,8 +173,7 @@ def raw_copy(settings: CloudSettings, payloads: list[bytes]) -> float:
                 copy.write(payload)
             conn.commit()
             rows += (len(payload) - 21) // 64
-        elapsed = time.perf_counter() - started
-    return rows / elapsed
+    return rows
 
 
 def naive_bridge(settings: CloudSettings, broker: MosquittoBroker, batches: int) -> float:
@@ -219,18 +239,25 @@ def machine() -> str:
 
 def run(robots: int, batches: int) -> str:
     base = CloudSettings()
+    pid = os.getpid()
+    rates: dict[int, float] = {}
+    copy_rates: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         broker = MosquittoBroker(Path(tmp))
         broker.start()
         try:
-            with Scratch(base, f"bench_ingest_{os.getpid()}") as scratch:
-                rate_max, _ = end_to_end(scratch.settings, broker, robots, batches, rate=None)
-            with Scratch(base, f"bench_copy_{os.getpid()}") as scratch:
-                copy_rate = raw_copy(scratch.settings, copy_payloads(robots, batches, 250))
-            with Scratch(base, f"bench_naive_{os.getpid()}") as scratch:
+            for processes in (1, 2):
+                with Scratch(base, f"bench_ingest_{pid}_{processes}") as scratch:
+                    rates[processes], _ = end_to_end(
+                        scratch.settings, broker, robots, batches, None, ingests=processes
+                    )
+                with Scratch(base, f"bench_copy_{pid}_{processes}") as scratch:
+                    payloads = copy_payloads(robots, batches, 250)
+                    copy_rates[processes] = raw_copy(scratch.settings, payloads, processes)
+            with Scratch(base, f"bench_naive_{pid}") as scratch:
                 naive_rate = naive_bridge(scratch.settings, broker, max(3, batches // 20))
-            half_rate_batches = rate_max / 2 / SAMPLES_PER_BATCH
-            with Scratch(base, f"bench_latency_{os.getpid()}") as scratch:
+            half_rate_batches = rates[1] / 2 / SAMPLES_PER_BATCH
+            with Scratch(base, f"bench_latency_{pid}") as scratch:
                 _, latencies = end_to_end(
                     scratch.settings, broker, robots, batches // 2, rate=half_rate_batches
                 )
@@ -241,17 +268,19 @@ def run(robots: int, batches: int) -> str:
     return "\n".join(
         [
             f"Generated by `python bench/ingest_bench.py --robots {robots} --batches {batches}` on {date.today()}.",
-            f"Machine: {machine()}. Broker, ingest, PostgreSQL and the simulated robots share it.",
+            f"Machine: {machine()}. Broker, ingest, PostgreSQL and the simulated robots share it; the raw COPY runs alone.",
             "",
             f"{robots} robots x {batches} signed batches of 20 metrics x 60 samples ({total:,} samples).",
             "",
             "| path | samples/s committed | ratio |",
             "|---|---:|---:|",
-            f"| (a) raw binary COPY of the same rows, one commit per 250 batches (the limit) | {copy_rate:,.0f} | 1.00 |",
-            f"| robocover: robots -> Mosquitto -> `robocover ingest` -> TimescaleDB, end to end | {rate_max:,.0f} | {rate_max / copy_rate:.2f} of (a) |",
-            f"| (b) naive bridge: one INSERT per sample, commit per message | {naive_rate:,.0f} | robocover = {rate_max / naive_rate:.0f} x (b) |",
+            f"| (a) raw binary COPY of the same rows, one connection, a commit per 250 batches (the limit) | {copy_rates[1]:,.0f} | 1.00 |",
+            f"| robocover, one `robocover ingest` process: robots -> Mosquitto -> ingest -> TimescaleDB | {rates[1]:,.0f} | {rates[1] / copy_rates[1]:.2f} of (a) |",
+            f"| (a2) raw binary COPY, two connections in parallel | {copy_rates[2]:,.0f} | 1.00 |",
+            f"| robocover, two `robocover ingest` processes in one share group | {rates[2]:,.0f} | {rates[2] / copy_rates[2]:.2f} of (a2) |",
+            f"| (b) naive bridge: one INSERT per sample, commit per message | {naive_rate:,.0f} | one robocover process = {rates[1] / naive_rate:.0f} x (b) |",
             "",
-            f"Latency at half the maximum rate ({half_rate_batches:.0f} batches/s, {half_rate_batches * SAMPLES_PER_BATCH:,.0f} samples/s), from a robot's publish to its commit ack (sent after the commit): p50 {p50:.0f} ms, p99 {p99:.0f} ms.",
+            f"Latency with one ingest process at half its maximum rate ({half_rate_batches:.0f} batches/s, {half_rate_batches * SAMPLES_PER_BATCH:,.0f} samples/s), from a robot's publish to its commit ack (sent after the commit): p50 {p50:.0f} ms, p99 {p99:.0f} ms.",
             "",
         ]
     )

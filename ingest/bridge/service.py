@@ -108,12 +108,24 @@ class Bridge:
     async def _write_stage(
         self, source: broker.BrokerSource, prepared: asyncio.Queue[Prepared | None]
     ) -> None:
-        while (flush := await prepared.get()) is not None:
-            outcome = await self.commit(flush.messages, flush)
-            if outcome is None:
-                return  # stopping while the database is away: the broker keeps the batch
-            source.acknowledge(flush.messages)
-            await source.publish_acks(outcome.committed)
+        # Robots' commit acks go out while the next flush is written; at most one round of them
+        # is in flight, so a slow broker slows the writer rather than piling up publishes.
+        acks: asyncio.Task[None] | None = None
+        try:
+            while (flush := await prepared.get()) is not None:
+                outcome = await self.commit(flush.messages, flush)
+                if outcome is None:
+                    break  # stopping while the database is away: the broker keeps the batch
+                source.acknowledge(flush.messages)
+                if acks is not None:
+                    await acks
+                acks = asyncio.create_task(source.publish_acks(outcome.committed))
+        except BaseException:
+            if acks is not None:
+                acks.cancel()  # robots resend what they were not told: duplicates, not losses
+            raise
+        if acks is not None:
+            await acks
 
     async def commit(
         self, batch: list[Inbound], prepared: Prepared | None = None
