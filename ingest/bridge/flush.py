@@ -9,9 +9,11 @@ transaction, and acknowledges to the broker and to the robots only after the com
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +40,10 @@ from firmware_protocol.errors import ErrorCode
 from firmware_protocol.messages import RobotState
 from ingest.bridge import repository as repo
 from ingest.bridge.clock import clock_shift_us
-from ingest.bridge.copy_format import telemetry_copy_payload, telemetry_copy_rows
+from ingest.bridge.copy_format import telemetry_copy_rows
 from ingest.bridge.gaps import RobotGaps
 from ingest.bridge.rollups import hourly_rollup
-from ingest.bridge.samples import PlacedBatch, flatten
+from ingest.bridge.samples import PlacedBatch, SampleColumns, flatten
 from ingest.models import RobotStatus
 
 # A robot's data may start a little before its registration (clocks, enrolment on the bench);
@@ -367,18 +369,18 @@ class Flusher:
         if writes.placed:
             await self._place_metrics(conn, writes.placed)
             columns = flatten(writes.placed)
-            payload = telemetry_copy_rows(
-                columns.time_us,
-                columns.robot_uuids(),
-                columns.metric_id.astype(np.int16),
-                columns.value,
-                columns.seq,
+            # The rollups are computed in a thread while PostgreSQL takes the COPY.
+            rollup = asyncio.ensure_future(
+                asyncio.to_thread(
+                    hourly_rollup,
+                    columns.robot_index,
+                    columns.metric_id,
+                    columns.time_us,
+                    columns.value,
+                )
             )
-            await repo.copy_telemetry(conn, telemetry_copy_payload(payload))
-            rollup = hourly_rollup(
-                columns.robot_index, columns.metric_id, columns.time_us, columns.value
-            )
-            await repo.upsert_rollups(conn, rollup, columns.robots)
+            await repo.copy_telemetry(conn, _copy_chunks(columns))
+            await repo.upsert_rollups(conn, await rollup, columns.robots)
         await repo.insert_receipts(conn, writes.receipts)
         await repo.insert_events(conn, writes.events)
         await repo.insert_drop_notices(conn, writes.drops)
@@ -407,6 +409,34 @@ class Flusher:
     def forget_metric_ids(self) -> None:
         """After a failed transaction, ids registered in it may not exist."""
         self._metric_ids.clear()
+
+
+COPY_CHUNK_ROWS = 100_000
+
+
+async def _copy_chunks(columns: SampleColumns) -> AsyncIterator[bytes]:
+    """The flush's COPY rows in chunks, each built in a thread while the last one is sent."""
+    uuids, metric_ids = columns.robot_uuids(), columns.metric_id.astype(np.int16)
+
+    def build(start: int) -> bytes:
+        part = slice(start, start + COPY_CHUNK_ROWS)
+        return telemetry_copy_rows(
+            columns.time_us[part],
+            uuids[part],
+            metric_ids[part],
+            columns.value[part],
+            columns.seq[part],
+        )
+
+    starts = list(range(0, len(columns), COPY_CHUNK_ROWS))
+    if not starts:
+        return
+    next_chunk = asyncio.ensure_future(asyncio.to_thread(build, starts[0]))
+    for following in starts[1:]:
+        chunk = await next_chunk
+        next_chunk = asyncio.ensure_future(asyncio.to_thread(build, following))
+        yield chunk
+    yield await next_chunk
 
 
 def _largest_offsets(items: list[_Parsed]) -> dict[tuple[uuid.UUID, uuid.UUID], int]:

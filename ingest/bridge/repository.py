@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from ingest.bridge.copy_format import TELEMETRY_COLUMNS
+from ingest.bridge.copy_format import COPY_HEADER, COPY_TRAILER, TELEMETRY_COLUMNS
 from ingest.bridge.gaps import GapPiece
 from ingest.bridge.rollups import HourlyRollup
 
@@ -164,13 +164,18 @@ async def ensure_metrics(
     return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
-async def copy_telemetry(conn: Conn, payload: bytes) -> None:
+async def copy_telemetry(conn: Conn, chunks: AsyncIterator[bytes]) -> None:
+    """One binary COPY into telemetry, fed chunk by chunk as they are built, so that building
+    the next chunk overlaps PostgreSQL's work on the last."""
     columns = ", ".join(TELEMETRY_COLUMNS)
     async with (
         conn.cursor() as cur,
         cur.copy(f"COPY telemetry ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        await copy.write(payload)
+        await copy.write(COPY_HEADER)
+        async for chunk in chunks:
+            await copy.write(chunk)
+        await copy.write(COPY_TRAILER)
 
 
 async def insert_receipts(conn: Conn, rows: list[tuple[object, ...]]) -> None:
