@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,24 +116,21 @@ def slice_inputs(inputs: FleetInputs, rows: slice) -> FleetInputs:
 def score_vectorized(
     plan: RatingPlan, features: pl.DataFrame, inputs: FleetInputs, threads: int
 ) -> None:
-    """Evaluate the factors on the features, then score: the inputs' other arrays are given."""
-    factors = compile_factors(plan, features)
+    """Evaluate the factors on the features, then score: the inputs' other arrays are given.
+    With several threads each takes a slice of the fleet, factors and scoring alike (numpy
+    releases the GIL in its loops)."""
     if threads == 1:
-        score_fleet(plan, factors, inputs)
+        score_fleet(plan, compile_factors(plan, features), inputs)
         return
     bounds = np.linspace(0, features.height, threads + 1).astype(int)
     parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+    def part(rows: slice) -> None:
+        sliced = features.slice(rows.start, rows.stop - rows.start)
+        score_fleet(plan, compile_factors(plan, sliced), slice_inputs(inputs, rows))
+
     with ThreadPoolExecutor(threads) as executor:
-        list(
-            executor.map(
-                lambda rows: score_fleet(
-                    plan,
-                    replace(factors, log_relativities=factors.log_relativities[rows]),
-                    slice_inputs(inputs, rows),
-                ),
-                parts,
-            )
-        )
+        list(executor.map(part, parts))
 
 
 def _python_factor(factor: Any, x: float) -> float:

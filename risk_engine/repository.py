@@ -58,16 +58,23 @@ def load_metric_roles(conn: Connection) -> MetricRoles:
 def load_states(
     conn: Connection, period_start: datetime, robot_ids: list[uuid.UUID] | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The period's state rows with their watermarks (epoch s), plus, for every robot, the last
-    maintenance and firmware change carried from its latest earlier period (maxima: idempotent)."""
+    """The period's state rows with their three watermarks (epoch s), plus, for every robot, the
+    last maintenance and firmware change carried from its latest earlier period (maxima:
+    idempotent)."""
     columns = ", ".join(f"extract(epoch FROM {c})" if c in TIMESTAMPS else c for c in STATE_COLUMNS)
     query = (
         f"SELECT robot_id::text, extract(epoch FROM rollups_through),"  # noqa: S608 (columns are constants)
-        f" extract(epoch FROM events_through), {columns} FROM risk_feature_state"
+        f" extract(epoch FROM events_through), extract(epoch FROM rollups_updated_through),"
+        f" {columns} FROM risk_feature_state"
         " WHERE period_start = {period} AND "
         " ({robot_ids}::uuid[] IS NULL OR robot_id = ANY({robot_ids}::uuid[]))"
     )
-    schema: Schema = {"robot_id": S, "rollups_through": F64, "events_through": F64}
+    schema: Schema = {
+        "robot_id": S,
+        "rollups_through": F64,
+        "events_through": F64,
+        "rollups_updated_through": F64,
+    }
     schema.update(dict.fromkeys(STATE_COLUMNS, F64))
     current = read_frame(conn, query, _params(robot_ids, period=period_start), schema)
     carried = read_frame(
@@ -107,6 +114,38 @@ def load_rollups(
         "maximum": F64,
     }
     params = _params(robot_ids, since=since, metric_ids=roles.wanted)
+    return read_frame(conn, query, params, schema)
+
+
+def load_rollup_changes(
+    conn: Connection,
+    *,
+    updated_after: datetime,
+    updated_through: datetime,
+    period_start: datetime,
+    before: datetime,
+    roles: MetricRoles,
+    robot_ids: list[uuid.UUID] | None,
+) -> pl.DataFrame:
+    """Rollup rows of the period's hours before ``before`` inserted or changed (``updated_at``)
+    in (updated_after, updated_through]: robot_id, bucket and updated_at (epoch s). Found by the
+    index on updated_at: normally only the rows of late batches."""
+    query = (
+        "SELECT robot_id::text, extract(epoch FROM bucket), extract(epoch FROM updated_at)"
+        " FROM telemetry_hourly WHERE updated_at > {after} AND updated_at <= {through}"
+        " AND bucket >= {period} AND bucket < {before}"
+        " AND metric_id = ANY({metric_ids}::smallint[]) AND "
+        " ({robot_ids}::uuid[] IS NULL OR robot_id = ANY({robot_ids}::uuid[]))"
+    )
+    schema: Schema = {"robot_id": S, "bucket": F64, "updated_at": F64}
+    params = _params(
+        robot_ids,
+        after=updated_after,
+        through=updated_through,
+        period=period_start,
+        before=before,
+        metric_ids=roles.wanted,
+    )
     return read_frame(conn, query, params, schema)
 
 

@@ -72,39 +72,48 @@ class FleetScores:
     reason_delta: FloatArray
 
 
-def factor_log_relativity(factor: RatingFactor, column: pl.Series) -> FloatArray:
-    """One factor's log-relativities (n,) on its variable's column."""
+def factor_log_relativity(
+    factor: RatingFactor, column: pl.Series, out: FloatArray | None = None
+) -> FloatArray:
+    """One factor's log-relativities (n,) on its variable's column, into ``out`` if given."""
+    result = np.empty(column.len()) if out is None else out
     if factor.kind == "categorical":
         levels = list(factor.levels)
         codes = column.cast(pl.String).replace_strict(
             levels, list(range(len(levels))), default=-1, return_dtype=pl.Int64
         )
         values = np.array(list(factor.levels.values()), dtype=np.float64)
-        out = rating.categorical_log_relativity(codes.to_numpy(), values)
+        np.copyto(result, rating.categorical_log_relativity(codes.to_numpy(), values))
     elif factor.kind == "banded":
-        out = rating.banded_log_relativity(
+        rating.banded_log_relativity(
             column.cast(pl.Float64).to_numpy(),
             np.array(factor.breaks, dtype=np.float64),
             np.array(factor.band_log_relativities, dtype=np.float64),
+            out=result,
         )
     else:
-        out = rating.continuous_log_relativity(
+        rating.continuous_log_relativity(
             column.cast(pl.Float64).to_numpy(),
             factor.coefficient,
             reference=factor.reference,
             lower=-np.inf if factor.lower is None else factor.lower,
             upper=np.inf if factor.upper is None else factor.upper,
             transform=factor.transform,
+            out=result,
         )
-    return np.maximum(out, 0.0) if factor.adverse_only else out
+    if factor.adverse_only:
+        np.maximum(result, 0.0, out=result)
+    return result
 
 
 def compile_factors(plan: RatingPlan, features: pl.DataFrame) -> CompiledFactors:
-    """Evaluate every factor of ``plan`` on ``features`` (one row per robot)."""
-    columns = [factor_log_relativity(f, features.get_column(f.variable)) for f in plan.factors]
-    matrix = np.column_stack(columns) if columns else np.zeros((features.height, 0))
+    """Evaluate every factor of ``plan`` on ``features`` (one row per robot). The matrix is
+    column-major (each factor's column contiguous): every later pass runs factor by factor."""
+    by_factor = np.empty((len(plan.factors), features.height))
+    for row, factor in zip(by_factor, plan.factors, strict=True):
+        factor_log_relativity(factor, features.get_column(factor.variable), out=row)
     return CompiledFactors(
-        log_relativities=np.ascontiguousarray(matrix, dtype=np.float64),
+        log_relativities=by_factor.T,
         frequency_factors=np.array([f.target == "frequency" for f in plan.factors], dtype=bool),
         severity_factors=np.array([f.target == "severity" for f in plan.factors], dtype=bool),
         names=(*(f.name for f in plan.factors), *EXTRA_CONTRIBUTIONS),
@@ -151,14 +160,25 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
     premium = pricing.capped_premium(
         technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
     )
-    contributions = np.empty((logs.shape[0], logs.shape[1] + 4))
-    contributions[:, : logs.shape[1]] = logs
-    contributions[:, -4] = np.log(hours / plan.reference_annual_hours)
-    contributions[:, -3] = np.log(mod)
-    contributions[:, -2] = np.log(reference_premium)
-    contributions[:, -1] = np.log(premium / technical)
-    previous = _compared_with(inputs, contributions)
-    index, delta = explain.top_reasons(contributions, previous, REASON_COUNT)
+    # Column-major (n, F + 4): one contiguous row of the transposed buffer per contribution.
+    by_contribution = np.empty((logs.shape[1] + 4, logs.shape[0]))
+    np.copyto(by_contribution[:-4], logs.T)
+    np.divide(hours, plan.reference_annual_hours, out=by_contribution[-4])
+    np.log(by_contribution[-4], out=by_contribution[-4])
+    np.log(mod, out=by_contribution[-3])
+    np.log(reference_premium, out=by_contribution[-2])
+    np.divide(premium, technical, out=by_contribution[-1])
+    np.log(by_contribution[-1], out=by_contribution[-1])
+    contributions = by_contribution.T
+    # Against the previous period's contributions, or for a robot with no premium in force its
+    # class reference: every contribution 0 except the rate plan's, which is the current one.
+    index, delta = explain.top_reasons(
+        contributions,
+        inputs.previous_contributions,
+        REASON_COUNT,
+        new=np.isnan(inputs.previous_premium),
+        carried_column=logs.shape[1] + 2,
+    )
     return FleetScores(
         frequency,
         severity,
@@ -173,16 +193,3 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
         index,
         delta,
     )
-
-
-def _compared_with(inputs: FleetInputs, contributions: FloatArray) -> FloatArray:
-    """The contributions a change is explained against: the previous period's, or for a robot
-    with no premium in force its class reference (every contribution 0 except the rate plan's,
-    which is the current one)."""
-    new = np.isnan(inputs.previous_premium)
-    if not new.any():
-        return inputs.previous_contributions
-    previous = inputs.previous_contributions.copy()
-    previous[new] = 0.0
-    previous[new, -2] = contributions[new, -2]
-    return previous

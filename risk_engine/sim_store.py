@@ -44,7 +44,8 @@ def write_rollups(conn: Connection, rollups: pl.DataFrame) -> None:
             " total = telemetry_hourly.total + EXCLUDED.total,"
             " total_sq = telemetry_hourly.total_sq + EXCLUDED.total_sq,"
             " minimum = least(telemetry_hourly.minimum, EXCLUDED.minimum),"
-            " maximum = greatest(telemetry_hourly.maximum, EXCLUDED.maximum)"
+            " maximum = greatest(telemetry_hourly.maximum, EXCLUDED.maximum),"
+            " updated_at = now()"
         )
     )
     conn.execute(text("DROP TABLE risk_sim_rollups"))

@@ -19,9 +19,10 @@ def _to_timestamp(column: str) -> str:
 
 
 def save_states(conn: Connection, state: pl.DataFrame, period_start: datetime) -> None:
-    """Upsert the period's state rows: robot_id, rollups_through and events_through (epoch s),
-    and every state column (timestamps as epoch s)."""
-    columns = ["robot_id", "rollups_through", "events_through", *STATE_COLUMNS]
+    """Upsert the period's state rows: robot_id, rollups_through, events_through and
+    rollups_updated_through (epoch s), and every state column (timestamps as epoch s)."""
+    marks = ["rollups_through", "events_through", "rollups_updated_through"]
+    columns = ["robot_id", *marks, *STATE_COLUMNS]
     conn.execute(
         text(
             "CREATE TEMPORARY TABLE risk_state_incoming (robot_id uuid, "
@@ -35,7 +36,7 @@ def save_states(conn: Connection, state: pl.DataFrame, period_start: datetime) -
         text(
             f"INSERT INTO risk_feature_state (robot_id, period_start, {', '.join(columns[1:])},"  # noqa: S608
             " updated_at) SELECT robot_id, :period, to_timestamp(rollups_through),"
-            " to_timestamp(events_through), "
+            " to_timestamp(events_through), to_timestamp(rollups_updated_through), "
             + ", ".join(_to_timestamp(c) for c in STATE_COLUMNS)
             + ", now() FROM risk_state_incoming ON CONFLICT (robot_id, period_start) DO UPDATE"
             f" SET {updates}, updated_at = now()"

@@ -113,6 +113,12 @@ def upgrade() -> None:
             nullable=False,
             comment="every event received up to this is folded in",
         ),
+        sa.Column(
+            "rollups_updated_through",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            comment="every rollup row of a folded hour updated up to this is folded as it was then",
+        ),
         sa.Column("observed_h", sa.Double(), nullable=True),
         sa.Column("observed_operating_h", sa.Double(), nullable=True),
         sa.Column("temperature_channel_h", sa.Double(), nullable=True),

@@ -54,6 +54,16 @@ STATE_MAXIMA: tuple[str, ...] = (
 )
 STATE_MINIMA: tuple[str, ...] = tuple(f"{c}_first" for c in COUNTERS.values())
 STATE_COLUMNS: tuple[str, ...] = STATE_SUMS + STATE_MAXIMA + STATE_MINIMA
+# The statistics that come from rollup rows (fold_rollups); the others come from events.
+ROLLUP_STATE_COLUMNS: tuple[str, ...] = (
+    "observed_h",
+    "observed_operating_h",
+    "temperature_channel_h",
+    "thermal_channel_h",
+    *_TREND_SUMS,
+    *(f"{c}_max" for c in COUNTERS.values()),
+    *(f"{c}_first" for c in COUNTERS.values()),
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,15 @@ import numpy as np
 from risk_engine.kernels._types import BoolArray, FloatArray
 
 
+def _log_sum(log_relativities: FloatArray, selected: BoolArray) -> FloatArray:
+    """Row sums (n,) of the selected columns of ``log_relativities`` (n, F), column by column
+    (contiguous passes when the matrix is column-major, as ``compile_factors`` builds it)."""
+    total = np.zeros(log_relativities.shape[0])
+    for column in np.flatnonzero(selected):
+        total += log_relativities[:, column]
+    return total
+
+
 def expected_frequency(
     base_frequency: FloatArray, log_relativities: FloatArray, frequency_factors: BoolArray
 ) -> FloatArray:
@@ -18,14 +27,20 @@ def expected_frequency(
 
     base_frequency (n,) claims per 1,000 h; log_relativities (n, F); frequency_factors (F,) bool.
     """
-    return base_frequency * np.exp(log_relativities @ frequency_factors.astype(np.float64))
+    total = _log_sum(log_relativities, frequency_factors)
+    np.exp(total, out=total)
+    total *= base_frequency
+    return total
 
 
 def expected_severity(
     base_severity: FloatArray, log_relativities: FloatArray, severity_factors: BoolArray
 ) -> FloatArray:
     """``base * exp(sum of the severity factors' log-relativities)``, currency per claim."""
-    return base_severity * np.exp(log_relativities @ severity_factors.astype(np.float64))
+    total = _log_sum(log_relativities, severity_factors)
+    np.exp(total, out=total)
+    total *= base_severity
+    return total
 
 
 def pure_premium(

@@ -28,6 +28,12 @@ risk_feature_state = Table(
         nullable=False,
         comment="every event received up to this is folded in",
     ),
+    Column(
+        "rollups_updated_through",
+        DateTime(timezone=True),
+        nullable=False,
+        comment="every rollup row of a folded hour updated up to this is folded as it was then",
+    ),
     *(
         Column(name, DateTime(timezone=True) if name in TIMESTAMPS else Double)
         for name in STATE_COLUMNS

@@ -146,3 +146,69 @@ def test_deviances_match_statsmodels() -> None:
     weights = rng.uniform(1, 3, 100)
     expected = sm.families.Gamma().deviance(amounts, mu, var_weights=weights)
     assert gamma_deviance(amounts, mu, weights) == pytest.approx(expected)
+
+
+def _plain_top(change: np.ndarray, count: int) -> list[int]:
+    return [int(i) for i in np.argsort(-change, kind="stable")[:count] if change[i] > 1e-9]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("columns", [1, 3, 4, 9, 15])
+def test_top_reasons_match_a_plain_sort_across_blocks_layouts_and_ties(
+    count: int, columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small blocks, so that several blocks and a partial last one are exercised; column-major
+    # current and row-major previous, as score_fleet passes them; exact ties between columns
+    # (eighths: every change exact).
+    monkeypatch.setattr(explain, "BLOCK", 64)
+    rng = np.random.default_rng(count * 100 + columns)
+    rows = 300
+    current = np.asfortranarray(rng.integers(-8, 9, size=(rows, columns)) / 8.0)
+    previous = rng.integers(-8, 9, size=(rows, columns)) / 8.0
+    new = rng.random(rows) < 0.3
+    carried = columns - 1
+    indices, deltas = explain.top_reasons(current, previous, count, new=new, carried_column=carried)
+    assert indices.shape == deltas.shape == (rows, count)
+    for row in range(rows):
+        compared = np.zeros(columns) if new[row] else previous[row]
+        if new[row]:
+            compared[carried] = current[row, carried]
+        change = current[row] - compared
+        expected = _plain_top(change, count)
+        got = [int(i) for i in indices[row] if i >= 0]
+        assert got == expected
+        assert list(indices[row, len(got) :]) == [explain.NO_REASON] * (count - len(got))
+        np.testing.assert_allclose(deltas[row, : len(got)], change[expected], atol=1e-11)
+        assert not deltas[row, len(got) :].any()
+
+
+def test_top_reasons_refuse_what_they_cannot_pack() -> None:
+    with pytest.raises(ValueError, match="at most 64"):
+        explain.top_reasons(np.zeros((1, 65)), np.zeros((1, 65)))
+    with pytest.raises(ValueError, match="tolerance"):
+        explain.top_reasons(np.zeros((1, 2)), np.zeros((1, 2)), tolerance=-1.0)
+
+
+def test_top_reasons_ignore_nan_and_clip_huge_changes() -> None:
+    current = np.array([[np.nan, 5000.0, 2000.0, 0.5]])
+    indices, deltas = explain.top_reasons(current, np.zeros((1, 4)), 4)
+    # Both huge changes are clipped to 1000 (a tie: the first column first); NaN is no reason.
+    assert indices.tolist() == [[1, 2, 3, -1]]
+    assert deltas.tolist() == [[1000.0, 1000.0, 0.5, 0.0]]
+
+
+def test_factor_kernels_write_into_a_given_buffer() -> None:
+    values = np.array([0.0, 1.0, 29.9, 30.0, 95.0, np.nan])
+    breaks, relativities = np.array([1.0, 30.0, 90.0]), np.array([0.0, 0.1, 0.25, 0.45])
+    out = np.full(6, 7.0)
+    banded = rating.banded_log_relativity(values, breaks, relativities, out=out)
+    assert banded is out
+    # As a binary search places them: NaN in the last band.
+    expected = relativities[np.searchsorted(breaks, values, side="right")]
+    assert out.tolist() == expected.tolist() == [0.0, 0.1, 0.1, 0.25, 0.45, 0.45]
+    buffer = np.array([0.0, 3.0, 100.0])
+    same = rating.continuous_log_relativity(
+        buffer, 2.0, transform="log1p", upper=10.0, reference=1.0, out=buffer
+    )
+    assert same is buffer
+    np.testing.assert_allclose(buffer, 2.0 * (np.log1p([0.0, 3.0, 10.0]) - np.log1p(1.0)))
