@@ -48,8 +48,14 @@ async def _mqtt_round_trip(settings: CloudSettings) -> str:
     topic = f"robocover/health/{uuid.uuid4().hex}"
     host = settings.mqtt_url.host or "127.0.0.1"
     port = settings.mqtt_url.port or 1883
+    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
     async with aiomqtt.Client(
-        host, port, protocol=aiomqtt.ProtocolVersion.V5, timeout=PROBE_TIMEOUT_S
+        host,
+        port,
+        username=settings.mqtt_username,
+        password=password,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        timeout=PROBE_TIMEOUT_S,
     ) as client:
         await client.subscribe(topic, qos=1)
         await client.publish(topic, b"ping", qos=1)

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import version
+from pathlib import Path
+from types import FrameType
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,14 +19,77 @@ def build_parser() -> argparse.ArgumentParser:
         description="robocover's agent for robot controllers: measures, stores and publishes.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('robocover')}")
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("settings", help="print the settings the agent would run with, as JSON")
+    sub.add_parser("run", help="measure, store and publish until SIGTERM")
+    enroll = sub.add_parser("enroll", help="enroll this robot with a one-time token")
+    enroll.add_argument("--token", required=True)
+    enroll.add_argument("--cloud-url", required=True)
+    simulate = sub.add_parser("simulate", help="run simulated robots through the agent code")
+    simulate.add_argument("--fleet-dir", type=Path, required=True,
+                          help="a directory of enrolled robot state directories")  # fmt: skip
+    simulate.add_argument("--duration", type=float, default=60.0)
+    simulate.add_argument("--metrics", type=int, default=0)
+    simulate.add_argument("--hazard", type=float, default=1.0)
     return parser
 
 
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+def _run(config: Path | None) -> int:
+    from loguru import logger
+
+    from edge_agent.agent import Agent
+    from edge_agent.collectors import load_collector
+    from edge_agent.identity import load_identity, load_signer
+    from edge_agent.settings import load_settings
+
+    settings = load_settings(config)
+    logger.remove()
+    logger.add(sys.stderr, level=settings.log_level)
+    collectors = [load_collector(name, options) for name, options in settings.collectors.items()]
+    identity = load_identity(settings.state_dir)
+    agent = Agent(settings, identity, load_signer(settings.state_dir), collectors)
+    agent.run(_stop_on_signals())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    from edge_agent.settings import AgentSettings
+    from edge_agent.settings import load_settings
 
     args = build_parser().parse_args(argv)
     if args.command == "settings":
-        sys.stdout.write(AgentSettings().model_dump_json(indent=2) + "\n")
+        sys.stdout.write(load_settings(args.config).model_dump_json(indent=2) + "\n")
+    elif args.command == "run":
+        sys.exit(_run(args.config))
+    elif args.command == "enroll":
+        from edge_agent.enroll import EnrollmentError, enroll
+
+        settings = load_settings(args.config)
+        try:
+            identity = enroll(
+                cloud_url=args.cloud_url, token=args.token, state_dir=settings.state_dir
+            )
+        except EnrollmentError as exc:
+            sys.stderr.write(f"robocover-agent: {exc}\n")
+            sys.exit(1)
+        sys.stdout.write(f"enrolled as robot {identity.robot_id} of tenant {identity.tenant}\n")
+    elif args.command == "simulate":
+        from edge_agent.fleet import run_fleet
+
+        dirs = sorted(p for p in args.fleet_dir.iterdir() if p.is_dir())
+        stop = _stop_on_signals()
+        report = run_fleet(load_settings(args.config), dirs, duration_s=args.duration,
+                           metrics=args.metrics, hazard=args.hazard, stop=stop)  # fmt: skip
+        sys.stdout.write(f"{report.robots} robots stored {report.stored_messages} messages, "
+                         f"{report.pending_messages} not yet acknowledged\n")  # fmt: skip

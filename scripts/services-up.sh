@@ -3,10 +3,11 @@
 #   - PostgreSQL with TimescaleDB (Debian's package where there is one, otherwise built once from
 #     Debian 13's source package), preloaded, with the robocover role and databases;
 #   - Mosquitto: a broker instance of our own on 127.0.0.1:${ROBOCOVER_MQTT_PORT:-1884}, configured for
-#     MQTT 5 with persistent sessions and queues sized for telemetry bursts, beside the machine's own;
+#     MQTT 5 with persistent sessions and queues sized for telemetry bursts, beside the machine's own,
+#     with per-client accounts and ACLs (dynamic security plugin; secrets in $STATE_DIR/secrets);
 #   - Redis on 127.0.0.1:6379.
 # It installs only what is missing, starts only what is not running, and restarts PostgreSQL only when
-# the TimescaleDB library is not yet preloaded. A second run changes nothing and takes about a second.
+# TimescaleDB's settings need it. A second run changes nothing and takes about a second.
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -91,11 +92,24 @@ if [ ! -f "/usr/share/postgresql/$PG_VERSION/extension/timescaledb.control" ]; t
 fi
 
 pg_start
+restart=0
 preload=$(psql_admin -c "SHOW shared_preload_libraries")
 if ! grep -qw timescaledb <<<"$preload"; then
   new_preload=${preload:+$preload,}timescaledb
-  log "preloading timescaledb (shared_preload_libraries = '$new_preload') and restarting PostgreSQL"
+  log "preloading timescaledb (shared_preload_libraries = '$new_preload')"
   psql_admin -c "ALTER SYSTEM SET shared_preload_libraries = '$new_preload'"
+  restart=1
+fi
+# robocover runs no TimescaleDB background jobs (the Apache edition has no policies; retention
+# is ours). Without workers, no scheduler sits connected to a template database and blocks the
+# test suite's CREATE DATABASE ... TEMPLATE, as one was seen to do for minutes.
+if [ "$(psql_admin -c "SELECT current_setting('timescaledb.max_background_workers', true)")" != 0 ]; then
+  log "disabling TimescaleDB's background workers"
+  psql_admin -c "ALTER SYSTEM SET timescaledb.max_background_workers = 0"
+  restart=1
+fi
+if [ "$restart" -eq 1 ]; then
+  log "restarting PostgreSQL $PG_VERSION to apply"
   pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main restart
 fi
 
@@ -128,13 +142,47 @@ if ! runuser -u postgres -- "$PG_BIN/psql" -X -h 127.0.0.1 -U "$DB_ROLE" -d robo
 fi
 
 # ---------------------------------------------------------------- Mosquitto
+# Authenticated only: Mosquitto's dynamic security plugin holds the accounts and ACLs. The first run
+# generates the admin's and the cloud service account's passwords (random, 0600 under
+# $SECRETS_DIR, never printed) and writes the plugin's initial file; later runs change nothing.
+# Robots get their accounts at enrollment, through the broker's $CONTROL topic.
 apt_install mosquitto mosquitto-clients
+command -v python3 >/dev/null || apt_install python3
 MQTT_DIR=$STATE_DIR/mosquitto
+SECRETS_DIR=$STATE_DIR/secrets
 mkdir -p "$MQTT_DIR/data"
-chown -R mosquitto: "$MQTT_DIR/data" 2>/dev/null || true
+install -d -m 0700 "$SECRETS_DIR"
+new_secret() {
+  local path=$SECRETS_DIR/$1
+  [ -s "$path" ] && return 0
+  (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$path")
+}
+new_secret mqtt_admin_password
+new_secret mqtt_ingest_password
+[ -s "$SECRETS_DIR/mqtt_ingest_username" ] || (umask 077; echo robocover-ingest > "$SECRETS_DIR/mqtt_ingest_username")
 here=$(cd "$(dirname "$0")" && pwd)
+DYNSEC_FILE=$MQTT_DIR/data/dynamic-security.json
+DYNSEC_PLUGIN=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
+[ -n "$DYNSEC_PLUGIN" ] || die "mosquitto_dynamic_security.so is missing (package mosquitto)"
+if [ ! -f "$DYNSEC_FILE" ]; then
+  log "creating the broker's accounts (admin, $(cat "$SECRETS_DIR/mqtt_ingest_username"))"
+  python3 "$here/dynsec_init.py" --file "$DYNSEC_FILE" --admin-username admin \
+    --admin-password-file "$SECRETS_DIR/mqtt_admin_password" \
+    --service-username "$(cat "$SECRETS_DIR/mqtt_ingest_username")" \
+    --service-password-file "$SECRETS_DIR/mqtt_ingest_password"
+fi
+# mosquitto_sub reads its options from $XDG_CONFIG_HOME/mosquitto_sub: the password stays off `ps`.
+MQTT_CLIENT_CONF=$SECRETS_DIR/mosquitto-clients
+install -d -m 0700 "$MQTT_CLIENT_CONF"
+client_conf_new=$(printf -- '-u admin\n-P %s\n' "$(cat "$SECRETS_DIR/mqtt_admin_password")")
+if [ ! -f "$MQTT_CLIENT_CONF/mosquitto_sub" ] || [ "$(cat "$MQTT_CLIENT_CONF/mosquitto_sub")" != "$client_conf_new" ]; then
+  (umask 077; printf '%s\n' "$client_conf_new" > "$MQTT_CLIENT_CONF/mosquitto_sub")
+fi
+admin_sub() { XDG_CONFIG_HOME=$MQTT_CLIENT_CONF mosquitto_sub "$@"; }
+chown -R mosquitto: "$MQTT_DIR/data" 2>/dev/null || true
 conf_new=$(sed -e "s|@PID_FILE@|$MQTT_DIR/mosquitto.pid|" -e "s|@USER@|mosquitto|" -e "s|@PORT@|$MQTT_PORT|" \
-  -e "s|@DATA_DIR@|$MQTT_DIR/data|" -e "s|@LOG_FILE@|$MQTT_DIR/mosquitto.log|" "$here/mosquitto.conf.template")
+  -e "s|@DATA_DIR@|$MQTT_DIR/data|" -e "s|@LOG_FILE@|$MQTT_DIR/mosquitto.log|" \
+  -e "s|@DYNSEC_PLUGIN@|$DYNSEC_PLUGIN|" -e "s|@DYNSEC_FILE@|$DYNSEC_FILE|" "$here/mosquitto.conf.template")
 conf_file=$MQTT_DIR/mosquitto.conf
 mqtt_pid() { [ -f "$MQTT_DIR/mosquitto.pid" ] && cat "$MQTT_DIR/mosquitto.pid"; }
 mqtt_running() { local p; p=$(mqtt_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
@@ -150,10 +198,10 @@ touch "$MQTT_DIR/mosquitto.log" && chown mosquitto: "$MQTT_DIR/mosquitto.log" "$
 if ! mqtt_running; then
   log "starting the robocover broker on 127.0.0.1:$MQTT_PORT"
   mosquitto -d -c "$conf_file"
-  for _ in $(seq 50); do mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 1 \
+  for _ in $(seq 50); do admin_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 1 \
     >/dev/null 2>&1 && break; sleep 0.1; done
 fi
-mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 2 >/dev/null \
+admin_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 2 >/dev/null \
   || die "the broker on 127.0.0.1:$MQTT_PORT does not answer; see $MQTT_DIR/mosquitto.log"
 
 # ---------------------------------------------------------------- Redis

@@ -17,6 +17,10 @@ from tests.support.broker import MosquittoBroker
 
 def _client(client_id: str, broker: MosquittoBroker, *, clean_start: bool) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    # The broker authenticates everyone: these tests log in as the cloud's service account,
+    # whose role covers the health-probe topics used here.
+    creds = broker.service_credentials
+    client.username_pw_set(creds.username, creds.password)
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 3600
     client.connect("127.0.0.1", broker.port, clean_start=clean_start, properties=props)
@@ -32,7 +36,7 @@ def test_broker_queues_qos1_for_a_persistent_session_across_its_own_restart(
     Mosquitto 2.0.11 keeps a session begun with clean start = 1 in memory only: it is gone after a
     restart. A durable subscriber therefore always connects with clean start = 0.
     """
-    topic = f"rc/test/{uuid.uuid4().hex}"
+    topic = f"robocover/health/test/{uuid.uuid4().hex}"
     subscriber_id = f"sub-{uuid.uuid4().hex[:8]}"
     sub = _client(subscriber_id, mqtt_broker, clean_start=False)
     sub.loop_start()
@@ -65,6 +69,9 @@ def test_broker_queues_qos1_for_a_persistent_session_across_its_own_restart(
             done.set()
 
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=subscriber_id, protocol=mqtt.MQTTv5)
+    sub.username_pw_set(
+        mqtt_broker.service_credentials.username, mqtt_broker.service_credentials.password
+    )
     sub.on_message = on_message
     sub.connect("127.0.0.1", mqtt_broker.port, clean_start=False)
     sub.loop_start()
@@ -83,7 +90,7 @@ def test_redis_round_trip(redis_client: redis.Redis) -> None:
 
 @pytest.mark.parametrize("qos", [0, 1])
 def test_subscriber_receives_what_is_published(mqtt_broker: MosquittoBroker, qos: int) -> None:
-    topic = f"rc/test/{uuid.uuid4().hex}"
+    topic = f"robocover/health/test/{uuid.uuid4().hex}"
     got = threading.Event()
     payloads: list[bytes] = []
 

@@ -1,19 +1,42 @@
 """Real Mosquitto brokers for the tests, started from the same configuration template as the
-project's own broker (scripts/mosquitto.conf.template), each on a free port with its own storage."""
+project's own broker (scripts/mosquitto.conf.template), each on a free port with its own storage.
+
+Like the project's broker they run the dynamic security plugin with anonymous access off: the
+first start writes the admin and cloud service accounts (scripts/dynsec_init.py, as
+scripts/services-up.sh does), and `add_robot` creates a robot's account through the broker's
+control topic with the cloud's own code (cloud_api/enrollment/broker_accounts.py).
+"""
 
 from __future__ import annotations
 
 import getpass
+import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "scripts" / "mosquitto.conf.template"
+from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
+
+PROJECT = Path(__file__).resolve().parents[2]
+TEMPLATE = PROJECT / "scripts" / "mosquitto.conf.template"
+DYNSEC_INIT = PROJECT / "scripts" / "dynsec_init.py"
+ADMIN_USER = "admin"
+SERVICE_USER = "robocover-ingest"
+
+
+def dynsec_plugin() -> str:
+    found = sorted(glob.glob("/usr/lib/*/mosquitto_dynamic_security.so"))
+    if not found:
+        raise FileNotFoundError("mosquitto_dynamic_security.so (package mosquitto) is missing")
+    return found[0]
 
 
 def free_port() -> int:
@@ -36,7 +59,7 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 @dataclass
 class MosquittoBroker:
-    """One mosquitto process; stop() and start() again keep its port and persistent storage."""
+    """One mosquitto process; stop() and start() again keep its port, accounts and storage."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
@@ -50,6 +73,39 @@ class MosquittoBroker:
     def log_file(self) -> Path:
         return self.workdir / "mosquitto.log"
 
+    @property
+    def dynsec_file(self) -> Path:
+        return self.workdir / "data" / "dynamic-security.json"
+
+    def _secret(self, name: str) -> str:
+        path = self.workdir / "secrets" / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def admin_credentials(self) -> MqttCredentials:
+        return MqttCredentials(ADMIN_USER, self._secret("mqtt_admin_password"))
+
+    @property
+    def service_credentials(self) -> MqttCredentials:
+        """The cloud's service account (what the ingest and the health probe log in with)."""
+        return MqttCredentials(SERVICE_USER, self._secret("mqtt_ingest_password"))
+
+    def admin(self) -> DynsecAdmin:
+        creds = self.admin_credentials
+        return DynsecAdmin(
+            host="127.0.0.1", port=self.port, username=creds.username, password=creds.password
+        )
+
+    def add_robot(self, tenant: str, robot_id: uuid.UUID) -> tuple[str, str]:
+        """A robot's account and role, created through the running broker as enrollment does."""
+        with self.admin() as admin:
+            creds = admin.ensure_robot(tenant, robot_id)
+        return creds.username, creds.password
+
     def render_config(self) -> Path:
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -61,15 +117,40 @@ class MosquittoBroker:
             .replace("@PORT@", str(self.port))
             .replace("@DATA_DIR@", str(data))
             .replace("@LOG_FILE@", str(self.log_file))
+            .replace("@DYNSEC_PLUGIN@", dynsec_plugin())
+            .replace("@DYNSEC_FILE@", str(self.dynsec_file))
         )
         path = self.workdir / "mosquitto.conf"
         path.write_text(text)
         return path
 
+    def _init_accounts(self) -> None:
+        self.admin_credentials, self.service_credentials  # noqa: B018 - writes the secret files
+        subprocess.run(
+            [
+                sys.executable,
+                str(DYNSEC_INIT),
+                "--file",
+                str(self.dynsec_file),
+                "--admin-username",
+                ADMIN_USER,
+                "--admin-password-file",
+                str(self.workdir / "secrets" / "mqtt_admin_password"),
+                "--service-username",
+                SERVICE_USER,
+                "--service-password-file",
+                str(self.workdir / "secrets" / "mqtt_ingest_password"),
+            ],
+            check=True,
+        )
+
     def start(self) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         config = self.render_config()
-        self.process = subprocess.Popen([exe, "-c", str(config)], stdout=subprocess.DEVNULL)
+        self._init_accounts()
+        self.process = subprocess.Popen(
+            [exe, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for_port(self.port)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -1,0 +1,313 @@
+"""Edge agent benchmark: resources of one agent, and the outbox's throughput against baselines.
+
+    python bench/agent_bench.py [--duration 60] [--output docs/benchmarks.md]
+
+1. One `robocover-agent run` process (the simulator collector, 100 metrics read at 10 Hz,
+   aggregated to 1 s windows, a signed batch every 5 s) against a Mosquitto of its own with a
+   cloud stand-in that acknowledges every message. Measured with psutil after a warm-up: RSS
+   (max over the run) and CPU time / wall time (percent of one core). Goal: <= 40 MB, <= 2 %.
+2. The outbox's throughput, store then delete by ack, for the same payload in the same run:
+   SQLite WAL with synchronous=FULL on append and NORMAL on delete (the outbox), the same in
+   rollback-journal mode (SQLite's default), and a naive spool of one fsynced file per message.
+   Plus the outbox's full append path (quantize, encode, sign, store) for the benchmark's batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import psutil
+from paho.mqtt.enums import CallbackAPIVersion
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from edge_agent.identity import Identity, load_or_create_signer, save_identity  # noqa: E402
+from edge_agent.origin import Origin  # noqa: E402
+from edge_agent.outbox import Outbox  # noqa: E402
+from firmware_protocol import (  # noqa: E402
+    Ack,
+    ChainedMessage,
+    SeqRange,
+    TelemetryBatch,
+    Topic,
+    TopicKind,
+    decode,
+    encode,
+)
+
+START, END = "<!-- agent-bench:start -->", "<!-- agent-bench:end -->"
+TENANT = "bench"
+
+
+def _load_broker_module() -> ModuleType:
+    # tests/ is not a package on sys.path (a site-packages `tests` may shadow it): load by path.
+    spec = importlib.util.spec_from_file_location(
+        "robocover_bench_broker", PROJECT / "tests" / "support" / "broker.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Acker:
+    """Acknowledges every chained message of one robot, as the ingest would after committing."""
+
+    def __init__(self, broker: object, robot_id: uuid.UUID) -> None:
+        creds = broker.service_credentials  # type: ignore[attr-defined]
+        self.robot_id = robot_id
+        self.received = 0
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(creds.username, creds.password)
+        self.client.on_message = self._on_message
+        self.ack_topic = str(Topic(TENANT, str(robot_id), TopicKind.ACK))
+        self.client.connect("127.0.0.1", broker.port)  # type: ignore[attr-defined]
+        for kind in (TopicKind.TELEMETRY, TopicKind.EVENTS):
+            self.client.subscribe(str(Topic(TENANT, str(robot_id), kind)), qos=1)
+        self.client.loop_start()
+
+    def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        link = decode(message.payload).link
+        if link is None:
+            return
+        self.received += 1
+        ack = Ack(self.robot_id, time.time_ns() // 1000, (SeqRange(link.seq, link.seq),))
+        client.publish(self.ack_topic, encode(ack), qos=1)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def measure_agent(workdir: Path, duration_s: float, warmup_s: float) -> dict[str, float]:
+    broker_module = _load_broker_module()
+    broker = broker_module.MosquittoBroker(workdir / "broker")
+    broker.start()
+    try:
+        robot_id = uuid.uuid4()
+        username, password = broker.add_robot(TENANT, robot_id)
+        state = workdir / "agent"
+        save_identity(state, Identity(robot_id, TENANT, username, password))
+        load_or_create_signer(state)
+        config = workdir / "agent.toml"
+        config.write_text(
+            f'mqtt_url = "{broker.url}"\nstate_dir = "{state}"\nlog_level = "WARNING"\n'
+            "[sampling]\nread_interval_ms = 100\nwindow_ms = 1000\nbatch_interval_s = 5\n"
+            "[outbox]\nheadroom_bytes = 0\n"
+            '[collectors.simulator]\nkind = "industrial_arm"\nmetrics = 100\nseed = 1\n'
+        )
+        acker = Acker(broker, robot_id)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent", "--config", str(config), "run"],
+            cwd=PROJECT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        )
+        watched = psutil.Process(process.pid)
+        time.sleep(warmup_s)
+        cpu_start, wall_start = sum(watched.cpu_times()[:2]), time.monotonic()
+        rss_max = 0
+        while time.monotonic() - wall_start < duration_s:
+            rss_max = max(rss_max, watched.memory_info().rss)
+            time.sleep(1)
+        cpu = sum(watched.cpu_times()[:2]) - cpu_start
+        wall = time.monotonic() - wall_start
+        uss = watched.memory_full_info().uss
+        process.terminate()
+        process.wait(30)
+        acker.close()
+        with sqlite3.connect(state / "outbox.sqlite3") as db:
+            stored, pending = db.execute(
+                "SELECT (SELECT next_seq FROM chain), (SELECT count(*) FROM messages)"
+            ).fetchone()
+        return {
+            "rss_mb": rss_max / 1e6,
+            "uss_mb": uss / 1e6,
+            "cpu_pct": 100 * cpu / wall,
+            "messages": float(stored),
+            "pending": float(pending),
+            "acked": float(acker.received),
+        }
+    finally:
+        broker.stop()
+
+
+def _payload() -> tuple[bytes, ChainedMessage]:
+    rng = np.random.default_rng(1)
+    series = {
+        f"vibration_rms_m_s2.{c}": 0.2 + np.abs(rng.normal(0, 0.02, 5)) for c in range(1, 101)
+    }
+    batch = TelemetryBatch.from_values(
+        robot_id=uuid.uuid4(), boot_id=uuid.uuid4(), seq=0, prev_digest=bytes(32), wall_us=1,
+        mono_us=1, timestamps_us=np.arange(1, 6) * 1_000_000, series=series,
+    )  # fmt: skip
+    from firmware_protocol import RobotSigner
+
+    return encode(batch, RobotSigner.generate()), batch
+
+
+def _sqlite_rate(path: Path, payload: bytes, count: int, *, wal: bool) -> float:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
+    db.execute("CREATE TABLE m (seq INTEGER PRIMARY KEY, payload BLOB)")
+    started = time.perf_counter()
+    for seq in range(count):
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO m VALUES (?, ?)", (seq, payload))
+        db.execute("COMMIT")
+        if seq % 10 == 9:  # acks come in groups
+            db.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
+            db.execute("DELETE FROM m WHERE seq BETWEEN ? AND ?", (seq - 9, seq))
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed
+
+
+def _spool_rate(directory: Path, payload: bytes, count: int) -> float:
+    directory.mkdir()
+    started = time.perf_counter()
+    for seq in range(count):
+        path = directory / f"{seq:012d}.json"
+        with path.open("w") as out:
+            json.dump({"seq": seq, "payload": payload.hex()}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        if seq % 10 == 9:
+            for old in range(seq - 9, seq + 1):
+                (directory / f"{old:012d}.json").unlink()
+    return count / (time.perf_counter() - started)
+
+
+def _outbox_append_rate(path: Path, batch: ChainedMessage, count: int) -> float:
+    from firmware_protocol import RobotSigner
+
+    assert isinstance(batch, TelemetryBatch)
+    origin = Origin(batch.robot_id, batch.boot_id)
+    outbox = Outbox(path, RobotSigner.generate(), origin, budget_bytes=1 << 30)
+    series = {key: batch.series(key) for key in batch.keys}
+
+    def build(seq: int, prev: bytes) -> ChainedMessage:
+        return TelemetryBatch.from_values(
+            robot_id=origin.robot_id, boot_id=origin.boot_id, seq=seq, prev_digest=prev,
+            wall_us=1, mono_us=1, timestamps_us=batch.timestamps_us, series=series,
+        )  # fmt: skip
+
+    started = time.perf_counter()
+    for i in range(count):
+        outbox.append(build, samples=500)
+        if i % 10 == 9:
+            outbox.acknowledge([SeqRange(i - 9, i)])
+    rate = count / (time.perf_counter() - started)
+    outbox.close()
+    return rate
+
+
+def measure_outbox(workdir: Path, count: int) -> dict[str, float]:
+    payload, batch = _payload()
+    return {
+        "payload_bytes": float(len(payload)),
+        "wal": _sqlite_rate(workdir / "wal.sqlite3", payload, count, wal=True),
+        "rollback": _sqlite_rate(workdir / "rollback.sqlite3", payload, count, wal=False),
+        "spool": _spool_rate(workdir / "spool", payload, count),
+        "append": _outbox_append_rate(workdir / "outbox.sqlite3", batch, count),
+    }
+
+
+def render(agent: dict[str, float], outbox: dict[str, float], duration_s: float) -> str:
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores"
+    return f"""{START}
+Generated by `python bench/agent_bench.py` on {date.today().isoformat()}.
+Machine: {machine}; Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, Linux.
+
+One `robocover-agent run` process: simulator collector, 100 metrics read at 10 Hz (1000 readings/s),
+1 s windows, a signed batch every 5 s, against a Mosquitto with a stand-in cloud acknowledging
+every message; measured over {duration_s:.0f} s after a warm-up.
+
+| measure | value | goal |
+|---|---:|---:|
+| RSS, maximum | {agent["rss_mb"]:.1f} MB | <= 40 MB |
+| USS (memory of its own) at the end | {agent["uss_mb"]:.1f} MB | |
+| CPU, percent of one core | {agent["cpu_pct"]:.2f} % | <= 2 % |
+| chained messages stored / acknowledged / left in the outbox | {agent["messages"]:.0f} / {agent["acked"]:.0f} / {agent["pending"]:.0f} | |
+
+Outbox throughput, store then delete on ack (in groups of 10), one {outbox["payload_bytes"]:.0f}-byte
+signed batch (100 metrics x 5 windows), same run, same disk:
+
+| storage | messages/s | vs outbox |
+|---|---:|---:|
+| outbox: SQLite WAL, synchronous FULL on append, NORMAL on delete | {outbox["wal"]:.0f} | 1.00 |
+| baseline: SQLite rollback journal (default), synchronous FULL | {outbox["rollback"]:.0f} | {outbox["rollback"] / outbox["wal"]:.2f} |
+| baseline: one fsynced JSON file per message, unlinked on ack | {outbox["spool"]:.0f} | {outbox["spool"] / outbox["wal"]:.2f} |
+| outbox.append end to end (quantize, encode, zstd, sign, store) | {outbox["append"]:.0f} | {outbox["append"] / outbox["wal"]:.2f} |
+
+The agent needs 0.2 messages/s at this setting; the outbox's margin is what lets it drain a
+backlog after an outage (hours of batches in minutes) while staying fsync-safe on SD cards.
+RSS misses its goal: importing the agent's libraries alone takes 63 MB RSS (36 MB of it private),
+of which numpy about 15 MB, pydantic and pydantic-settings about 22 MB, paho and loguru about 10 MB
+each; sampling adds almost nothing (bounded buffers). Getting under 40 MB means dropping pydantic
+from the run path (settings parsed once by a lighter validator) and numpy from the agent (the
+protocol encoder uses it); tracked as follow-up work. CPU is well inside its goal.
+{END}"""
+
+
+def write(output: Path, section: str) -> None:
+    text = output.read_text()
+    if START in text:
+        head, _, rest = text.partition(START)
+        _, _, tail = rest.partition(END)
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n## Edge agent (`bench/agent_bench.py`)\n\n" + section + "\n"
+    row = (
+        "| edge agent: RSS and CPU of one agent (100 metrics, 10 Hz, 1 s windows), outbox "
+        "throughput | `python bench/agent_bench.py --output docs/benchmarks.md` | 5 |"
+    )
+    if "bench/agent_bench.py --output" not in text.partition("## ")[0]:
+        lines = text.split("\n")
+        last_row = max(
+            i for i, line in enumerate(lines[:40]) if line.startswith("| ") and "`" in line
+        )
+        lines.insert(last_row + 1, row)
+        text = "\n".join(lines)
+    output.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--outbox-messages", type=int, default=2000)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
+        work = Path(tmp)
+        threading.current_thread().name = "bench"
+        outbox = measure_outbox(work, args.outbox_messages)
+        agent = measure_agent(work, args.duration, args.warmup)
+    section = render(agent, outbox, args.duration)
+    print(section)
+    if args.output:
+        write(args.output, section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Broker accounts through Mosquitto's dynamic security plugin, at run time.
+
+The cloud (enrollment) and the test suite's brokers use this one code path: an admin client sends
+commands to ``$CONTROL/dynamic-security/v1`` and waits, boundedly, for the broker's answer. Each
+robot gets a client (its MQTT user name and a random password, never stored by the cloud) and a
+role of its own that lets it publish only on its own telemetry, events and status topics and
+subscribe only to its own config and ack topics.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from firmware_protocol import Topic, TopicKind
+
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
+ALREADY_EXISTS = ("Client already exists", "Role already exists")
+
+
+class BrokerAccountError(RuntimeError):
+    """The broker refused a command, or did not answer in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttCredentials:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"MqttCredentials(username={self.username!r}, password='**********')"
+
+
+def robot_username(robot_id: uuid.UUID) -> str:
+    return f"robot-{robot_id}"
+
+
+def robot_role(robot_id: uuid.UUID) -> str:
+    return f"robot-{robot_id}"
+
+
+def robot_acls(tenant: str, robot_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A robot's whole permission set: its own three outgoing topics and two incoming ones."""
+    topic = {kind: str(Topic(tenant, str(robot_id), kind)) for kind in TopicKind}
+    acls: list[dict[str, Any]] = [
+        {"acltype": "publishClientSend", "topic": topic[kind], "allow": True}
+        for kind in (TopicKind.TELEMETRY, TopicKind.EVENTS, TopicKind.STATUS)
+    ]
+    for kind in (TopicKind.CONFIG, TopicKind.ACK):
+        acls.append({"acltype": "subscribeLiteral", "topic": topic[kind], "allow": True})
+        acls.append({"acltype": "publishClientReceive", "topic": topic[kind], "allow": True})
+    return acls
+
+
+class DynsecAdmin:
+    """A short-lived admin connection: ``with DynsecAdmin(...) as admin: admin.ensure_robot()``."""
+
+    def __init__(
+        self, *, host: str, port: int, username: str, password: str, timeout_s: float = 10.0
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self._host, self._port, self._timeout = host, port, timeout_s
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"robocover-dynsec-{uuid.uuid4().hex[:12]}",
+            protocol=mqtt.MQTTv5,
+        )
+        self._client.username_pw_set(username, password)
+        self._client.on_message = self._on_message
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._ready = threading.Event()
+        self._connect_error: str | None = None
+        self._answer = threading.Event()
+        self._responses: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
+    ) -> None:
+        if reason.is_failure:
+            self._connect_error = str(reason)
+            self._ready.set()
+            return
+        client.subscribe(RESPONSE_TOPIC, qos=1)
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self._ready.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        self._responses = list(json.loads(message.payload).get("responses", []))
+        self._answer.set()
+
+    def __enter__(self) -> Self:
+        try:
+            self._client.connect(self._host, self._port, keepalive=30)
+        except OSError as exc:
+            raise BrokerAccountError(f"broker {self._host}:{self._port}: {exc}") from exc
+        self._client.loop_start()
+        if not self._ready.wait(self._timeout) or self._connect_error is not None:
+            self.__exit__(None, None, None)
+            raise BrokerAccountError(
+                f"admin connection refused: {self._connect_error or 'timeout'}"
+            )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def execute(self, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send commands as one request; return the broker's per-command responses."""
+        with self._lock:
+            self._answer.clear()
+            info = self._client.publish(CONTROL_TOPIC, json.dumps({"commands": commands}), qos=1)
+            info.wait_for_publish(self._timeout)
+            if not self._answer.wait(self._timeout):
+                raise BrokerAccountError("the broker did not answer the dynamic-security command")
+            return self._responses
+
+    def _check(self, responses: list[dict[str, Any]], tolerated: tuple[str, ...] = ()) -> None:
+        for response in responses:
+            error = response.get("error")
+            if error and error not in tolerated:
+                raise BrokerAccountError(f"{response.get('command')}: {error}")
+
+    def ensure_role(self, rolename: str, acls: list[dict[str, Any]]) -> None:
+        """Create the role with exactly these ACLs (idempotent: an existing one is refreshed)."""
+        responses = self.execute([{"command": "createRole", "rolename": rolename, "acls": acls}])
+        if responses and responses[0].get("error") == "Role already exists":
+            role = self.execute([{"command": "getRole", "rolename": rolename}])
+            current = role[0].get("data", {}).get("role", {}).get("acls", [])
+            self._check(
+                self.execute(
+                    [
+                        {"command": "removeRoleACL", "rolename": rolename, **_spec(acl)}
+                        for acl in current
+                    ]
+                    + [{"command": "addRoleACL", "rolename": rolename, **acl} for acl in acls]
+                )
+            )
+            return
+        self._check(responses)
+
+    def ensure_client(self, username: str, password: str, rolename: str) -> None:
+        """Create the client, or give an existing one this password and role."""
+        responses = self.execute(
+            [
+                {
+                    "command": "createClient",
+                    "username": username,
+                    "password": password,
+                    "roles": [{"rolename": rolename}],
+                }
+            ]
+        )
+        if responses and responses[0].get("error") == "Client already exists":
+            client = self.execute([{"command": "getClient", "username": username}])
+            roles = client[0].get("data", {}).get("client", {}).get("roles", [])
+            commands: list[dict[str, Any]] = [
+                {"command": "setClientPassword", "username": username, "password": password},
+                {"command": "enableClient", "username": username},
+            ]
+            if rolename not in {role.get("rolename") for role in roles}:
+                commands.append(
+                    {"command": "addClientRole", "username": username, "rolename": rolename}
+                )
+            self._check(self.execute(commands))
+            return
+        self._check(responses)
+
+    def ensure_robot(self, tenant: str, robot_id: uuid.UUID) -> MqttCredentials:
+        """The robot's account with a fresh random password (re-enrolling replaces it)."""
+        credentials = MqttCredentials(robot_username(robot_id), secrets.token_urlsafe(32))
+        self.ensure_role(robot_role(robot_id), robot_acls(tenant, robot_id))
+        self.ensure_client(credentials.username, credentials.password, robot_role(robot_id))
+        return credentials
+
+    def disable_robot(self, robot_id: uuid.UUID) -> None:
+        self._check(
+            self.execute([{"command": "disableClient", "username": robot_username(robot_id)}])
+        )
+
+
+def _spec(acl: dict[str, Any]) -> dict[str, Any]:
+    return {"acltype": acl["acltype"], "topic": acl["topic"]}

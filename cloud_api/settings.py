@@ -1,0 +1,53 @@
+"""Settings of the API deployable (`robocover api`): the cloud's shared settings plus its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from ingest.settings import SECRETS_DIR, CloudSettings
+
+ADMIN_SECRET_FILE = "mqtt_admin_password"  # noqa: S105 - a file name
+
+
+class _AdminSecretSource(PydanticBaseSettingsSource):
+    """The broker's admin password from SECRETS_DIR (written by scripts/services-up.sh) when the
+    environment does not give one."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        try:
+            return {"mqtt_admin_password": (SECRETS_DIR / ADMIN_SECRET_FILE).read_text().strip()}
+        except OSError:
+            return {}
+
+
+class ApiSettings(CloudSettings):
+    """`robocover api`: the insurer API and the robots' enrollment endpoint."""
+
+    mqtt_admin_username: str = Field(
+        default="admin", description="Broker admin (dynamic security) that creates robot accounts."
+    )
+    mqtt_admin_password: SecretStr | None = Field(default=None, description="Never logged.")
+    enrollment_token_ttl_s: int = Field(
+        default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        inherited = super().settings_customise_sources(
+            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+        )
+        return (*inherited, _AdminSecretSource(settings_cls))

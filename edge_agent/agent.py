@@ -1,0 +1,272 @@
+"""One robot's agent: collectors -> windows and event detection -> outbox -> publisher.
+
+The sampling loop runs on the caller's thread and sleeps until each next read (no busy wait);
+the publisher runs on its own network thread. Everything is bounded: one window of floats per
+metric, the batch being built, and `inflight_window` sequence numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+from loguru import logger
+
+from edge_agent.collectors import Collector
+from edge_agent.identity import OUTBOX_FILE, Identity
+from edge_agent.origin import Origin
+from edge_agent.outbox import MessageFactory, Outbox
+from edge_agent.publisher import Publisher
+from edge_agent.remote_config import (
+    STATE_KEY,
+    AppliedConfig,
+    ConfigEventKind,
+    RemoteConfig,
+    select_metrics,
+)
+from edge_agent.settings import AgentSettings, SamplingSettings
+from edge_agent.windows import BatchBuilder, ThresholdDetector, ThresholdRule, WindowAggregator
+from firmware_protocol import (
+    ChainedMessage,
+    Event,
+    EventBatch,
+    MetricDeclaration,
+    MetricKey,
+    RobotSigner,
+    RobotState,
+    Severity,
+    Status,
+    TelemetryBatch,
+    Topic,
+    TopicKind,
+)
+
+DROPPED_SAMPLES = MetricDeclaration(
+    MetricKey("x_robocover_dropped_samples"), 0, "1", "samples the outbox dropped (disk budget)"
+)
+MAX_EVENTS = 256
+
+
+def agent_version() -> str:
+    try:
+        return version("robocover")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        identity: Identity,
+        signer: RobotSigner,
+        collectors: Sequence[Collector],
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.origin = Origin(identity.robot_id)
+        self.collectors = tuple(collectors)
+        self.declarations = tuple(d for c in self.collectors for d in c.declarations)
+        self.keys = tuple(d.key for d in self.declarations)
+        self._spans = np.cumsum([0] + [len(c.declarations) for c in self.collectors])
+        self.outbox = Outbox(
+            settings.state_dir / OUTBOX_FILE,
+            signer,
+            self.origin,
+            budget_bytes=settings.outbox.budget_bytes,
+            headroom_bytes=settings.outbox.headroom_bytes,
+            low_water=settings.outbox.low_water,
+            compress=settings.sampling.compress,
+        )
+        self._exponents = {d.key: d.exponent for d in (*self.declarations, DROPPED_SAMPLES)}
+        rules = tuple(ThresholdRule(t.metric, t.above, t.hysteresis) for t in settings.thresholds)
+        self._detector = ThresholdDetector(self.keys, rules)
+        self._lock = threading.Lock()
+        self._events: list[Event] = []
+        host, port, tls = settings.mqtt_host_port
+        self.publisher = Publisher(
+            settings=settings.publisher,
+            host=host,
+            port=port,
+            tls=tls,
+            identity=identity,
+            signer=signer,
+            outbox=self.outbox,
+            birth=self._birth,
+            last_will=self._last_will,
+            on_config=self._on_config,
+        )
+        stored = self.outbox.get_state(STATE_KEY)
+        applied = AppliedConfig.from_json(stored) if stored else None
+        self.remote_config = RemoteConfig(
+            topic=Topic(identity.tenant, str(identity.robot_id), TopicKind.CONFIG),
+            base=settings.sampling,
+            base_budget=settings.outbox.budget_bytes,
+            known_metrics=self.keys,
+            apply=self.apply_sampling,
+            report=self._report_config,
+            applied=applied,
+        )
+        self.apply_sampling(
+            self.remote_config.applied.sampling, self.remote_config.applied.budget_bytes
+        )
+
+    # ------------------------------------------------------------------ configuration
+
+    def apply_sampling(self, sampling: SamplingSettings, budget_bytes: int | None) -> None:
+        """Switch to new sampling settings between two reads; the open batch is sent first."""
+        aggregator = WindowAggregator(
+            self.declarations, sampling.window_ms * 1000, sampling.gauge_statistic
+        )
+        selected = select_metrics(self.keys, sampling.metrics)
+        enabled = tuple(
+            selected is None or any(d.key in selected for d in c.declarations)
+            for c in self.collectors
+        )
+        with self._lock:
+            if hasattr(self, "_builder"):
+                self._flush_telemetry()
+            self.sampling = sampling
+            self._aggregator = aggregator
+            self._builder = BatchBuilder(self.keys, self._exponents)
+            self._selected = selected
+            self._enabled = enabled
+            self._windows_per_batch = max(1, sampling.batch_interval_s * 1000 // sampling.window_ms)
+            self.outbox.compress = sampling.compress
+            if budget_bytes is not None:
+                self.outbox.budget_bytes = budget_bytes
+
+    def _on_config(self, payload: bytes) -> None:
+        applied = self.remote_config.handle(payload)
+        if applied is not None:
+            self.outbox.set_state(STATE_KEY, applied.to_json())
+
+    def _report_config(self, kind: ConfigEventKind, config_version: int, reason: str) -> None:
+        _, mono_us = self.origin.clock()
+        severity = Severity.INFO if kind == ConfigEventKind.CONFIG_APPLIED else Severity.WARNING
+        event = Event(int(kind), mono_us, severity, code=str(config_version), message=reason[:250])
+        with self._lock:
+            self._events.append(event)
+            self._flush_events()
+        self.publisher.pump()
+
+    # ------------------------------------------------------------------ status messages
+
+    def _status(self, state: RobotState) -> Status:
+        wall_us, mono_us = self.origin.clock()
+        online = state == RobotState.ONLINE
+        return Status(
+            robot_id=self.identity.robot_id,
+            boot_id=self.origin.boot_id,
+            wall_us=wall_us,
+            mono_us=mono_us,
+            state=state,
+            firmware_version=self.settings.firmware_version if online else None,
+            agent_version=agent_version() if online else None,
+            next_seq=self.outbox.stats().next_seq if online else None,
+            catalogue=(*self.declarations, DROPPED_SAMPLES) if online else (),
+            vendor=self.settings.vendor if online else None,
+            model=self.settings.model if online else None,
+        )
+
+    def _birth(self) -> Status:
+        return self._status(RobotState.ONLINE)
+
+    def _last_will(self) -> Status:
+        return self._status(RobotState.OFFLINE)
+
+    # ------------------------------------------------------------------ sampling
+
+    def step(self, mono_us: int) -> None:
+        """One read of every enabled collector, aggregated; closes windows and batches."""
+        values = np.full(len(self.keys), np.nan)
+        events: list[Event] = []
+        for i, collector in enumerate(self.collectors):
+            if not self._enabled[i]:
+                continue
+            reading = collector.read(mono_us)
+            values[self._spans[i] : self._spans[i + 1]] = reading.values
+            events.extend(reading.events)
+        events.extend(self._detector.check(mono_us, values))
+        with self._lock:
+            closed = self._aggregator.add(mono_us, values)
+            self._events.extend(events)
+            if closed is not None:
+                self._builder.add(*closed)
+                if self._events:
+                    self._flush_events()
+                if len(self._builder) >= self._windows_per_batch:
+                    self._flush_telemetry()
+        if closed is not None:
+            self.publisher.pump()
+
+    def _flush_events(self) -> None:
+        while self._events:
+            chunk = tuple(self._events[:MAX_EVENTS])
+            del self._events[:MAX_EVENTS]
+            self.outbox.append(self._factory(EventBatch, {"events": chunk}))
+
+    def _flush_telemetry(self) -> None:
+        times, series = self._builder.take(self._selected)
+        if not times:
+            return
+        series[DROPPED_SAMPLES.key] = np.full(
+            len(times), float(self.outbox.stats().dropped_samples)
+        )
+        samples = len(times) * len(series)
+
+        fields: dict[str, object] = {
+            "timestamps_us": times,
+            "series": series,
+            "exponents": self._exponents,
+        }
+        self.outbox.append(self._factory(TelemetryBatch.from_values, fields), samples=samples)
+
+    def _factory(
+        self, constructor: Callable[..., ChainedMessage], fields: dict[str, object]
+    ) -> MessageFactory:
+        origin = self.origin
+
+        def build(seq: int, prev_digest: bytes) -> ChainedMessage:
+            wall_us, mono_us = origin.clock()
+            message: ChainedMessage = constructor(
+                robot_id=origin.robot_id,
+                boot_id=origin.boot_id,
+                seq=seq,
+                prev_digest=prev_digest,
+                wall_us=wall_us,
+                mono_us=mono_us,
+                **fields,
+            )
+            return message
+
+        return build
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, stop: threading.Event) -> None:
+        """Sample until `stop` is set, then send what is open and say goodbye."""
+        self.publisher.start()
+        logger.info(
+            "agent for robot {} started: {} metrics", self.identity.robot_id, len(self.keys)
+        )
+        try:
+            next_read = self.origin.clock()[1]
+            while not stop.is_set():
+                self.step(next_read)
+                next_read += self.sampling.read_interval_ms * 1000
+                delay_us = next_read - self.origin.clock()[1]
+                if delay_us < 0:  # behind (a slow collector, a suspended process): skip ahead
+                    next_read = self.origin.clock()[1]
+                    continue
+                stop.wait(delay_us / 1e6)
+            with self._lock:
+                self._flush_events()
+                self._flush_telemetry()
+        finally:
+            self.publisher.stop()
+            for collector in self.collectors:
+                collector.close()
+            self.outbox.close()

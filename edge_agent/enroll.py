@@ -1,0 +1,62 @@
+"""`robocover-agent enroll`: trade a one-time token for the robot's identity.
+
+The Ed25519 key is generated here, on the robot, and only its public half is sent; the cloud
+answers with the robot id, the tenant and the robot's own MQTT account, stored 0600 in the state
+directory. Standard library HTTP only: the agent extra carries no HTTP client.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+from edge_agent.identity import (
+    IDENTITY_FILE,
+    Identity,
+    load_or_create_signer,
+    save_identity,
+)
+
+
+class EnrollmentError(RuntimeError):
+    pass
+
+
+def enroll(*, cloud_url: str, token: str, state_dir: Path, timeout_s: float = 30.0) -> Identity:
+    if not cloud_url.startswith(("http://", "https://")):
+        raise EnrollmentError("the cloud URL must be http:// or https://")
+    if (state_dir / IDENTITY_FILE).exists():
+        raise EnrollmentError(f"this robot is already enrolled ({state_dir / IDENTITY_FILE})")
+    signer = load_or_create_signer(state_dir)
+    body = json.dumps(
+        {"token": token, "public_key": base64.b64encode(signer.public_key).decode()}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        cloud_url.rstrip("/") + "/v1/enrollments",
+        data=body,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("detail", exc.reason)
+        except ValueError:
+            detail = exc.reason
+        raise EnrollmentError(f"the cloud refused the enrollment ({exc.code}): {detail}") from None
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise EnrollmentError(f"cannot reach {cloud_url}: {exc}") from None
+    identity = Identity(
+        robot_id=uuid.UUID(answer["robot_id"]),
+        tenant=answer["tenant"],
+        mqtt_username=answer["mqtt_username"],
+        mqtt_password=answer["mqtt_password"],
+    )
+    save_identity(state_dir, identity)
+    return identity

@@ -1,0 +1,22 @@
+"""Who speaks and when: the robot's id, this run's boot id, and the paired clock readings."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+
+def now_us() -> tuple[int, int]:
+    """(wall_us, mono_us) read together. The monotonic clock counts from the controller's boot."""
+    return time.time_ns() // 1000, time.monotonic_ns() // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    robot_id: uuid.UUID
+    boot_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    """Chosen at each start of the agent: it scopes the monotonic times it sends."""
+
+    def clock(self) -> tuple[int, int]:
+        return now_us()
