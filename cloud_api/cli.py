@@ -119,14 +119,18 @@ def retention(
 
 @app.command()
 def demo(
-    robots: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated robots.")] = 3,
+    robots: Annotated[int, typer.Option(min=1, max=200, help="Simulated robots.")] = 6,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds the fleet reports.")] = 20.0,
 ) -> None:
-    """Run what exists of the pipeline on the local services, and say what it did."""
+    """Run the whole pipeline on the local services, and say what it did."""
     from rich.console import Console
 
     from cloud_api.demo import run_demo
+    from cloud_api.settings import ApiSettings
 
-    report = run_demo(_cloud_settings(), Console(), robots=robots)
+    settings = ApiSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    report = run_demo(settings, Console(), robots=robots, duration_s=duration)
     if not report.services_healthy:
         raise typer.Exit(1)
 

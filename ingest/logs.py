@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|private|credential", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
 MASK = "***"
+ROUTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "celery", "alembic")
 
 
 def mask_url_password(text: str) -> str:
@@ -102,3 +103,8 @@ def configure_logging(
             diagnose=False,
         )
     logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    # Servers and workers install handlers of their own on their loggers: route those too.
+    for name in ROUTED_LOGGERS:
+        library_logger = logging.getLogger(name)
+        library_logger.handlers = []
+        library_logger.propagate = True

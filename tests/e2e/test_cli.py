@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool, text
 
 from ingest.settings import CloudSettings
+from migrations.runner import alembic_config
 from tests.support.broker import MosquittoBroker
 
 BIN = Path(sys.executable).parent
@@ -25,6 +27,9 @@ def _run(
         **os.environ,
         "ROBOCOVER_DATABASE_URL": settings.libpq_url,
         "ROBOCOVER_MQTT_URL": broker.url,
+        "ROBOCOVER_MQTT_USERNAME": broker.service_credentials.username,
+        "ROBOCOVER_MQTT_PASSWORD": broker.service_credentials.password,
+        "ROBOCOVER_MQTT_ADMIN_PASSWORD": broker.admin_credentials.password,
         "ROBOCOVER_LOG_FORMAT": "json",
     }
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -42,24 +47,42 @@ def test_migrate_downgrade_and_upgrade_again(
     assert down.stdout.strip() == "database at revision base"
     up = _run([str(BIN / "robocover"), "migrate"], fresh_database, mqtt_broker)
     assert up.returncode == 0, up.stderr
-    assert up.stdout.strip() == "database at revision 0001"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert up.stdout.strip() == f"database at revision {head}"
     assert '"logger":"alembic.runtime.migration"' in up.stderr
 
 
-def test_demo_registers_the_fleet_and_reports(
+def test_demo_runs_the_pipeline_and_says_what_landed(
     fresh_database: CloudSettings, mqtt_broker: MosquittoBroker
 ) -> None:
-    result = _run([str(BIN / "robocover"), "demo", "--robots", "5"], fresh_database, mqtt_broker)
+    result = _run(
+        [str(BIN / "robocover"), "demo", "--robots", "3", "--duration", "6"],
+        fresh_database,
+        mqtt_broker,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Tenant demo-fleet has 5 registered robots." in result.stdout
     engine = create_engine(fresh_database.sqlalchemy_url, poolclass=pool.NullPool)
     with engine.connect() as conn:
-        classes = conn.execute(text("SELECT robot_class, count(*) FROM robots GROUP BY 1")).all()
+        landed = conn.execute(
+            text(
+                "SELECT count(*) FROM telemetry t JOIN robots r ON r.id = t.robot_id"
+                " JOIN tenants n ON n.id = r.tenant_id WHERE n.slug = 'demo-fleet'"
+            )
+        ).scalar_one()
+        enrolled = conn.execute(
+            text(
+                "SELECT robot_class, count(*) FROM robots r JOIN tenants n ON n.id = r.tenant_id"
+                " WHERE n.slug = 'demo-fleet' AND r.status = 'active'"
+                " AND r.signing_public_key IS NOT NULL GROUP BY 1"
+            )
+        ).all()
+        premiums = conn.execute(text("SELECT count(*) FROM risk_scores")).scalar_one()
     engine.dispose()
-    assert dict(classes) == {"industrial_arm": 2, "cobot": 2, "mobile_robot": 1}
-    # A second run registers nobody twice.
-    again = _run([str(BIN / "robocover"), "demo", "--robots", "5"], fresh_database, mqtt_broker)
-    assert "Tenant demo-fleet has 5 registered robots." in again.stdout
+    assert landed > 0
+    assert f"{landed:,} samples in" in result.stdout  # it says what landed, and it is true
+    assert dict(enrolled) == {"industrial_arm": 1, "cobot": 1, "mobile_robot": 1}
+    assert "Premiums after each batch of telemetry" in result.stdout
+    assert premiums > 0
 
 
 def test_demo_fails_clearly_when_a_service_is_down(

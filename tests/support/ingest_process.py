@@ -173,13 +173,19 @@ class RobotLink:
         self.client.loop_stop()
 
 
-def eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def eventually(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    detail: Callable[[], str] | None = None,
+) -> None:
     """Wait for a condition that other processes make true (not a timing assertion: the
-    timeout only bounds a hang)."""
+    timeout only bounds a hang). `detail` says what the state was when it did not come."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"still not true after {timeout} s: {what}")
+            state = "" if detail is None else f"\n{detail()}"
+            raise TimeoutError(f"still not true after {timeout} s: {what}{state}")
         time.sleep(0.1)
 
 
