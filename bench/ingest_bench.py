@@ -38,6 +38,8 @@ from tests.support.fleet import SimRobot, register_robot
 from tests.support.ingest_process import IngestProcess, RobotLink, wait_all_acked
 
 START, END = "<!-- ingest-bench:start -->", "<!-- ingest-bench:end -->"
+# Flushes of up to 1000 batches (2.4 MB of payload, 1.2 M samples): fewer commits per sample.
+INGEST_ENV = {"ROBOCOVER_FLUSH_MAX_MESSAGES": "1000", "ROBOCOVER_FLUSH_MAX_BYTES": "4000000"}
 SAMPLES_PER_BATCH = 60 * 20
 
 
@@ -104,7 +106,9 @@ def end_to_end(
     processes in one share group."""
     with tempfile.TemporaryDirectory() as tmp:
         processes = [
-            IngestProcess(settings, broker, log_path=Path(tmp) / f"ingest-{i}.log")
+            IngestProcess(
+                settings, broker, log_path=Path(tmp) / f"ingest-{i}.log", extra_env=INGEST_ENV
+            )
             for i in range(ingests)
         ]
         for ingest in processes:

@@ -88,6 +88,21 @@ def ingest(
 
 
 @app.command()
+def api() -> None:
+    """Serve the API (robots' enrollment; OpenAPI at /docs) with uvicorn."""
+    import uvicorn
+
+    from cloud_api.app import create_app
+    from cloud_api.settings import ApiSettings
+
+    settings = ApiSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+    )
+
+
+@app.command()
 def connector() -> None:
     """Relay vendor robots' diagnostics APIs into the ingest (ROBOCOVER_CONNECTOR_CONFIG)."""
     import asyncio

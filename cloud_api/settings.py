@@ -34,6 +34,8 @@ class ApiSettings(CloudSettings):
         default="admin", description="Broker admin (dynamic security) that creates robot accounts."
     )
     mqtt_admin_password: SecretStr | None = Field(default=None, description="Never logged.")
+    api_host: str = Field(default="127.0.0.1", description="Where `robocover api` listens.")
+    api_port: int = Field(default=8000, ge=1, le=65_535)
     enrollment_token_ttl_s: int = Field(
         default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."
     )

@@ -39,6 +39,7 @@ class IngestProcess:
     http_port: int = field(default_factory=free_port)
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         creds = self.broker.service_credentials
@@ -52,6 +53,7 @@ class IngestProcess:
             "ROBOCOVER_HTTP_PORT": str(self.http_port),
             "ROBOCOVER_LOG_FORMAT": "json",
             "ROBOCOVER_FLUSH_INTERVAL_S": "0.05",
+            **self.extra_env,
         }
 
     def start(self) -> None:
