@@ -108,7 +108,11 @@ def rating_features(
         .then(operated)
         .otherwise(pl.col("observed_h"))
         .alias("exposure_h"),
-        ((pl.lit(as_of) - since) / 3600.0).clip(lower_bound=1.0).alias("elapsed_h"),
+        # A robot cannot have reported for more hours than have passed: data from before its
+        # recorded commissioning (a robot registered after it started) still counts as time.
+        pl.max_horizontal(
+            ((pl.lit(as_of) - since) / 3600.0).clip(lower_bound=1.0), pl.col("observed_h")
+        ).alias("elapsed_h"),
     )
     return frame.select(
         "robot_id",

@@ -91,11 +91,12 @@ def projected_annual_hours(
 
     ``8760 * (exposure_h + u_ref * prior_hours) / (elapsed_h + prior_hours)`` with
     ``u_ref = reference_hours / 8760``: a credibility-style blend of the observed utilisation with
-    the reference one, ``prior_hours`` calendar hours strong; floored at ``minimum_hours``.
+    the reference one, ``prior_hours`` calendar hours strong; floored at ``minimum_hours`` and
+    capped at 8760 (no robot operates more hours than a year has).
     """
     reference_utilisation = reference_hours / HOURS_PER_YEAR
     utilisation = (exposure_h + reference_utilisation * prior_hours) / (elapsed_h + prior_hours)
-    return np.maximum(HOURS_PER_YEAR * utilisation, minimum_hours)
+    return np.clip(HOURS_PER_YEAR * utilisation, minimum_hours, HOURS_PER_YEAR)
 
 
 HOURS_PER_YEAR = 8760.0

@@ -212,3 +212,16 @@ def test_factor_kernels_write_into_a_given_buffer() -> None:
     )
     assert same is buffer
     np.testing.assert_allclose(buffer, 2.0 * (np.log1p([0.0, 3.0, 10.0]) - np.log1p(1.0)))
+
+
+def test_projected_hours_never_exceed_the_hours_of_a_year() -> None:
+    """Reports of more operating hours than calendar hours (a counter reset, a clock gone wrong,
+    data from before the recorded commissioning) must not project past 8760 hours a year."""
+    hours = pricing.projected_annual_hours(
+        exposure_h=np.array([24.0, 240.0, 0.0]),
+        elapsed_h=np.array([1.0, 24.0, 24.0]),
+        reference_hours=4000.0,
+        prior_hours=0.0,
+        minimum_hours=500.0,
+    )
+    np.testing.assert_allclose(hours, [8760.0, 8760.0, 500.0])
