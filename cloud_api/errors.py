@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 
@@ -50,5 +52,31 @@ async def _render(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _render_validation(request: Request, exc: Exception) -> JSONResponse:
+    """Payload validation (422) as problem details too, each failing field listed in `errors`."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    errors = [
+        {"location": list(error.get("loc", ())), "message": error.get("msg", "")}
+        for error in exc.errors()
+    ]
+    return JSONResponse(
+        status_code=422,
+        media_type="application/problem+json",
+        content=jsonable_encoder(
+            {
+                "type": "about:blank",
+                "title": "Invalid request",
+                "status": 422,
+                "detail": "; ".join(
+                    f"{'.'.join(str(p) for p in e['location'])}: {e['message']}" for e in errors
+                ),
+                "instance": request.url.path,
+                "errors": errors,
+            }
+        ),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _render)
+    app.add_exception_handler(RequestValidationError, _render_validation)

@@ -135,6 +135,11 @@ def test_a_bad_public_key_is_a_validation_error(
     for key in (short, "***"):
         answer = client.post("/v1/enrollments", json={"token": issued.token, "public_key": key})
         assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+        problem = answer.json()
+        assert (problem["title"], problem["status"]) == ("Invalid request", 422)
+        assert problem["errors"][0]["location"] == ["body", "public_key"]
+        assert "public_key" in problem["detail"]
 
 
 def test_an_enrolled_robot_gets_no_second_token_and_keys_are_unique(
