@@ -3,10 +3,16 @@
 For the demo, the benchmarks and the tests: each robot has a riskiness r in [0, 1] that raises
 its temperatures, vibration, stops, collisions and faults, so that what it reports moves its
 premium. Vectorized over robots and hours.
+
+Counters (operating hours, collisions, stops) run on across batches: a batch that continues an
+earlier one (``after``) starts each counter where the earlier batch left it, so the counter
+increase over both batches is exactly the increase within the hours reported. A counter that
+jumped between batches would read as hours operated without telemetry.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,22 +33,39 @@ SIMULATED_METRICS = (
     "emergency_stop_count",
     "controller_cpu_pct",
 )
+COUNTER_METRICS = (
+    "operating_hours_h",
+    "collision_count",
+    "protective_stop_count",
+    "emergency_stop_count",
+)
 SAMPLES_PER_HOUR = 360
 EVENT_RATES = {"collision": 0.002, "protective_stop": 0.05, "emergency_stop": 0.005}
 FAULT_RATE = 0.02
+FAULT_SEVERITY_SHARES = (0.4, 0.3, 0.2, 0.1)  # info, warning, error, critical
 
 
+# Counter metric -> the event kind it counts.
+_COUNTED = {
+    "collision_count": "collision",
+    "protective_stop_count": "protective_stop",
+    "emergency_stop_count": "emergency_stop",
+}
 Hourly = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
 
 
 @dataclass(frozen=True)
 class FleetHours:
-    """Hourly values (n, H) per metric key: (hour-start value, mean, minimum, maximum, end)."""
+    """Hourly values (n, H) per metric key: (mean, minimum, maximum, last value)."""
 
     robots: int
     buckets: FloatArray  # (H,) epoch s
     series: dict[str, Hourly]
     increments: dict[str, FloatArray]  # event kind -> (n, H) counts
+
+    def counter_ends(self) -> dict[str, FloatArray]:
+        """Each counter's value (n,) at the end of the last hour."""
+        return {metric: self.series[metric][3][:, -1].copy() for metric in COUNTER_METRICS}
 
 
 def _counter(start: FloatArray, steps: FloatArray) -> Hourly:
@@ -57,9 +80,15 @@ def _gauge(mean: FloatArray, spread: FloatArray, shape: tuple[int, int]) -> Hour
 
 
 def simulate_hours(
-    riskiness: FloatArray, buckets: FloatArray, *, seed: int = 0, utilisation: float = 0.7
+    riskiness: FloatArray,
+    buckets: FloatArray,
+    *,
+    seed: int = 0,
+    utilisation: float = 0.7,
+    after: FleetHours | None = None,
 ) -> FleetHours:
-    """Hours ``buckets`` (H,) of robots with ``riskiness`` (n,) in [0, 1]."""
+    """Hours ``buckets`` (H,) of robots with ``riskiness`` (n,) in [0, 1]; with ``after``, the
+    hours that follow that batch (same robots): the counters continue from its last values."""
     rng = np.random.default_rng(seed)
     n, hours = riskiness.size, buckets.size
     r = riskiness[:, None]
@@ -81,12 +110,14 @@ def simulate_hours(
         "battery_soh_pct": _gauge(95 - 0.002 * (1 + 5 * r) * h, np.array(0.1), shape),
         "controller_cpu_pct": _gauge(30 + rng.normal(0, 3, shape), np.array(10.0), shape),
     }
-    for kind, metric in (
-        ("collision", "collision_count"),
-        ("protective_stop", "protective_stop_count"),
-        ("emergency_stop", "emergency_stop_count"),
-    ):
+    for metric, kind in _COUNTED.items():
         series[metric] = _counter(rng.integers(0, 50, n).astype(np.float64), increments[kind])
+    if after is not None:
+        if after.robots != n or after.buckets[-1] >= buckets[0]:
+            raise ValueError("a continued batch has the same robots and starts after the last")
+        for metric, end in after.counter_ends().items():
+            steps = use if metric == "operating_hours_h" else increments[_COUNTED[metric]]
+            series[metric] = _counter(end, steps)
     return FleetHours(n, buckets, series, increments)
 
 
@@ -130,7 +161,7 @@ def event_frame(fleet: FleetHours, robot_ids: pl.Series, seed: int = 0) -> pl.Da
         repeat = counts[robot, hour].astype(np.int64)
         robot, hour = np.repeat(robot, repeat), np.repeat(hour, repeat)
         severity = (
-            rng.choice(4, size=robot.size, p=[0.4, 0.3, 0.2, 0.1])
+            rng.choice(4, size=robot.size, p=FAULT_SEVERITY_SHARES)
             if kind == "fault"
             else np.full(robot.size, 2 if kind != "protective_stop" else 1)
         )
@@ -145,3 +176,32 @@ def event_frame(fleet: FleetHours, robot_ids: pl.Series, seed: int = 0) -> pl.Da
             )
         )
     return pl.concat(frames)
+
+
+def _share_above(mean: float, sd: float, limit: float) -> float:
+    return 0.5 * math.erfc((limit - mean) / (sd * math.sqrt(2.0)))
+
+
+def expected_features(riskiness: float) -> dict[str, float]:
+    """The rating features a robot of ``riskiness`` reports in the long run (rates per 1,000
+    operating hours, trends per 1,000 h): what the simulator's hazards imply on average."""
+    r = riskiness
+    events = {kind: 1000.0 * rate * (1 + 10 * r) for kind, rate in EVENT_RATES.items()}
+    channels = (  # mean hourly maximum, its spread and the limit of each temperature channel
+        (59 + 30 * r, 1.5, 80.0),
+        (56 + 28 * r, 1.5, 80.0),
+        (75 + 40 * r, 2.0, 110.0),
+    )
+    return {
+        "collision_rate": events["collision"],
+        "protective_stop_rate": events["protective_stop"],
+        "emergency_stop_rate": events["emergency_stop"],
+        "thermal_stress": sum(_share_above(*c) for c in channels) / len(channels),
+        "fault_rate_critical": 1000.0 * FAULT_RATE * FAULT_SEVERITY_SHARES[3] * (1 + 5 * r),
+        "battery_soh_trend": -2.0 * (1 + 5 * r),
+        "maintenance_overdue_days": 0.0,
+        "missing_data_share": 0.0,
+        "data_gap_count": 0.0,
+        "tamper_flag": 0.0,
+        "vibration_level": 1.5 + 3 * r,
+    }

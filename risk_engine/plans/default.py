@@ -2,10 +2,18 @@
 
 The starter plan's relativities are the simulated fleet's true hazards (risk_engine.simulate):
 an illustration to run the pipeline end to end, not a filed rate.
+
+``TRUE_BASE_RATES`` are the hazards with every factor at 0, a robot no simulated robot is. The
+starter plan quotes its base rates instead at the features a typical robot of the simulated fleet
+reports (``risk_engine.simulate_telemetry.expected_features`` at ``TYPICAL_RISKINESS``): each
+continuous factor's reference is moved there and the base rates carry the relativity of that
+point. The hazard of every robot is unchanged; the class reference premium (what new business is
+capped against) is then the expected loss of a typical robot, not of a robot that never stops.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from risk_engine.plans.schema import (
@@ -17,6 +25,7 @@ from risk_engine.plans.schema import (
     RatingPlan,
 )
 from risk_engine.plans.structure import FactorSpec
+from risk_engine.simulate_telemetry import expected_features
 
 ROBOT_CLASSES = ("industrial_arm", "cobot", "mobile_robot")
 COVERAGES = ("machinery_breakdown", "third_party_liability")
@@ -118,7 +127,7 @@ TRUE_COEFFICIENTS: dict[str, float | list[float]] = {
     "tamper_flag": 0.5,
     "vibration_level": 0.08,
 }
-# (claims per 1,000 h, currency per claim) at every factor's base, per class and coverage.
+# (claims per 1,000 h, currency per claim) with every factor at 0, per class and coverage.
 TRUE_BASE_RATES: dict[tuple[str, str], tuple[float, float]] = {
     ("industrial_arm", "machinery_breakdown"): (0.06, 9_000.0),
     ("industrial_arm", "third_party_liability"): (0.01, 40_000.0),
@@ -127,6 +136,10 @@ TRUE_BASE_RATES: dict[tuple[str, str], tuple[float, float]] = {
     ("mobile_robot", "machinery_breakdown"): (0.08, 5_000.0),
     ("mobile_robot", "third_party_liability"): (0.02, 25_000.0),
 }
+
+
+# The riskiness (risk_engine.simulate_telemetry) of the robot the starter plan's base rates quote.
+TYPICAL_RISKINESS = 0.2
 
 
 def factor_from_spec(
@@ -143,16 +156,39 @@ def factor_from_spec(
     return RatingFactor.model_validate({**spec.model_dump(), **numbers})
 
 
+def rebased(factor: RatingFactor, value: float) -> tuple[RatingFactor, float]:
+    """A continuous factor with its reference moved to ``value`` (clipped to its bounds), and the
+    old factor's log-relativity there, for the base rates to carry; other factors unchanged, 0."""
+    if factor.kind != "continuous" or factor.adverse_only:
+        return factor, 0.0
+    lower = -math.inf if factor.lower is None else factor.lower
+    upper = math.inf if factor.upper is None else factor.upper
+    reference = min(max(value, lower), upper)
+    g = math.log1p if factor.transform == "log1p" else float
+    shift = factor.coefficient * (g(reference) - g(factor.reference))
+    return factor.model_copy(update={"reference": reference}), shift
+
+
 def starter_plan(effective_from: datetime) -> RatingPlan:
-    """A complete plan with the simulated fleet's true relativities and typical loadings."""
+    """A complete plan with the simulated fleet's true relativities and typical loadings, its
+    base rates quoted at a typical simulated robot (see the module docstring)."""
+    typical = expected_features(TYPICAL_RISKINESS)
+    factors, shift = [], {"frequency": 0.0, "severity": 0.0}
+    for spec in ROBOT_FACTORS:
+        factor, log_relativity = rebased(
+            factor_from_spec(spec, TRUE_COEFFICIENTS[spec.name]), typical[spec.variable]
+        )
+        factors.append(factor)
+        shift[factor.target] += log_relativity
+    frequency, severity = math.exp(shift["frequency"]), math.exp(shift["severity"])
     return RatingPlan(
         name="starter plan (simulated hazards)",
         effective_from=effective_from,
         base_rates=[
-            BaseRate(robot_class=k, coverage=c, frequency=f, severity=s)
+            BaseRate(robot_class=k, coverage=c, frequency=f * frequency, severity=s * severity)
             for (k, c), (f, s) in TRUE_BASE_RATES.items()
         ],
-        factors=[factor_from_spec(s, TRUE_COEFFICIENTS[s.name]) for s in ROBOT_FACTORS],
+        factors=factors,
         loadings=Loadings(expense_ratio=0.25, profit_margin=0.05, risk_margin=0.03),
         minimum_premium=150.0,
         cap=CapRule(max_increase=0.25, max_decrease=0.25),

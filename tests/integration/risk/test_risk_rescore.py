@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from risk_engine.features.state import MetricRoles, fold_events, fold_rollups, merge_states
+from risk_engine.plans.default import starter_plan
 from risk_engine.plans.repository import PlanError
 from risk_engine.rescore import rescore
 from risk_engine.settings import WorkerSettings
@@ -118,7 +119,8 @@ def test_the_cap_holds_a_renewal_to_its_previous_premium(db_connection: Connecti
     assert reasons[0]["log_change"] >= reasons[-1]["log_change"] > 0
     # New business is capped against its class reference premium.
     first_row = first.scores.row(0, named=True)
-    assert first_row["reference_premium"] == pytest.approx(0.1 * 8000 * 4 / 0.7 * 1.03, rel=0.2)
+    frequency, severity = starter_plan(PERIOD).class_rates("mobile_robot")
+    assert first_row["reference_premium"] == pytest.approx(frequency * severity * 4 / 0.7 * 1.03)
 
 
 def _closed_state_from_table(conn: Connection, roles: MetricRoles, before: float) -> pl.DataFrame:
