@@ -185,7 +185,12 @@ conf_new=$(sed -e "s|@PID_FILE@|$MQTT_DIR/mosquitto.pid|" -e "s|@USER@|mosquitto
   -e "s|@DYNSEC_PLUGIN@|$DYNSEC_PLUGIN|" -e "s|@DYNSEC_FILE@|$DYNSEC_FILE|" "$here/mosquitto.conf.template")
 conf_file=$MQTT_DIR/mosquitto.conf
 mqtt_pid() { [ -f "$MQTT_DIR/mosquitto.pid" ] && cat "$MQTT_DIR/mosquitto.pid"; }
-mqtt_running() { local p; p=$(mqtt_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# A pid file can outlive its broker, and its pid be reused by another process: check the name.
+mqtt_running() {
+  local p
+  p=$(mqtt_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null \
+    && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mosquitto ]
+}
 if [ ! -f "$conf_file" ] || [ "$(cat "$conf_file")" != "$conf_new" ]; then
   printf '%s\n' "$conf_new" > "$conf_file"
   if mqtt_running; then
@@ -196,6 +201,7 @@ if [ ! -f "$conf_file" ] || [ "$(cat "$conf_file")" != "$conf_new" ]; then
 fi
 touch "$MQTT_DIR/mosquitto.log" && chown mosquitto: "$MQTT_DIR/mosquitto.log" "$MQTT_DIR" 2>/dev/null || true
 if ! mqtt_running; then
+  rm -f "$MQTT_DIR/mosquitto.pid"  # stale: its broker is gone
   log "starting the robocover broker on 127.0.0.1:$MQTT_PORT"
   mosquitto -d -c "$conf_file"
   for _ in $(seq 50); do admin_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 1 \
