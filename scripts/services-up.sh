@@ -92,13 +92,17 @@ if [ ! -f "/usr/share/postgresql/$PG_VERSION/extension/timescaledb.control" ]; t
 fi
 
 pg_start
-restart=0
+pg_restart() {
+  log "restarting PostgreSQL $PG_VERSION to apply: $1"
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main restart
+}
 preload=$(psql_admin -c "SHOW shared_preload_libraries")
 if ! grep -qw timescaledb <<<"$preload"; then
   new_preload=${preload:+$preload,}timescaledb
   log "preloading timescaledb (shared_preload_libraries = '$new_preload')"
   psql_admin -c "ALTER SYSTEM SET shared_preload_libraries = '$new_preload'"
-  restart=1
+  # TimescaleDB's own settings are unknown to ALTER SYSTEM until the library is loaded.
+  pg_restart "shared_preload_libraries"
 fi
 # robocover runs no TimescaleDB background jobs (the Apache edition has no policies; retention
 # is ours). Without workers, no scheduler sits connected to a template database and blocks the
@@ -106,11 +110,7 @@ fi
 if [ "$(psql_admin -c "SELECT current_setting('timescaledb.max_background_workers', true)")" != 0 ]; then
   log "disabling TimescaleDB's background workers"
   psql_admin -c "ALTER SYSTEM SET timescaledb.max_background_workers = 0"
-  restart=1
-fi
-if [ "$restart" -eq 1 ]; then
-  log "restarting PostgreSQL $PG_VERSION to apply"
-  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main restart
+  pg_restart "timescaledb.max_background_workers"
 fi
 
 if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_ROLE'")" != 1 ]; then
