@@ -152,8 +152,10 @@ def machine() -> str:
 
 def run(number: int, repeat: int) -> str:
     batch = realistic_batch()
+    rows = batch.to_rows()  # what the agent builds: plain tuples, no numpy
     signer = RobotSigner.from_seed(bytes(32))
     binary = encode(batch, signer)
+    assert encode(rows, signer) == binary
     binary_raw = encode(batch, signer, compress=False)
     debug_json = to_json(batch)
     per_sample, per_timestamp = iot_per_sample(batch), iot_per_timestamp(batch)
@@ -188,7 +190,14 @@ def run(number: int, repeat: int) -> str:
             "baseline: json.loads per-timestamp objects -> numpy",
             lambda: decode_per_timestamp(per_timestamp),
         ),
-        ("robocover encode() + Ed25519 sign (agent side)", lambda: encode(batch, signer)),
+        (
+            "robocover encode() + Ed25519 sign of TelemetryRows (agent side, pure Python)",
+            lambda: encode(rows, signer),
+        ),
+        (
+            "robocover encode() + Ed25519 sign of a numpy TelemetryBatch",
+            lambda: encode(batch, signer),
+        ),
         ("robocover verify() Ed25519 signature", lambda: verify(decoded, signer.public_key)),
     ]
     lines = [

@@ -30,7 +30,6 @@ from firmware_protocol.messages import (
     MetricDeclaration,
     SeqRange,
     Status,
-    TelemetryBatch,
 )
 
 Convert = Callable[[Any], Any]
@@ -274,13 +273,14 @@ FIELDS: Final[dict[MessageKind, tuple[Field, ...]]] = {
 }
 
 MESSAGE_CLASSES: Final[dict[MessageKind, type[Any]]] = {
-    MessageKind.TELEMETRY: TelemetryBatch,
     MessageKind.EVENTS: EventBatch,
     MessageKind.DROP_NOTICE: DropNotice,
     MessageKind.STATUS: Status,
     MessageKind.CONFIG: Config,
     MessageKind.ACK: Ack,
 }
+"""The class each kind decodes to, except TELEMETRY: its class, TelemetryBatch, is numpy, and
+codec.decode_body imports it only when a telemetry message is decoded."""
 
 
 _REQUIRED: dict[type[Any], frozenset[str]] = {}

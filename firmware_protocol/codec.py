@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
-import numpy as np
 import zstandard
 
 from firmware_protocol import _cbor, _schema
-from firmware_protocol._json_telemetry import telemetry_columns
-from firmware_protocol.catalogue import metric_keys
-from firmware_protocol.columns import BlockCodec, decode_block, encode_block
+from firmware_protocol.blocks import BlockCodec, encode_block
+from firmware_protocol.catalogue import MetricKey
 from firmware_protocol.errors import (
     ErrorCode,
     InvalidFieldError,
@@ -37,20 +36,12 @@ from firmware_protocol.errors import (
     SignatureError,
     UnsupportedVersionError,
 )
-from firmware_protocol.limits import (
-    MAX_CELLS_PER_BATCH,
-    MAX_METRICS_PER_BATCH,
-    MAX_PAYLOAD_BYTES,
-    MAX_SAMPLES_PER_BATCH,
-    MAX_TIME_US,
-)
-from firmware_protocol.messages import (
-    CHAINED_KINDS,
-    ChainLink,
-    Message,
-    MessageKind,
-    TelemetryBatch,
-)
+from firmware_protocol.limits import MAX_PAYLOAD_BYTES, MAX_SAMPLES_PER_BATCH
+from firmware_protocol.messages import CHAINED_KINDS, ChainLink, MessageKind, TelemetryRows
+
+if TYPE_CHECKING:
+    from firmware_protocol.messages import Message
+    from firmware_protocol.telemetry import TelemetryBatch
 
 MAGIC: Final = b"RC"
 PROTOCOL_MAJOR: Final = 1
@@ -104,12 +95,32 @@ def payload_digest(payload: bytes) -> bytes:
 # ---------------------------------------------------------------- encoding
 
 
-def encode_body(message: Message, *, compress: bool = True) -> bytes:
+def encode_body(message: Message | TelemetryRows, *, compress: bool = True) -> bytes:
     """The CBOR body of `message` (no frame)."""
     kind = message.KIND
     body = _schema.write_fields(message, _schema.FIELDS[kind], json=False)
-    if isinstance(message, TelemetryBatch):
-        body.update(_telemetry_blocks(message, compress=compress))
+    if isinstance(message, TelemetryRows):
+        body.update(
+            _telemetry_blocks(
+                message.timestamps_us,
+                message.keys,
+                message.exponents,
+                message.quantized,
+                compress=compress,
+            )
+        )
+    elif kind == MessageKind.TELEMETRY:
+        # A TelemetryBatch: the same pure-Python encoder, over its arrays as lists of ints.
+        batch = cast("TelemetryBatch", message)
+        body.update(
+            _telemetry_blocks(
+                batch.timestamps_us.tolist(),
+                batch.keys,
+                batch.exponents,
+                batch.quantized.tolist(),
+                compress=compress,
+            )
+        )
     elif kind == MessageKind.EVENTS:
         body[20] = _schema.events_to(body[20], json=False)
     return _cbor.dumps(body)
@@ -120,19 +131,25 @@ def frame_header(kind: MessageKind, body_length: int, *, signed: bool) -> bytes:
     return HEADER.pack(MAGIC, PROTOCOL_MAJOR, PROTOCOL_MINOR, kind, flags, body_length)
 
 
-def _telemetry_blocks(batch: TelemetryBatch, *, compress: bool) -> dict[int, Any]:
-    ts = batch.timestamps_us.reshape(1, -1)
-    t_codec, t_width, t_data = encode_block(ts, ts[:, 0], compress=compress)
-    q = batch.quantized
-    bases = q[:, 0].copy()
-    v_codec, v_width, v_data = encode_block(q, bases, compress=compress)
+def _telemetry_blocks(
+    stamps: Sequence[int],
+    keys: Sequence[MetricKey],
+    exponents: Sequence[int],
+    rows: Sequence[Sequence[int]],
+    *,
+    compress: bool,
+) -> dict[int, Any]:
+    t_base = stamps[0]
+    t_codec, t_width, t_data = encode_block((stamps,), (t_base,), compress=compress)
+    bases = [row[0] for row in rows]
+    v_codec, v_width, v_data = encode_block(rows, bases, compress=compress)
     return {
-        10: int(ts[0, 0]),
+        10: t_base,
         11: [int(t_codec), t_width, t_data],
-        12: [k.wire_ref for k in batch.keys],
-        13: bytes(k.channel for k in batch.keys),
-        14: np.asarray(batch.exponents, dtype=np.int8).tobytes(),
-        15: bases.astype("<i8").tobytes(),
+        12: [k.wire_ref for k in keys],
+        13: bytes(k.channel for k in keys),
+        14: struct.pack(f"<{len(exponents)}b", *exponents),
+        15: struct.pack(f"<{len(bases)}q", *bases),
         16: [int(v_codec), v_width, v_data],
     }
 
@@ -199,12 +216,16 @@ def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Mess
     if kind == MessageKind.TELEMETRY:
         ignore = _JSON_TELEMETRY if json else _schema.TELEMETRY_BLOCK_KEYS
     kwargs = _schema.read_fields(body, fields, json=json, strict=strict, ignore=ignore)
-    cls = _schema.MESSAGE_CLASSES[kind]
     if kind == MessageKind.TELEMETRY:
-        columns = telemetry_columns(body) if json else _binary_columns(body)
-        kwargs.update(columns)
-    elif kind == MessageKind.EVENTS and "events" in kwargs:
-        kwargs["events"] = _schema.events_from(kwargs["events"], json=json, strict=strict)
+        # Imported on first use: numpy (~21 MB) is for decoding telemetry, which robots never do.
+        from firmware_protocol import telemetry
+
+        cls: type[Any] = telemetry.TelemetryBatch
+        kwargs.update(telemetry.json_columns(body) if json else telemetry.binary_columns(body))
+    else:
+        cls = _schema.MESSAGE_CLASSES[kind]
+        if kind == MessageKind.EVENTS and "events" in kwargs:
+            kwargs["events"] = _schema.events_from(kwargs["events"], json=json, strict=strict)
     message: Message = _schema.build(cls, kwargs)
     return message
 
@@ -212,7 +233,7 @@ def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Mess
 _JSON_TELEMETRY: Final = frozenset({"timestamps_us", "metrics"})
 
 
-def _require(body: dict[Any, Any], key: Any, wire_type: type, what: str) -> Any:
+def required_field(body: dict[Any, Any], key: Any, wire_type: type, what: str) -> Any:
     if key not in body:
         raise InvalidFieldError(f"telemetry lacks {what}", ErrorCode.MISSING_FIELD)
     value = body[key]
@@ -221,8 +242,8 @@ def _require(body: dict[Any, Any], key: Any, wire_type: type, what: str) -> Any:
     return value
 
 
-def _block(body: dict[Any, Any], key: int, what: str) -> tuple[int, int, bytes]:
-    block = _require(body, key, list, what)
+def block_field(body: dict[Any, Any], key: int, what: str) -> tuple[int, int, bytes]:
+    block = required_field(body, key, list, what)
     if len(block) != 3 or type(block[0]) is not int or type(block[1]) is not int:
         raise InvalidFieldError(f"{what} must be [codec, width, bytes]")
     if type(block[2]) is not bytes:
@@ -230,39 +251,7 @@ def _block(body: dict[Any, Any], key: int, what: str) -> tuple[int, int, bytes]:
     return block[0], block[1], block[2]
 
 
-def _binary_columns(body: dict[Any, Any]) -> dict[str, Any]:
-    t_base = _require(body, 10, int, "t_base")
-    t_codec, t_width, t_data = _block(body, 11, "timestamp block")
-    refs = _require(body, 12, list, "metric refs")
-    channels = _require(body, 13, bytes, "channels")
-    exps = _require(body, 14, bytes, "exponents")
-    bases_raw = _require(body, 15, bytes, "bases")
-    v_codec, v_width, v_data = _block(body, 16, "value block")
-    metrics = len(refs)
-    if metrics > MAX_METRICS_PER_BATCH:
-        raise LimitExceededError(f"more than {MAX_METRICS_PER_BATCH} metrics")
-    if not len(channels) == len(exps) == len(bases_raw) // 8 == metrics or len(bases_raw) % 8:
-        raise InvalidFieldError("metric refs, channels, exponents and bases differ in length")
-    samples = _sample_count(t_codec, t_width, t_data)
-    if metrics * samples > MAX_CELLS_PER_BATCH:
-        raise LimitExceededError(f"more than {MAX_CELLS_PER_BATCH} values")
-    # Bases are not range-checked here: TelemetryBatch refuses any quantized value beyond
-    # 2**53, and a base large enough to wrap the int64 sum yields one (|wrapped| > 2**62).
-    bases = np.frombuffer(bases_raw, "<i8").reshape(-1, 1)
-    if not 0 <= t_base <= MAX_TIME_US:
-        raise InvalidFieldError("t_base is not within 0..2**62 microseconds")
-    ts = np.cumsum(decode_block(t_codec, t_width, t_data, samples), dtype=np.int64) + t_base
-    deltas = decode_block(v_codec, v_width, v_data, metrics * samples)
-    keys = metric_keys(refs, channels)
-    return {
-        "timestamps_us": ts,
-        "keys": keys,
-        "exponents": tuple(np.frombuffer(exps, np.int8).tolist()),
-        "quantized": _with_base(bases, deltas, metrics, samples),
-    }
-
-
-def _sample_count(codec: int, width: int, data: bytes) -> int:
+def sample_count(codec: int, width: int, data: bytes) -> int:
     """Samples are counted from the timestamp block: its raw size, or its zstd content size."""
     if width not in (1, 2, 4):
         raise InvalidFieldError(f"timestamp block width {width!r} is not 1, 2 or 4")
@@ -286,14 +275,6 @@ def _sample_count(codec: int, width: int, data: bytes) -> int:
     if size % width or size == 0:
         raise InvalidFieldError(f"timestamp block of {size} bytes is not whole samples")
     return size // width
-
-
-def _with_base(
-    bases: np.ndarray[Any, Any], deltas: np.ndarray[Any, Any], rows: int, samples: int
-) -> Any:
-    """x = base + cumulative sum of deltas, per row. |deltas| < 2**31 and n <= 4096, so the
-    int64 sum cannot overflow for |base| <= 2**53."""
-    return np.cumsum(deltas.reshape(rows, samples), axis=1, dtype=np.int64) + bases
 
 
 def check_size(payload: object) -> bytes:

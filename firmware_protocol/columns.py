@@ -10,61 +10,29 @@ A block encodes ``rows x count`` signed integers ``x`` given one base per row::
                             integer, then byte 1 of every integer, ... (raw viewed as N x width,
                             transposed). The zstd frame must declare its content size.
 
-Decoding is a handful of vectorised numpy operations over the whole block (no per-sample
-loop): ``x = base + cumsum(d)`` along each row.
+This module is the DECODER: a handful of vectorised numpy operations over the whole block (no
+per-sample loop): ``x = base + cumsum(d)`` along each row. The one encoder is pure Python, in
+blocks.py, so that robots never import numpy.
 """
 
 from __future__ import annotations
 
 import threading
-from enum import IntEnum
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import zstandard
 
-from firmware_protocol.errors import (
-    ErrorCode,
-    InvalidFieldError,
-    LimitExceededError,
-    UnsupportedVersionError,
-)
-from firmware_protocol.limits import MAX_DELTA_MAGNITUDE
+from firmware_protocol.blocks import BlockCodec
+from firmware_protocol.errors import ErrorCode, InvalidFieldError, UnsupportedVersionError
 
-Int64Array = npt.NDArray[np.int64]
 SignedArray = npt.NDArray[np.signedinteger[Any]]
-_WIDTHS: Final = (1, 2, 4)
 _DTYPES: Final[dict[int, np.dtype[np.signedinteger[Any]]]] = {
     1: np.dtype("<i1"),
     2: np.dtype("<i2"),
     4: np.dtype("<i4"),
 }
-ZSTD_LEVEL: Final = 3
-
-
-class BlockCodec(IntEnum):
-    RAW = 0
-    SHUFFLE_ZSTD = 1
-
-
-def encode_block(
-    rows: Int64Array, bases: Int64Array, *, compress: bool
-) -> tuple[BlockCodec, int, bytes]:
-    """Encode a 2-D int64 array (rows x count) against one base per row."""
-    deltas = np.diff(rows, axis=1, prepend=bases.reshape(-1, 1))
-    low, high = (int(deltas.min()), int(deltas.max())) if deltas.size else (0, 0)
-    if max(-low, high) > MAX_DELTA_MAGNITUDE:
-        raise LimitExceededError("a step between successive values exceeds 2**31 - 1 quanta")
-    width = next(w for w in _WIDTHS if -(1 << (8 * w - 1)) <= low and high < 1 << (8 * w - 1))
-    raw = deltas.astype(_DTYPES[width]).tobytes()
-    if not compress:
-        return BlockCodec.RAW, width, raw
-    shuffled = np.frombuffer(raw, np.uint8).reshape(-1, width).T.tobytes()
-    packed = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(shuffled)
-    if len(packed) >= len(raw):
-        return BlockCodec.RAW, width, raw  # incompressible: never pay zstd's frame overhead
-    return BlockCodec.SHUFFLE_ZSTD, width, packed
 
 
 def decode_block(codec: int, width: int, data: bytes, count: int) -> SignedArray:

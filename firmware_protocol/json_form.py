@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from firmware_protocol import _schema
 from firmware_protocol._json_telemetry import telemetry_json
@@ -31,13 +31,17 @@ from firmware_protocol.errors import (
     MalformedPayloadError,
     UnsupportedVersionError,
 )
-from firmware_protocol.messages import Message, MessageKind, TelemetryBatch
+from firmware_protocol.messages import MessageKind, TelemetryRows
+
+if TYPE_CHECKING:
+    from firmware_protocol.messages import Message
+    from firmware_protocol.telemetry import TelemetryBatch
 
 _VERSION_RE: Final = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")
 _KIND_NAMES: Final = {kind.name.lower(): kind for kind in MessageKind}
 
 
-def to_json(message: Message) -> bytes:
+def to_json(message: Message | TelemetryRows) -> bytes:
     """Render a message in the JSON debug form (UTF-8, compact)."""
     kind = message.KIND
     document: dict[str, Any] = {
@@ -45,8 +49,8 @@ def to_json(message: Message) -> bytes:
         "kind": kind.name.lower(),
     }
     document.update(_schema.write_fields(message, _schema.FIELDS[kind], json=True))
-    if isinstance(message, TelemetryBatch):
-        document.update(telemetry_json(message))
+    if kind == MessageKind.TELEMETRY:
+        document.update(telemetry_json(cast("TelemetryRows | TelemetryBatch", message)))
     elif kind == MessageKind.EVENTS:
         document["events"] = _schema.events_to(document["events"], json=True)
     return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from firmware_protocol.codec import (
     ROBOT_TO_CLOUD,
     SIGNATURE_BYTES,
@@ -14,9 +16,12 @@ from firmware_protocol.codec import (
 )
 from firmware_protocol.errors import ErrorCode, MalformedPayloadError, SignatureError, TopicError
 from firmware_protocol.json_form import decode_json
-from firmware_protocol.messages import Message, MessageKind
-from firmware_protocol.signing import RobotSigner
+from firmware_protocol.messages import MessageKind, TelemetryRows
 from firmware_protocol.topics import Topic, TopicKind
+
+if TYPE_CHECKING:
+    from firmware_protocol.messages import Message
+    from firmware_protocol.signing import RobotSigner
 
 TOPIC_KINDS: dict[TopicKind, frozenset[MessageKind]] = {
     TopicKind.TELEMETRY: frozenset({MessageKind.TELEMETRY}),
@@ -27,8 +32,17 @@ TOPIC_KINDS: dict[TopicKind, frozenset[MessageKind]] = {
 }
 
 
-def encode(message: Message, signer: RobotSigner | None = None, *, compress: bool = True) -> bytes:
-    """Encode and (with a signer) sign. Robot-to-cloud kinds must be signed."""
+def encode(
+    message: Message | TelemetryRows,
+    signer: RobotSigner | None = None,
+    *,
+    compress: bool = True,
+) -> bytes:
+    """Encode and (with a signer) sign. Robot-to-cloud kinds must be signed.
+
+    Telemetry may be a TelemetryRows (pure Python: what robots send) or a TelemetryBatch;
+    both give the same bytes. Encoding imports no numpy.
+    """
     if signer is None and message.KIND in ROBOT_TO_CLOUD:
         raise SignatureError(f"{message.KIND.name} messages must be signed", ErrorCode.UNSIGNED)
     body = encode_body(message, compress=compress)

@@ -171,6 +171,10 @@ def main() -> int:
         del sys.modules[name]
     with atheris.instrument_imports(include=["firmware_protocol"]):
         import firmware_protocol as instrumented
+
+        # The package loads its submodules lazily (PEP 562): load them all while instrumenting.
+        for name in instrumented.__all__:
+            getattr(instrumented, name)
     fp = instrumented
     if not any(Path(arg).is_dir() for arg in rest):
         rest.append(str(_seed_corpus()))

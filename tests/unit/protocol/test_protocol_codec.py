@@ -30,6 +30,7 @@ from firmware_protocol import (
     SignatureError,
     Status,
     TelemetryBatch,
+    TelemetryRows,
     Topic,
     TopicError,
     TopicKind,
@@ -51,6 +52,11 @@ def _code(payload: Any, **kwargs: Any) -> ErrorCode:
 
 
 def _batch(**overrides: Any) -> TelemetryBatch:
+    return TelemetryBatch.from_values(**_fields(**overrides))
+
+
+def _fields(**overrides: Any) -> dict[str, Any]:
+    """from_values arguments, for TelemetryBatch and TelemetryRows alike."""
     fields: dict[str, Any] = {
         "robot_id": ROBOT,
         "boot_id": BOOT,
@@ -62,7 +68,7 @@ def _batch(**overrides: Any) -> TelemetryBatch:
         "series": {"battery_soc_pct": [50.0, 50.1, 50.2], "motor_current_a.2": [1.0, 1.5, 2.0]},
     }
     fields.update(overrides)
-    return TelemetryBatch.from_values(**fields)
+    return fields
 
 
 def _messages(generator: ModuleType) -> list[Any]:
@@ -147,9 +153,12 @@ def test_positive_exponent_and_vendor_metric() -> None:
         ({"exponents": {"battery_soc_pct": 11}}, ErrorCode.BAD_FIELD),
     ],
 )
-def test_invalid_batches_cannot_be_built(overrides: dict[str, Any], code: ErrorCode) -> None:
+@pytest.mark.parametrize("cls", [TelemetryBatch, TelemetryRows])
+def test_invalid_batches_cannot_be_built(
+    overrides: dict[str, Any], code: ErrorCode, cls: type[TelemetryBatch | TelemetryRows]
+) -> None:
     def build_and_encode() -> bytes:
-        return encode(_batch(**overrides), RobotSigner.generate())
+        return encode(cls.from_values(**_fields(**overrides)), RobotSigner.generate())
 
     with pytest.raises(ProtocolError) as caught:
         build_and_encode()
@@ -187,8 +196,11 @@ def test_batch_constructor_checks_shapes() -> None:
     assert TelemetryBatch(**base) == TelemetryBatch(**base)
 
 
-def test_large_steps_are_refused_at_encode(signer: RobotSigner) -> None:
-    batch = _batch(series={"battery_soc_pct": [0.0, 3e8, 0.0]})
+@pytest.mark.parametrize("cls", [TelemetryBatch, TelemetryRows])
+def test_large_steps_are_refused_at_encode(
+    signer: RobotSigner, cls: type[TelemetryBatch | TelemetryRows]
+) -> None:
+    batch = cls.from_values(**_fields(series={"battery_soc_pct": [0.0, 3e8, 0.0]}))
     with pytest.raises(LimitExceededError):
         encode(batch, signer)
 
