@@ -31,7 +31,7 @@ from cloud_api.health import probe_all
 from cloud_api.settings import ApiSettings
 from edge_agent.fleet import FleetProgress, run_fleet
 from edge_agent.identity import Identity, load_or_create_signer, save_identity
-from edge_agent.settings import AgentSettings
+from edge_agent.settings import load_settings
 from ingest.db.engine import make_engine
 from ingest.fleet.repository import upsert_tenant
 from ingest.models import BatchReceipt, RobotClass, telemetry
@@ -182,7 +182,7 @@ def _landed(settings: ApiSettings, robot_ids: list[uuid.UUID]) -> tuple[int, int
 def _run_fleet(
     settings: ApiSettings, console: Console, fleet_dir: Path, robots: int, duration_s: float
 ) -> FleetProgress:
-    agent_settings = AgentSettings(mqtt_url=str(settings.mqtt_url).rstrip("/"))
+    agent_settings = load_settings(mqtt_url=str(settings.mqtt_url).rstrip("/"))
     dirs = sorted(fleet_dir.glob("robot-*"))[:robots]
     with Live(console=console, refresh_per_second=4) as live:
         final = run_fleet(

@@ -7,12 +7,12 @@ metric, the batch being built, and `inflight_window` sequence numbers.
 
 from __future__ import annotations
 
+import itertools
+import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
-
-import numpy as np
-from loguru import logger
 
 from edge_agent.collectors import Collector
 from edge_agent.identity import OUTBOX_FILE, Identity
@@ -38,7 +38,7 @@ from firmware_protocol import (
     RobotState,
     Severity,
     Status,
-    TelemetryBatch,
+    TelemetryRows,
     Topic,
     TopicKind,
 )
@@ -47,6 +47,7 @@ DROPPED_SAMPLES = MetricDeclaration(
     MetricKey("x_robocover_dropped_samples"), 0, "1", "samples the outbox dropped (disk budget)"
 )
 MAX_EVENTS = 256
+logger = logging.getLogger(__name__)
 
 
 def agent_version() -> str:
@@ -70,7 +71,7 @@ class Agent:
         self.collectors = tuple(collectors)
         self.declarations = tuple(d for c in self.collectors for d in c.declarations)
         self.keys = tuple(d.key for d in self.declarations)
-        self._spans = np.cumsum([0] + [len(c.declarations) for c in self.collectors])
+        self._spans = (0, *itertools.accumulate(len(c.declarations) for c in self.collectors))
         self.outbox = Outbox(
             settings.state_dir / OUTBOX_FILE,
             signer,
@@ -181,7 +182,7 @@ class Agent:
 
     def step(self, mono_us: int) -> None:
         """One read of every enabled collector, aggregated; closes windows and batches."""
-        values = np.full(len(self.keys), np.nan)
+        values = [math.nan] * len(self.keys)
         events: list[Event] = []
         for i, collector in enumerate(self.collectors):
             if not self._enabled[i]:
@@ -212,9 +213,7 @@ class Agent:
         times, series = self._builder.take(self._selected)
         if not times:
             return
-        series[DROPPED_SAMPLES.key] = np.full(
-            len(times), float(self.outbox.stats().dropped_samples)
-        )
+        series[DROPPED_SAMPLES.key] = [float(self.outbox.stats().dropped_samples)] * len(times)
         samples = len(times) * len(series)
 
         fields: dict[str, object] = {
@@ -222,7 +221,7 @@ class Agent:
             "series": series,
             "exponents": self._exponents,
         }
-        self.outbox.append(self._factory(TelemetryBatch.from_values, fields), samples=samples)
+        self.outbox.append(self._factory(TelemetryRows.from_values, fields), samples=samples)
 
     def _factory(
         self, constructor: Callable[..., ChainedMessage], fields: dict[str, object]
@@ -250,7 +249,7 @@ class Agent:
         """Sample until `stop` is set, then send what is open and say goodbye."""
         self.publisher.start()
         logger.info(
-            "agent for robot {} started: {} metrics", self.identity.robot_id, len(self.keys)
+            "agent for robot %s started: %d metrics", self.identity.robot_id, len(self.keys)
         )
         try:
             next_read = self.origin.clock()[1]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -11,6 +12,10 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge_agent.settings import AgentSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,17 +51,17 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _run(config: Path | None) -> int:
-    from loguru import logger
-
+def _run(settings: AgentSettings) -> int:
     from edge_agent.agent import Agent
     from edge_agent.collectors import load_collector
     from edge_agent.identity import load_identity, load_signer
-    from edge_agent.settings import load_settings
 
-    settings = load_settings(config)
-    logger.remove()
-    logger.add(sys.stderr, level=settings.log_level)
+    # The standard library's logging, to journald through stderr: loguru costs the agent 3 MB.
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     collectors = [load_collector(name, options) for name, options in settings.collectors.items()]
     identity = load_identity(settings.state_dir)
     agent = Agent(settings, identity, load_signer(settings.state_dir), collectors)
@@ -65,17 +70,21 @@ def _run(config: Path | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from edge_agent.settings import load_settings
+    from edge_agent.settings import SettingsError, load_settings, settings_json
 
     args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except (SettingsError, FileNotFoundError) as exc:
+        sys.stderr.write(f"robocover-agent: bad settings: {exc}\n")
+        sys.exit(2)
     if args.command == "settings":
-        sys.stdout.write(load_settings(args.config).model_dump_json(indent=2) + "\n")
+        sys.stdout.write(settings_json(settings) + "\n")
     elif args.command == "run":
-        sys.exit(_run(args.config))
+        sys.exit(_run(settings))
     elif args.command == "enroll":
         from edge_agent.enroll import EnrollmentError, enroll
 
-        settings = load_settings(args.config)
         try:
             identity = enroll(
                 cloud_url=args.cloud_url, token=args.token, state_dir=settings.state_dir
@@ -89,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         dirs = sorted(p for p in args.fleet_dir.iterdir() if p.is_dir())
         stop = _stop_on_signals()
-        report = run_fleet(load_settings(args.config), dirs, duration_s=args.duration,
+        report = run_fleet(settings, dirs, duration_s=args.duration,
                            metrics=args.metrics, hazard=args.hazard, stop=stop)  # fmt: skip
         sys.stdout.write(f"{report.robots} robots stored {report.stored_messages} messages, "
                          f"{report.pending_messages} not yet acknowledged\n")  # fmt: skip

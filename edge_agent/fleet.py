@@ -16,7 +16,7 @@ from pathlib import Path
 from edge_agent.agent import Agent
 from edge_agent.collectors.simulator import KINDS, SimulatedRobot
 from edge_agent.identity import load_identity, load_signer
-from edge_agent.settings import AgentSettings
+from edge_agent.settings import AgentSettings, replace_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ def build_agent(
 ) -> Agent:
     kind = KINDS[index % len(KINDS)]
     robot = SimulatedRobot(kind=kind, metrics=metrics, hazard=hazard, seed=index)
-    robot_settings = settings.model_copy(update={"state_dir": state_dir})
+    robot_settings = replace_settings(settings, state_dir=state_dir)
     return Agent(robot_settings, load_identity(state_dir), load_signer(state_dir), [robot])
 
 

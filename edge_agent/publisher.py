@@ -14,6 +14,7 @@ in the outbox (SQLite), the window holds only seq numbers. A message unacknowled
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -22,7 +23,6 @@ from collections.abc import Callable
 from enum import StrEnum
 
 import paho.mqtt.client as mqtt
-from loguru import logger
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -44,6 +44,9 @@ from firmware_protocol import (
 )
 
 SESSION_EXPIRY_S = 3600  # acks published while the robot is away wait for it this long
+
+
+logger = logging.getLogger(__name__)
 
 
 class LinkState(StrEnum):
@@ -159,7 +162,7 @@ class Publisher:
                 self._connect(first)
                 first = False
             except (OSError, mqtt.WebsocketConnectionError) as exc:
-                logger.debug("broker unreachable: {}", exc)
+                logger.debug("broker unreachable: %s", exc)
             else:
                 while not self._stop.is_set():
                     if self._client.loop(timeout=0.5) != mqtt.MQTT_ERR_SUCCESS:
@@ -182,7 +185,7 @@ class Publisher:
         self, client: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
         if reason.is_failure:
-            logger.warning("broker refused the connection: {}", reason)
+            logger.warning("broker refused the connection: %s", reason)
             return
         self._backoff.reset()
         client.publish(self.topics[TopicKind.STATUS], encode(self._birth(), self._signer), 1, True)
@@ -192,7 +195,7 @@ class Publisher:
             self.connections += 1
             self._rewind()
         self.online.set()
-        logger.info("online at {}:{}", self._host, self._port)
+        logger.info("online at %s:%d", self._host, self._port)
         self.pump()
 
     def _handle_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
@@ -202,7 +205,7 @@ class Publisher:
         try:
             decoded = decode(message.payload, topic=Topic.parse(message.topic), allow_json=False)
         except ProtocolError as exc:
-            logger.warning("ignoring a bad ack: {}", exc)
+            logger.warning("ignoring a bad ack: %s", exc)
             return
         if isinstance(decoded.message, Ack):
             self.acknowledge(decoded.message)
@@ -229,7 +232,7 @@ class Publisher:
             oldest = next(iter(self._inflight.values()))
             if time.monotonic() - oldest < self._settings.ack_timeout_s:
                 return
-            logger.info("no ack for {:.0f} s: sending the unacknowledged messages again",
+            logger.info("no ack for %.0f s: sending the unacknowledged messages again",
                         self._settings.ack_timeout_s)  # fmt: skip
             self._rewind()
         self.pump()

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from loguru import logger
-from pydantic import ValidationError
-
-from edge_agent.settings import SamplingSettings
+from edge_agent.settings import (
+    SamplingSettings,
+    SettingsError,
+    settings_document,
+    validate_settings,
+)
 from firmware_protocol import Config, MetricKey, ProtocolError, Topic, decode
 
 STATE_KEY = "remote_config"
+logger = logging.getLogger(__name__)
 
 
 class ConfigEventKind(IntEnum):
@@ -46,7 +50,7 @@ class AppliedConfig:
         return json.dumps(
             {
                 "version": self.version,
-                "sampling": self.sampling.model_dump(mode="json"),
+                "sampling": settings_document(self.sampling),
                 "budget_bytes": self.budget_bytes,
             }
         ).encode()
@@ -56,7 +60,7 @@ class AppliedConfig:
         document = json.loads(data)
         return cls(
             document["version"],
-            SamplingSettings.model_validate(document["sampling"]),
+            validate_settings(document["sampling"], SamplingSettings),
             document["budget_bytes"],
         )
 
@@ -104,12 +108,11 @@ class RemoteConfig:
             if unknown:
                 raise ConfigRejectedError(f"no collector reports {', '.join(unknown[:5])}")
             update["metrics"] = tuple(str(k) for k in config.metrics)
-        merged = self.applied.sampling.model_dump() | update
+        merged = settings_document(self.applied.sampling) | update
         try:
-            sampling = SamplingSettings.model_validate(merged)
-        except ValidationError as exc:
-            reason = "; ".join(error["msg"] for error in exc.errors())
-            raise ConfigRejectedError(reason) from None
+            sampling = validate_settings(merged, SamplingSettings)
+        except SettingsError as exc:
+            raise ConfigRejectedError(str(exc)) from None
         budget = config.outbox_budget_bytes or self.applied.budget_bytes
         return AppliedConfig(config.config_version, sampling, budget)
 
@@ -138,11 +141,11 @@ class RemoteConfig:
             return None
         self.applied = candidate
         self._report(ConfigEventKind.CONFIG_APPLIED, candidate.version, "applied")
-        logger.info("remote config {} applied", candidate.version)
+        logger.info("remote config %d applied", candidate.version)
         return candidate
 
     def _reject(self, version: int, reason: str) -> None:
-        logger.warning("remote config {} refused: {}", version, reason)
+        logger.warning("remote config %d refused: %s", version, reason)
         self.last_rejection = (version, reason)
         self._report(ConfigEventKind.CONFIG_REJECTED, max(version, 0), reason)
 

@@ -4,124 +4,109 @@ Sources, strongest first: arguments, ``ROBOCOVER_AGENT_*`` environment variables
 ``__``, e.g. ``ROBOCOVER_AGENT_OUTBOX__BUDGET_BYTES``), the TOML file given with ``--config``
 (see edge_agent/packaging/agent.example.toml), then the defaults. The cloud may change the
 `sampling` part at run time (remote config); the rest is local to the robot.
+
+Validated with msgspec rather than pydantic: the agent must fit in 40 MB of memory, and
+pydantic's model machinery alone costs it about 11 MB (docs/benchmarks.md). An unknown key, in
+the file or in the environment, is an error rather than silently ignored.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+import msgspec
 
 MIB = 1 << 20
+ENV_PREFIX = "ROBOCOVER_AGENT_"
+ENV_NESTING = "__"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names the offending key and why."""
 
 
-class SamplingSettings(_Section):
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Frozen; unknown keys are errors. Subclasses restate `frozen=True` for type checkers."""
+
+
+class SamplingSettings(_Section, frozen=True):
     """What the cloud may change through the config topic."""
 
-    read_interval_ms: int = Field(default=100, ge=10, le=60_000, description="Raw read period.")
-    window_ms: int = Field(
-        default=1000, ge=10, le=3_600_000, description="Aggregation window = reported period."
-    )
-    batch_interval_s: int = Field(default=5, ge=1, le=3600, description="Telemetry batch period.")
+    read_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=60_000)] = 100
+    """Raw read period."""
+    window_ms: Annotated[int, msgspec.Meta(ge=10, le=3_600_000)] = 1000
+    """Aggregation window = the reported sample period."""
+    batch_interval_s: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 5
+    """Telemetry batch period."""
     compress: bool = True
     gauge_statistic: Literal["mean", "max", "last"] = "mean"
-    metrics: tuple[str, ...] | None = Field(
-        default=None, description="Metric keys to report (globs allowed); None = all."
-    )
+    metrics: tuple[str, ...] | None = None
+    """Metric keys to report (globs allowed); None = all."""
 
-    @model_validator(mode="after")
-    def _consistent(self) -> SamplingSettings:
+    def __post_init__(self) -> None:
         if self.window_ms < self.read_interval_ms:
             raise ValueError("window_ms must be at least read_interval_ms")
         if self.window_ms > self.batch_interval_s * 1000:
             raise ValueError("window_ms must not exceed batch_interval_s")
         if self.batch_interval_s * 1000 // self.window_ms > 4096:
             raise ValueError("a batch would hold more than 4096 windows")
-        return self
 
 
-class OutboxSettings(_Section):
-    budget_bytes: int = Field(default=64 * MIB, ge=64 * 1024)
-    headroom_bytes: int = Field(
-        default=256 * MIB, ge=0, description="Free space left to the robot."
-    )
-    low_water: float = Field(default=0.9, gt=0, le=1)
+class OutboxSettings(_Section, frozen=True):
+    budget_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024)] = 64 * MIB
+    headroom_bytes: Annotated[int, msgspec.Meta(ge=0)] = 256 * MIB
+    """Free space left to the robot."""
+    low_water: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.9
 
 
-class PublisherSettings(_Section):
-    inflight_window: int = Field(default=32, ge=1, le=1000)
-    ack_timeout_s: float = Field(default=60.0, gt=0)
-    backoff_min_s: float = Field(default=1.0, gt=0)
-    backoff_max_s: float = Field(default=60.0, gt=0)
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
+class PublisherSettings(_Section, frozen=True):
+    inflight_window: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 32
+    ack_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    backoff_min_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    backoff_max_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
 
+    def __post_init__(self) -> None:
+        if self.backoff_min_s > self.backoff_max_s:
+            raise ValueError("backoff_min_s must not exceed backoff_max_s")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
 
-class ThresholdSettings(_Section):
+
+class ThresholdSettings(_Section, frozen=True):
     metric: str
     above: float
-    hysteresis: float = 1.0
+    hysteresis: Annotated[float, msgspec.Meta(ge=0)] = 1.0
 
 
-def _default_collectors() -> dict[str, dict[str, Any]]:
-    return {"system": {}}
+Label = Annotated[str, msgspec.Meta(max_length=64)]
 
 
-class AgentSettings(BaseSettings):
-    """Read from ``ROBOCOVER_AGENT_*`` environment variables and the ``--config`` TOML file."""
+class AgentSettings(_Section, frozen=True):
+    """Built by `load_settings` (or `validate_settings`), which check every field."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ROBOCOVER_AGENT_", env_nested_delimiter="__", extra="ignore", frozen=True
-    )
-
-    mqtt_url: str = Field(
-        default="mqtt://127.0.0.1:1884",
-        pattern=r"^mqtts?://[^/\s]+$",
-        description="The broker, mqtt:// or mqtts:// (TLS).",
-    )
-    state_dir: Path = Field(
-        default=Path("/var/lib/robocover-agent"),
-        description="Where the outbox, the signing key and the applied config live.",
-    )
-    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    firmware_version: str = Field(default="unknown", max_length=64)
-    vendor: str | None = Field(default=None, max_length=64)
-    model: str | None = Field(default=None, max_length=64)
-    collectors: dict[str, dict[str, Any]] = Field(
-        default_factory=_default_collectors,
-        description="Collector name -> its options (entry point group robocover.collectors).",
-    )
+    mqtt_url: Annotated[str, msgspec.Meta(pattern=r"^mqtts?://[^/\s]+$")] = "mqtt://127.0.0.1:1884"
+    """The broker, mqtt:// or mqtts:// (TLS)."""
+    state_dir: Path = Path("/var/lib/robocover-agent")
+    """Where the outbox, the signing key and the applied config live."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    firmware_version: Label = "unknown"
+    vendor: Label | None = None
+    model: Label | None = None
+    collectors: dict[str, dict[str, Any]] = msgspec.field(default_factory=lambda: {"system": {}})
+    """Collector name -> its options (entry point group robocover.collectors)."""
     sampling: SamplingSettings = SamplingSettings()
     outbox: OutboxSettings = OutboxSettings()
     publisher: PublisherSettings = PublisherSettings()
     thresholds: tuple[ThresholdSettings, ...] = ()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
-        if settings_cls.model_config.get("toml_file"):
-            sources += (TomlConfigSettingsSource(settings_cls),)
-        return sources
 
     @property
     def mqtt_host_port(self) -> tuple[str, int, bool]:
@@ -131,16 +116,100 @@ class AgentSettings(BaseSettings):
         return host, int(port) if port else (8883 if tls else 1883), tls
 
 
-def load_settings(config_file: Path | None = None, **overrides: Any) -> AgentSettings:
-    """The agent's settings, with `config_file` (TOML) under the environment."""
-    if config_file is None:
-        return AgentSettings(**overrides)
-    if not config_file.is_file():
-        raise FileNotFoundError(f"agent config file {config_file} does not exist")
+S = TypeVar("S", bound=_Section)
 
-    class FromFile(AgentSettings):
-        model_config = SettingsConfigDict(
-            **{**AgentSettings.model_config, "toml_file": config_file}
-        )
 
-    return FromFile(**overrides)
+def _decode_path(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str | Path):
+        return Path(value)
+    raise NotImplementedError(f"cannot read a {kind.__name__} from settings")
+
+
+def _encode_path(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    raise NotImplementedError(f"cannot write a {type(value).__name__} to settings")
+
+
+def validate_settings(document: Mapping[str, Any], kind: type[S], *, strict: bool = True) -> S:
+    """Check `document` against `kind`; SettingsError says which key is wrong and why.
+    `strict=False` also reads numbers and booleans written as text (the environment)."""
+    try:
+        return msgspec.convert(document, kind, strict=strict, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def settings_document(settings: _Section) -> dict[str, Any]:
+    """Plain JSON-able values of `settings` (paths as text), as `validate_settings` reads them."""
+    document: dict[str, Any] = msgspec.to_builtins(settings, enc_hook=_encode_path)
+    return document
+
+
+def settings_json(settings: _Section) -> str:
+    return msgspec.json.format(
+        msgspec.json.encode(settings, enc_hook=_encode_path), indent=2
+    ).decode()
+
+
+def replace_settings(settings: S, **changes: Any) -> S:
+    """A copy of `settings` with `changes`, validated again."""
+    return validate_settings(settings_document(settings) | changes, type(settings))
+
+
+def _environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """ROBOCOVER_AGENT_OUTBOX__BUDGET_BYTES=1 -> {"outbox": {"budget_bytes": "1"}}. A value
+    that is a JSON object or array (a table of collectors, a list of metrics) is parsed."""
+    document: dict[str, Any] = {}
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        *sections, key = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
+        value: Any = text
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SettingsError(f"{name} is not valid JSON: {exc}") from None
+        target = document
+        for section in sections:
+            target = target.setdefault(section, {})
+            if not isinstance(target, dict):
+                raise SettingsError(f"{name} nests below a value that is not a section")
+        target[key] = value
+    return document
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> AgentSettings:
+    """The agent's settings: `overrides` over the environment over `config_file` (TOML)."""
+    document: dict[str, Any] = {}
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"agent config file {config_file} does not exist")
+        try:
+            document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{config_file}: {exc}") from None
+    file_settings = validate_settings(document, AgentSettings)  # its own errors, typed by TOML
+    env = _environment(os.environ if environ is None else environ)
+    if not env and not overrides:
+        return file_settings
+    # Raw documents merge, not settings: a default table (collectors) is not merged into one
+    # given in the environment, it is replaced by it.
+    merged = _merge(_merge(document, env), overrides)
+    return validate_settings(merged, AgentSettings, strict=not env)

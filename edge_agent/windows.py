@@ -9,17 +9,17 @@ an event on each upward crossing and on the return below `threshold - hysteresis
 from __future__ import annotations
 
 import fnmatch
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
-
-import numpy as np
-import numpy.typing as npt
 
 from firmware_protocol import Event, EventKind, MetricDeclaration, MetricKey, Severity
 from firmware_protocol.catalogue import MetricKind
 
 Statistic = Literal["mean", "max", "last"]
-FloatArray = npt.NDArray[np.float64]
+NAN = math.nan
+isnan = math.isnan
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,9 @@ class ThresholdRule:
 
 class WindowAggregator:
     """Accumulates readings into the current window; `add` returns a closed window when a reading
-    falls past its end. Memory: a few arrays of one float per metric, whatever the rate."""
+    falls past its end. Memory: a few lists of one float per metric, whatever the rate. Plain
+    Python: a hundred metrics at 10 Hz is a thousand additions a second, and numpy would cost the
+    agent 20 MB of its 40."""
 
     def __init__(
         self, declarations: tuple[MetricDeclaration, ...], window_us: int, gauge: Statistic
@@ -43,40 +45,42 @@ class WindowAggregator:
         self.window_us = window_us
         self.keys = tuple(d.key for d in declarations)
         n = len(declarations)
-        counter = [
-            d.key.spec is not None and d.key.spec.kind == MetricKind.COUNTER for d in declarations
+        self._last_rows = [
+            gauge == "last" or (d.key.spec is not None and d.key.spec.kind == MetricKind.COUNTER)
+            for d in declarations
         ]
-        self._last_rows = np.asarray(counter, dtype=bool) | (gauge == "last")
         self._max = gauge == "max"
-        self._sum = np.zeros(n)
-        self._count = np.zeros(n)
-        self._peak = np.full(n, -np.inf)
-        self._last = np.full(n, np.nan)
+        self._sum = [0.0] * n
+        self._count = [0] * n
+        self._peak = [-math.inf] * n
+        self._last = [NAN] * n
         self._window_start: int | None = None
 
-    def add(self, mono_us: int, values: FloatArray) -> tuple[int, FloatArray] | None:
+    def add(self, mono_us: int, values: Sequence[float]) -> tuple[int, list[float]] | None:
         closed = None
         start = mono_us - mono_us % self.window_us
         if self._window_start is not None and start != self._window_start:
             closed = (self._window_start + self.window_us, self._reduce())
         self._window_start = start
-        seen = ~np.isnan(values)
-        self._sum[seen] += values[seen]
-        self._count[seen] += 1
-        np.fmax(self._peak, values, out=self._peak)
-        self._last[seen] = values[seen]
+        total, count, peak, last = self._sum, self._count, self._peak, self._last
+        for i, value in enumerate(values):
+            if not isnan(value):
+                total[i] += value
+                count[i] += 1
+                peak[i] = max(peak[i], value)
+                last[i] = value
         return closed
 
-    def _reduce(self) -> FloatArray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result = np.where(self._count > 0, self._sum / self._count, np.nan)
-        if self._max:
-            result = np.where(self._count > 0, self._peak, np.nan)
-        result = np.where(self._last_rows, self._last, result)
-        self._sum[:] = 0
-        self._count[:] = 0
-        self._peak[:] = -np.inf
-        self._last[:] = np.nan
+    def _reduce(self) -> list[float]:
+        result = [
+            last if use_last else (NAN if count == 0 else (peak if self._max else total / count))
+            for total, count, peak, last, use_last in zip(
+                self._sum, self._count, self._peak, self._last, self._last_rows, strict=True
+            )
+        ]
+        n = len(result)
+        self._sum, self._count = [0.0] * n, [0] * n
+        self._peak, self._last = [-math.inf] * n, [NAN] * n
         return result
 
 
@@ -87,24 +91,17 @@ class ThresholdDetector:
             for row, key in enumerate(keys):
                 if fnmatch.fnmatchcase(str(key), rule.metric):
                     self._rows.append((row, key, rule))
-        self._index = np.array([r[0] for r in self._rows], dtype=np.int64)
-        self._above = np.array([r[2].above for r in self._rows])
-        self._below = self._above - np.array([r[2].hysteresis for r in self._rows])
-        self._active = np.zeros(len(self._rows), dtype=bool)
+        self._active = [False] * len(self._rows)
 
-    def check(self, mono_us: int, values: FloatArray) -> list[Event]:
-        if not self._rows:
-            return []
-        watched = values[self._index]
-        rising = ~self._active & (watched > self._above)
-        falling = self._active & (watched < self._below)
-        if not (rising.any() or falling.any()):
-            return []
-        self._active = (self._active | rising) & ~falling
+    def check(self, mono_us: int, values: Sequence[float]) -> list[Event]:
         events = []
-        for i in np.flatnonzero(rising | falling):
-            _, key, rule = self._rows[i]
-            events.append(_threshold_event(mono_us, key, rule, float(watched[i]), bool(rising[i])))
+        for i, (row, key, rule) in enumerate(self._rows):
+            value = values[row]  # NaN compares False both ways: no reading, no change
+            active = self._active[i]
+            rising = not active and value > rule.above
+            if rising or (active and value < rule.above - rule.hysteresis):
+                self._active[i] = rising
+                events.append(_threshold_event(mono_us, key, rule, float(value), rising))
         return events
 
 
@@ -129,31 +126,33 @@ class BatchBuilder:
         self.keys = keys
         self.exponents = exponents
         self._times: list[int] = []
-        self._rows: list[FloatArray] = []
-        self._carry = np.full(len(keys), np.nan)
+        self._rows: list[list[float]] = []
+        self._carry = [NAN] * len(keys)
 
     def __len__(self) -> int:
         return len(self._times)
 
-    def add(self, t_us: int, window: FloatArray) -> None:
-        filled = np.where(np.isnan(window), self._carry, window)
+    def add(self, t_us: int, window: Sequence[float]) -> None:
+        filled = [
+            carry if isnan(value) else value
+            for value, carry in zip(window, self._carry, strict=True)
+        ]
         self._carry = filled
         self._times.append(t_us)
         self._rows.append(filled)
 
     def take(
         self, selected: frozenset[MetricKey] | None
-    ) -> tuple[list[int], dict[MetricKey, FloatArray]]:
+    ) -> tuple[list[int], dict[MetricKey, list[float]]]:
         if not self._times:
             return [], {}
-        matrix = np.vstack(self._rows).T
-        times = self._times
+        times, rows = self._times, self._rows
         self._times, self._rows = [], []
         series = {}
-        for row, key in enumerate(self.keys):
+        for index, key in enumerate(self.keys):
             if selected is not None and key not in selected:
                 continue
-            column = matrix[row]
-            if not np.isnan(column).any():
+            column = [row[index] for row in rows]
+            if not any(map(isnan, column)):
                 series[key] = column
         return times, series

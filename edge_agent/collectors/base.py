@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from firmware_protocol import Event, MetricDeclaration
 
@@ -32,8 +29,6 @@ BUILTIN = {
     "rosbag": "edge_agent.collectors.ros2:RosbagDiagnosticsCollector.from_options",
 }
 
-FloatArray = npt.NDArray[np.float64]
-
 
 class CollectorError(RuntimeError):
     """A collector cannot be found, built or read."""
@@ -41,8 +36,9 @@ class CollectorError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    values: FloatArray
-    """One float per declared metric, in declaration order; NaN = no value this time."""
+    values: Sequence[float]
+    """One float per declared metric, in declaration order; NaN = no value this time. A list
+    (the agent imports no numpy, to stay small), though any sequence of floats will do."""
     events: tuple[Event, ...] = ()
 
 

@@ -9,12 +9,11 @@ name, message = its message); its return to OK raises FAULT_CLEARED.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from edge_agent.collectors.base import Collector, CollectorError, Reading
 from firmware_protocol import Event, EventKind, MetricDeclaration, MetricKey, Severity
@@ -37,7 +36,7 @@ class _DiagnosticsState:
             declarations.append(MetricDeclaration(key, exponent, "1" if key.is_vendor else ""))
         self.declarations = tuple(declarations)
         self._row = {source: i for i, source in enumerate(mapping)}
-        self._values = np.full(len(keys), np.nan)
+        self._values = [math.nan] * len(keys)
         self._faulted: set[str] = set()
         self._events: list[Event] = []
         self._lock = threading.Lock()
@@ -66,7 +65,7 @@ class _DiagnosticsState:
     def reading(self) -> Reading:
         with self._lock:
             events, self._events = tuple(self._events), []
-            return Reading(self._values.copy(), events)
+            return Reading(list(self._values), events)
 
 
 class RosbagDiagnosticsCollector(Collector):

@@ -11,11 +11,10 @@ overheating joint whose temperature ramps up until the threshold detector notice
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-
-import numpy as np
 
 from edge_agent.collectors.base import Collector, Reading
 from firmware_protocol import Event, EventKind, MetricDeclaration, MetricKey, Severity
@@ -67,7 +66,7 @@ class SimulatedRobot(Collector):
             raise ValueError("hazard and wear must be >= 0, time_scale > 0")
         self.kind, self.hazard, self.wear, self.time_scale = kind, hazard, wear, time_scale
         self._profile = profile = PROFILES[kind]
-        self._rng = np.random.default_rng(seed)
+        self._rng = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
         joints = range(1, profile.joints + 1)
         names: list[MetricDeclaration] = []
         for metric in ("joint_temperature_c", "motor_temperature_c", "motor_current_a"):
@@ -86,13 +85,11 @@ class SimulatedRobot(Collector):
         names += [_declare("vibration_rms_m_s2", c) for c in range(1, extra + 1)]
         self._declarations = tuple(names)
         self._index = {str(d.key): i for i, d in enumerate(names)}
-        self._joint_rows = np.arange(profile.joints)
-        vibration = [self._index[f"vibration_rms_m_s2.{c}"] for c in range(1, extra + 1)]
-        self._vibration = np.array(vibration, dtype=np.int64)
+        self._vibration = [self._index[f"vibration_rms_m_s2.{c}"] for c in range(1, extra + 1)]
         self._start_us: int | None = None
         self._last_us = 0
         self.hours = float(self._rng.uniform(100, 20_000))
-        self.counters = {"cycle_count": float(self._rng.integers(1_000, 100_000)),
+        self.counters = {"cycle_count": float(self._rng.randrange(1_000, 100_000)),
                          "protective_stop_count": 0.0, "emergency_stop_count": 0.0,
                          "collision_count": 0.0, "odometer_m": self.hours * 900.0}  # fmt: skip
         self.soc = 90.0
@@ -125,22 +122,21 @@ class SimulatedRobot(Collector):
         events = self._faults(mono_us, dt_h)
         return Reading(self._signals(t_s, dt_h), tuple(events))
 
-    def _signals(self, t_s: float, dt_h: float) -> np.ndarray:
-        p, rng, n = self._profile, self._rng, len(self._declarations)
-        values = np.empty(n, dtype=np.float64)
-        j = p.joints
-        duty = 0.5 + 0.5 * np.sin(2 * math.pi * (t_s / 20.0 + self._joint_rows / j))
+    def _signals(self, t_s: float, dt_h: float) -> list[float]:
+        p, gauss, j = self._profile, self._rng.gauss, self._profile.joints
+        values = [0.0] * len(self._declarations)
+        duty = [0.5 + 0.5 * math.sin(2 * math.pi * (t_s / 20.0 + i / j)) for i in range(j)]
         wear_c = 0.0005 * self.wear * self.hours
-        joint_t = p.idle_temperature_c + 15 * duty + wear_c + rng.normal(0, 0.05, j)
+        joint_t = [p.idle_temperature_c + 15 * d + wear_c + gauss(0, 0.05) for d in duty]
         if self.overheat_joint is not None:
             self.overheat_c = min(self.overheat_c + 0.05 * self.time_scale, 60.0)
             joint_t[self.overheat_joint] += self.overheat_c
         values[0:j] = joint_t
-        values[j : 2 * j] = joint_t + 5 + rng.normal(0, 0.05, j)
-        values[2 * j : 3 * j] = p.peak_current_a * duty + rng.normal(0, 0.01, j)
+        values[j : 2 * j] = [t + 5 + gauss(0, 0.05) for t in joint_t]
+        values[2 * j : 3 * j] = [p.peak_current_a * d + gauss(0, 0.01) for d in duty]
         row = 3 * j
         if not p.mobile:
-            values[row : row + j] = 40 * duty * (1 + 0.1 * rng.normal(0, 0.1, j))
+            values[row : row + j] = [40 * d * (1 + 0.1 * gauss(0, 0.1)) for d in duty]
             self.counters["cycle_count"] += dt_h * 120
             values[row + j] = 5.0
             values[row + j + 1] = math.floor(self.counters["cycle_count"])
@@ -155,18 +151,15 @@ class SimulatedRobot(Collector):
                 self.counters["odometer_m"],
             ]
             row += 4
-        values[row] = max(0.0, 1.2 * float(duty[0]) + rng.normal(0, 0.002))
+        values[row] = max(0.0, 1.2 * duty[0] + gauss(0, 0.002))
         values[row + 1] = self.hours
         values[row + 2] = self.counters["protective_stop_count"]
         values[row + 3] = self.counters["emergency_stop_count"]
         values[row + 4] = self.counters["collision_count"]
-        values[row + 5] = 45 + 0.2 * wear_c + rng.normal(0, 0.1)
-        if self._vibration.size:
-            values[self._vibration] = (
-                0.2
-                + 0.001 * self.wear * self.hours / 100
-                + np.abs(rng.normal(0, 0.02, self._vibration.size))
-            )
+        values[row + 5] = 45 + 0.2 * wear_c + gauss(0, 0.1)
+        vibration = 0.2 + 0.001 * self.wear * self.hours / 100
+        for index in self._vibration:
+            values[index] = vibration + abs(gauss(0, 0.02))
         return values
 
     def _happens(self, mode: str, dt_h: float) -> bool:
@@ -192,9 +185,9 @@ class SimulatedRobot(Collector):
             events.append(Event(EventKind.FAULT_CLEARED, mono_us, code="encoder_drift"))
         elif self.encoder_fault_until is None and self._happens("encoder_fault", dt_h):
             self.encoder_fault_until = mono_us + int(30e6 / self.time_scale)
-            channel = int(self._rng.integers(1, self._profile.joints + 1))
+            channel = self._rng.randint(1, self._profile.joints)
             events.append(Event(EventKind.FAULT, mono_us, Severity.ERROR, channel,
                                 code="encoder_drift"))  # fmt: skip
         if self.overheat_joint is None and self._happens("overheat", dt_h):
-            self.overheat_joint = int(self._rng.integers(0, self._profile.joints))
+            self.overheat_joint = self._rng.randrange(self._profile.joints)
         return events

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 
 from edge_agent.collectors.base import Collector, Reading
@@ -53,7 +52,7 @@ class SystemCollector(Collector):
         if self._has_battery:
             battery = _battery()
             values.append(float("nan") if battery is None else battery)
-        return Reading(np.asarray(values, dtype=np.float64))
+        return Reading([float(value) for value in values])
 
 
 def _temperatures() -> list[float]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from edge_agent.settings import AgentSettings
+from edge_agent.settings import SettingsError, load_settings
 from ingest.settings import CloudSettings, IngestSettings
 
 
@@ -47,7 +47,7 @@ def test_invalid_settings_fail_fast(
 def test_agent_settings_have_their_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROBOCOVER_MQTT_URL", "mqtt://cloud-only:1")
     monkeypatch.setenv("ROBOCOVER_AGENT_MQTT_URL", "mqtts://broker.example:8883")
-    assert AgentSettings().mqtt_url == "mqtts://broker.example:8883"
+    assert load_settings().mqtt_url == "mqtts://broker.example:8883"
     monkeypatch.setenv("ROBOCOVER_AGENT_MQTT_URL", "tcp://nope")
-    with pytest.raises(ValidationError):
-        AgentSettings()
+    with pytest.raises(SettingsError, match=r"at `\$.mqtt_url`"):
+        load_settings()

@@ -15,7 +15,7 @@ import pytest
 from edge_agent.agent import Agent
 from edge_agent.collectors.simulator import SimulatedRobot
 from edge_agent.identity import Identity, load_or_create_signer, save_identity
-from edge_agent.settings import AgentSettings
+from edge_agent.settings import AgentSettings, load_settings
 from tests.support.agent_cloud import CloudStandIn
 from tests.support.broker import MosquittoBroker
 
@@ -46,7 +46,7 @@ def fast_settings(state_dir: Path, broker: MosquittoBroker, **overrides: Any) ->
         "outbox": {"headroom_bytes": 0},
     }
     values.update(overrides)
-    return AgentSettings(**values)
+    return load_settings(environ={}, **values)
 
 
 def enrolled_state(state_dir: Path, broker: MosquittoBroker) -> tuple[Identity, bytes]:

@@ -1,5 +1,7 @@
 """The `agent` extra alone runs the agent: no module of the agent imports a server library or a
-cloud-side package, even indirectly."""
+cloud-side package, even indirectly; nor the heavy libraries that would break its 40 MB budget
+(numpy alone is 20 MB): pydantic, loguru, cryptography. numpy stays installed (the protocol's
+decoder uses it) but is never imported by the agent."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[3]
 BLOCKED = ["fastapi", "sqlalchemy", "psycopg", "aiomqtt", "typer", "rich", "uvicorn", "starlette",
            "alembic", "celery", "redis", "polars", "httpx", "ingest", "risk_engine", "cloud_api",
-           "migrations"]  # fmt: skip
+           "migrations", "numpy", "pydantic", "pydantic_settings", "loguru",
+           "cryptography"]  # fmt: skip
 MODULES = ["edge_agent.cli", "edge_agent.agent", "edge_agent.fleet", "edge_agent.enroll",
            "edge_agent.collectors.system", "edge_agent.collectors.simulator",
            "edge_agent.collectors.ros2"]  # fmt: skip
