@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
+from tests.support.tls import TlsFiles
 
 PROJECT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT / "scripts" / "mosquitto.conf.template"
@@ -64,10 +65,17 @@ class MosquittoBroker:
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    tls: TlsFiles | None = None
+    """When set, a second listener speaks MQTT over TLS on `tls_port` with these server files."""
+    tls_port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.tls_port}"
 
     @property
     def log_file(self) -> Path:
@@ -120,6 +128,12 @@ class MosquittoBroker:
             .replace("@DYNSEC_PLUGIN@", dynsec_plugin())
             .replace("@DYNSEC_FILE@", str(self.dynsec_file))
         )
+        if self.tls is not None:
+            text += (
+                f"\nlistener {self.tls_port} 127.0.0.1\nprotocol mqtt\n"
+                f"cafile {self.tls.ca_file}\ncertfile {self.tls.cert_file}\n"
+                f"keyfile {self.tls.key_file}\ntls_version tlsv1.2\n"
+            )
         path = self.workdir / "mosquitto.conf"
         path.write_text(text)
         return path
@@ -152,6 +166,8 @@ class MosquittoBroker:
             [exe, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(self.port)
+        if self.tls is not None:
+            wait_for_port(self.tls_port)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """SIGTERM lets the broker save its sessions; SIGKILL does not."""
