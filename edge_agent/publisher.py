@@ -175,7 +175,10 @@ class Publisher:
     def _lost(self) -> None:
         with self._lock:
             if self.state == LinkState.ONLINE:
-                logger.info("broker connection lost")
+                if self._stop.is_set():
+                    logger.info("disconnected from the broker (stopping)")
+                else:
+                    logger.info("broker connection lost")
             self.state = LinkState.DISCONNECTED
             self.online.clear()
 
