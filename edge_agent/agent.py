@@ -264,6 +264,12 @@ class Agent:
             with self._lock:
                 self._flush_events()
                 self._flush_telemetry()
+            self.publisher.pump()
+            if not self.publisher.drain(self.settings.publisher.drain_timeout_s):
+                unacked = self.outbox.stats().pending_messages
+                logger.info(
+                    "stopping with %d messages unacknowledged: sent at the next start", unacked
+                )
         finally:
             self.publisher.stop()
             for collector in self.collectors:

@@ -125,6 +125,17 @@ class Publisher:
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
         self._thread.start()
 
+    def drain(self, timeout_s: float) -> bool:
+        """Before a clean stop: send what is stored and wait, at most `timeout_s`, for the cloud
+        to acknowledge it, so that a stop leaves nothing to resend. True when all was acked."""
+        deadline = time.monotonic() + timeout_s
+        while self.state == LinkState.ONLINE and time.monotonic() < deadline:
+            if self._outbox.stats().pending_messages == 0:
+                return True
+            self.pump()
+            time.sleep(0.05)
+        return self._outbox.stats().pending_messages == 0
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Say OFFLINE (a clean goodbye replaces the last will), disconnect, join the thread."""
         if self.state == LinkState.ONLINE:

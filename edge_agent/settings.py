@@ -70,6 +70,8 @@ class PublisherSettings(_Section, frozen=True):
     backoff_min_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     backoff_max_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    drain_timeout_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 5.0
+    """At a clean stop, how long to wait for the acks of what was sent."""
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None

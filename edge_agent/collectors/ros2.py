@@ -133,7 +133,7 @@ class RosbagDiagnosticsCollector(Collector):
         self._reader.close()
 
 
-class LiveDiagnosticsCollector(Collector):  # pragma: no cover - rclpy is not installable here
+class LiveDiagnosticsCollector(Collector):
     """Subscribes to /diagnostics with rclpy, spinning in a thread of its own."""
 
     def __init__(self, *, mapping: Mapping[str, str], exponents: Mapping[str, int] | None = None,
