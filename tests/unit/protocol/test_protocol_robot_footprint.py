@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 PROJECT = Path(__file__).resolve().parents[3]
 
 ROBOT_SCRIPT = textwrap.dedent(
@@ -94,3 +96,13 @@ def test_robot_side_imports_neither_numpy_nor_cryptography() -> None:
     assert "firmware_protocol" in modules
     assert "nacl" in modules  # signing went through PyNaCl
     assert not modules & {"numpy", "cryptography"}, sorted(modules & {"numpy", "cryptography"})
+
+
+def test_every_public_name_resolves_lazily_and_unknown_names_fail() -> None:
+    import firmware_protocol
+
+    for name in firmware_protocol.__all__:
+        assert getattr(firmware_protocol, name) is not None, name
+    assert set(firmware_protocol.__all__) <= set(dir(firmware_protocol))
+    with pytest.raises(AttributeError, match="has no attribute 'TelemetryBatchh'"):
+        getattr(firmware_protocol, "TelemetryBatchh")  # noqa: B009 - the name is the point
