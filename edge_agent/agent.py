@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from edge_agent.collectors import Collector
 from edge_agent.identity import OUTBOX_FILE, Identity
 from edge_agent.origin import Origin
-from edge_agent.outbox import MessageFactory, Outbox
+from edge_agent.outbox import MessageFactory, Outbox, OutboxStats
 from edge_agent.publisher import Publisher
 from edge_agent.remote_config import (
     STATE_KEY,
@@ -72,6 +72,9 @@ class Agent:
         self.declarations = tuple(d for c in self.collectors for d in c.declarations)
         self.keys = tuple(d.key for d in self.declarations)
         self._spans = (0, *itertools.accumulate(len(c.declarations) for c in self.collectors))
+        self._misreporting: set[Collector] = set()
+        self.final_stats: OutboxStats | None = None
+        """The outbox as the agent left it when `run` returned (the outbox is closed then)."""
         self.outbox = Outbox(
             settings.state_dir / OUTBOX_FILE,
             signer,
@@ -188,7 +191,14 @@ class Agent:
             if not self._enabled[i]:
                 continue
             reading = collector.read(mono_us)
-            values[self._spans[i] : self._spans[i + 1]] = reading.values
+            start, end = self._spans[i], self._spans[i + 1]
+            if len(reading.values) == end - start:
+                values[start:end] = reading.values
+            elif collector not in self._misreporting:  # its values are left out, said once
+                self._misreporting.add(collector)
+                logger.error("collector %s returned %d values for its %d declared metrics: "
+                             "its values are ignored", type(collector).__name__,
+                             len(reading.values), end - start)  # fmt: skip
             events.extend(reading.events)
         events.extend(self._detector.check(mono_us, values))
         with self._lock:
@@ -274,4 +284,5 @@ class Agent:
             self.publisher.stop()
             for collector in self.collectors:
                 collector.close()
+            self.final_stats = self.outbox.stats()
             self.outbox.close()

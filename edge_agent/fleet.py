@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edge_agent.agent import Agent
@@ -48,7 +48,8 @@ def run_fleet(
     on_progress: Callable[[FleetProgress], None] | None = None,
     stop: threading.Event | None = None,
 ) -> FleetProgress:
-    """Run every robot for `duration_s`, then let the publishers drain for a moment."""
+    """Run every robot for `duration_s`, then stop them cleanly; the figures returned are taken
+    after their publishers drained."""
     stop = stop or threading.Event()
     agents = [
         build_agent(settings, path, i, metrics=metrics, hazard=hazard)
@@ -60,7 +61,7 @@ def run_fleet(
         thread.start()
 
     def progress() -> FleetProgress:
-        stats = [a.outbox.stats() for a in agents]
+        stats = [a.final_stats or a.outbox.stats() for a in agents]
         return FleetProgress(
             robots=len(agents),
             online=sum(a.publisher.online.is_set() for a in agents),
@@ -76,8 +77,8 @@ def run_fleet(
             on_progress(report)
         if report.elapsed_s >= duration_s:
             break
-    final = progress()
+    online = progress().online  # the robots online at the end of the run, before they say goodbye
     stop.set()
-    for thread in threads:
-        thread.join(10)
-    return final
+    for thread in threads:  # each sends what it holds and waits for its acks (drain_timeout_s)
+        thread.join(30)
+    return replace(progress(), online=online)

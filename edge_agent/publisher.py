@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -47,6 +48,31 @@ SESSION_EXPIRY_S = 3600  # acks published while the robot is away wait for it th
 
 
 logger = logging.getLogger(__name__)
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when its handshake fails. paho 2.2 drops a socket whose handshake failed
+    without closing it (a ResourceWarning and a descriptor held until garbage collection, at
+    every attempt against a broker the robot does not trust)."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
+def tls_context(settings: PublisherSettings) -> ssl.SSLContext:
+    """Verify the broker against `tls_ca_file` (or the system's CAs) and its host name;
+    present a client certificate if one is configured."""
+    cafile = str(settings.tls_ca_file) if settings.tls_ca_file else None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    if settings.tls_cert_file is not None:
+        keyfile = str(settings.tls_key_file) if settings.tls_key_file else None
+        context.load_cert_chain(str(settings.tls_cert_file), keyfile)
+    context.sslsocket_class = _ClosingSSLSocket
+    return context
 
 
 class LinkState(StrEnum):
@@ -102,11 +128,7 @@ class Publisher:
         )
         self._client.username_pw_set(identity.mqtt_username, identity.mqtt_password)
         if tls:
-            self._client.tls_set(
-                ca_certs=str(settings.tls_ca_file) if settings.tls_ca_file else None,
-                certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
-                keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
-            )
+            self._client.tls_set_context(tls_context(settings))
         self._client.on_connect = self._handle_connect
         self._client.on_message = self._handle_message
         self._backoff = Backoff(settings.backoff_min_s, settings.backoff_max_s)

@@ -12,6 +12,7 @@ the file or in the environment, is an error rather than silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tomllib
@@ -70,17 +71,19 @@ class PublisherSettings(_Section, frozen=True):
     backoff_min_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     backoff_max_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
-    drain_timeout_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 5.0
-    """At a clean stop, how long to wait for the acks of what was sent."""
+    drain_timeout_s: Annotated[float, msgspec.Meta(ge=0, le=10)] = 5.0
+    """At a clean stop, how long to wait for the acks of what was sent. At most 10 s: with the
+    goodbye and the disconnect it must fit the systemd unit's TimeoutStopSec (20 s)."""
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
+    """A client certificate, if the broker wants one; its key may be in the same PEM file."""
     tls_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.backoff_min_s > self.backoff_max_s:
             raise ValueError("backoff_min_s must not exceed backoff_max_s")
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.tls_key_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_key_file needs tls_cert_file")
 
 
 class ThresholdSettings(_Section, frozen=True):
@@ -160,24 +163,27 @@ def replace_settings(settings: S, **changes: Any) -> S:
 
 
 def _environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """ROBOCOVER_AGENT_OUTBOX__BUDGET_BYTES=1 -> {"outbox": {"budget_bytes": "1"}}. A value
-    that is a JSON object or array (a table of collectors, a list of metrics) is parsed."""
+    """ROBOCOVER_AGENT_OUTBOX__BUDGET_BYTES=1 -> {"outbox": {"budget_bytes": "1"}}. A value that
+    parses as a JSON object or array (a table of collectors, a list of metrics) is taken as one;
+    any other value stays text (validation converts it). A whole table and variables nested
+    below it merge, whatever their order in the environment."""
     document: dict[str, Any] = {}
-    for name, text in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
+    names = sorted((n for n in environ if n.startswith(ENV_PREFIX)), key=lambda n: n.count("__"))
+    for name in names:
+        text = environ[name]
         *sections, key = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
         value: Any = text
         if text.lstrip()[:1] in ("{", "["):
-            try:
+            # Not JSON: text that merely starts with a bracket, e.g. a vendor "[lab] arm".
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise SettingsError(f"{name} is not valid JSON: {exc}") from None
         target = document
         for section in sections:
             target = target.setdefault(section, {})
             if not isinstance(target, dict):
                 raise SettingsError(f"{name} nests below a value that is not a section")
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            value = _merge(target[key], value)
         target[key] = value
     return document
 
@@ -207,11 +213,16 @@ def load_settings(
             document = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{config_file}: {exc}") from None
-    file_settings = validate_settings(document, AgentSettings)  # its own errors, typed by TOML
     env = _environment(os.environ if environ is None else environ)
-    if not env and not overrides:
-        return file_settings
-    # Raw documents merge, not settings: a default table (collectors) is not merged into one
-    # given in the environment, it is replaced by it.
+    # Sources merge as documents and are validated once, together: a file may rely on the
+    # environment (a TLS key given there) and the other way round. A default table
+    # (collectors) is replaced, not merged, by one given in a source. Validation is lax about
+    # text and whole floats for numbers (the environment is text; TOML may say 5.0).
     merged = _merge(_merge(document, env), overrides)
-    return validate_settings(merged, AgentSettings, strict=not env)
+    try:
+        return validate_settings(merged, AgentSettings, strict=False)
+    except SettingsError as exc:
+        sources = [str(config_file)] if config_file is not None else []
+        sources += [f"{ENV_PREFIX}* variables"] if env else []
+        sources += ["arguments"] if overrides else []
+        raise SettingsError(f"{exc} (from {', '.join(sources) or 'the defaults'})") from None

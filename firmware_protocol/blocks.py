@@ -1,6 +1,6 @@
 """The integer column block ENCODER, in pure Python (no numpy): what robots run.
 
-The block format is specified in columns.py's docstring (and docs/protocol.md section 5);
+The block format is specified in columns.py's docstring (and docs/protocol.md section 6);
 columns.py holds the numpy decoder. There is exactly one encoder, this one: TelemetryRows and
 TelemetryBatch are both encoded through it, so both give the same bytes.
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from firmware_protocol.codec import (
+    HEADER_BYTES,
+    MAGIC,
+    PROTOCOL_MAJOR,
     ROBOT_TO_CLOUD,
     SIGNATURE_BYTES,
     SIGNING_CONTEXT,
@@ -72,10 +75,26 @@ def decode(
             )
         decoded = decode_json(data)
     else:
+        if topic is not None:
+            _check_header_kind(data, topic)
         decoded = decode_binary(data)
     if topic is not None:
         check_topic(decoded, topic)
     return decoded
+
+
+def _check_header_kind(data: bytes, topic: Topic) -> None:
+    """Refuse a frame whose header names a kind that does not belong on `topic` before its body
+    is parsed: a robot must not load the telemetry decoder (numpy) for what arrives on its ack
+    or config topic. Malformed headers are left to decode_binary and its precise errors."""
+    if len(data) < HEADER_BYTES or data[:2] != MAGIC or data[2] != PROTOCOL_MAJOR:
+        return
+    kind = data[4]
+    if kind in MessageKind._value2member_map_ and kind not in TOPIC_KINDS[topic.kind]:
+        raise TopicError(
+            f"{MessageKind(kind).name} does not belong on a {topic.kind.value} topic",
+            ErrorCode.KIND_TOPIC_MISMATCH,
+        )
 
 
 def check_topic(decoded: Decoded, topic: Topic) -> None:

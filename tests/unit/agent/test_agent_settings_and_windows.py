@@ -61,10 +61,16 @@ def test_settings_name_the_bad_key_and_refuse_unknown_ones(tmp_path: Path) -> No
         load_settings(config, environ={})
     with pytest.raises(SettingsError, match="unknown field `samplng`"):
         load_settings(environ={"ROBOCOVER_AGENT_SAMPLNG__WINDOW_MS": "100"})
-    with pytest.raises(SettingsError, match="go together"):
-        load_settings(environ={"ROBOCOVER_AGENT_PUBLISHER__TLS_CERT_FILE": "/etc/robot.pem"})
-    with pytest.raises(SettingsError, match="not valid JSON"):
+    with pytest.raises(SettingsError, match="tls_key_file needs tls_cert_file"):
+        load_settings(environ={"ROBOCOVER_AGENT_PUBLISHER__TLS_KEY_FILE": "/etc/robot.key"})
+    with pytest.raises(SettingsError, match=r"Expected `object`, got `str` .*collectors"):
         load_settings(environ={"ROBOCOVER_AGENT_COLLECTORS": "{nope"})
+    # The file and the environment are checked together: each may need the other.
+    config.write_text('[publisher]\ntls_key_file = "/etc/robot.key"\n')
+    environ = {"ROBOCOVER_AGENT_PUBLISHER__TLS_CERT_FILE": "/etc/robot.pem"}
+    with pytest.raises(SettingsError, match=r"needs tls_cert_file .*\(from .*agent\.toml\)"):
+        load_settings(config, environ={})
+    assert load_settings(config, environ=environ).publisher.tls_cert_file == Path("/etc/robot.pem")
 
 
 def test_the_environment_reads_numbers_paths_and_json_tables() -> None:
@@ -73,14 +79,17 @@ def test_the_environment_reads_numbers_paths_and_json_tables() -> None:
             "ROBOCOVER_AGENT_STATE_DIR": "/srv/agent",
             "ROBOCOVER_AGENT_SAMPLING__COMPRESS": "false",
             "ROBOCOVER_AGENT_PUBLISHER__ACK_TIMEOUT_S": "2.5",
+            "ROBOCOVER_AGENT_COLLECTORS__SIMULATOR__KIND": "cobot",  # merges with the table
             "ROBOCOVER_AGENT_COLLECTORS": '{"simulator": {"metrics": 100}}',
+            "ROBOCOVER_AGENT_VENDOR": "[lab] arms",  # text that merely starts with a bracket
             "ROBOCOVER_MQTT_URL": "mqtt://not-for-the-agent:1",
         }
     )
     assert settings.state_dir == Path("/srv/agent")
     assert settings.sampling.compress is False
     assert settings.publisher.ack_timeout_s == 2.5
-    assert settings.collectors == {"simulator": {"metrics": 100}}
+    assert settings.collectors == {"simulator": {"metrics": 100, "kind": "cobot"}}
+    assert settings.vendor == "[lab] arms"
     assert settings.mqtt_url == AgentSettings().mqtt_url
     moved = replace_settings(settings, state_dir=Path("/srv/robot-2"))
     assert (moved.state_dir, moved.collectors) == (Path("/srv/robot-2"), settings.collectors)

@@ -71,6 +71,14 @@ ROBOT_SCRIPT = textwrap.dedent(
         assert decoded.message == message, decoded.message
         verify(decoded, cloud.public_key)
     assert decode(encode(config)).message == config  # unsigned config: the cloud may send one
+    # Telemetry arriving on the robot's ack topic is refused from its header, body unparsed.
+    from firmware_protocol import ErrorCode, TopicError
+    try:
+        decode(payloads[1], topic=Topic.parse(f"rc/v1/acme/{robot}/ack"))
+    except TopicError as exc:
+        assert exc.code == ErrorCode.KIND_TOPIC_MISMATCH, exc
+    else:
+        raise AssertionError("telemetry accepted on an ack topic")
 
     loaded = sorted({m.split(".")[0] for m in sys.modules})
     print("LOADED", " ".join(loaded))
