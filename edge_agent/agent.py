@@ -11,7 +11,7 @@ import itertools
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
 from edge_agent.collectors import Collector
@@ -22,7 +22,6 @@ from edge_agent.publisher import Publisher
 from edge_agent.remote_config import (
     STATE_KEY,
     AppliedConfig,
-    ConfigEventKind,
     RemoteConfig,
     select_metrics,
 )
@@ -32,8 +31,7 @@ from firmware_protocol import (
     ChainedMessage,
     Event,
     EventBatch,
-    MetricDeclaration,
-    MetricKey,
+    EventKind,
     RobotSigner,
     RobotState,
     Severity,
@@ -43,9 +41,6 @@ from firmware_protocol import (
     TopicKind,
 )
 
-DROPPED_SAMPLES = MetricDeclaration(
-    MetricKey("x_robocover_dropped_samples"), 0, "1", "samples the outbox dropped (disk budget)"
-)
 MAX_EVENTS = 256
 logger = logging.getLogger(__name__)
 
@@ -63,12 +58,15 @@ class Agent:
         settings: AgentSettings,
         identity: Identity,
         signer: RobotSigner,
-        collectors: Sequence[Collector],
+        collectors: Mapping[str, Collector],
     ) -> None:
+        """`collectors`: each by the name it is configured under (remote config enables and
+        disables them by that name)."""
         self.settings = settings
         self.identity = identity
         self.origin = Origin(identity.robot_id)
-        self.collectors = tuple(collectors)
+        self.collector_names = tuple(collectors)
+        self.collectors = tuple(collectors.values())
         self.declarations = tuple(d for c in self.collectors for d in c.declarations)
         self.keys = tuple(d.key for d in self.declarations)
         self._spans = (0, *itertools.accumulate(len(c.declarations) for c in self.collectors))
@@ -84,7 +82,7 @@ class Agent:
             low_water=settings.outbox.low_water,
             compress=settings.sampling.compress,
         )
-        self._exponents = {d.key: d.exponent for d in (*self.declarations, DROPPED_SAMPLES)}
+        self._exponents = {d.key: d.exponent for d in self.declarations}
         rules = tuple(ThresholdRule(t.metric, t.above, t.hysteresis) for t in settings.thresholds)
         self._detector = ThresholdDetector(self.keys, rules)
         self._lock = threading.Lock()
@@ -109,6 +107,7 @@ class Agent:
             base=settings.sampling,
             base_budget=settings.outbox.budget_bytes,
             known_metrics=self.keys,
+            known_collectors=self.collector_names,
             apply=self.apply_sampling,
             report=self._report_config,
             applied=applied,
@@ -125,9 +124,13 @@ class Agent:
             self.declarations, sampling.window_ms * 1000, sampling.gauge_statistic
         )
         selected = select_metrics(self.keys, sampling.metrics)
+        chosen = self.collector_names if sampling.collectors is None else sampling.collectors
+        unknown = sorted(set(chosen) - set(self.collector_names))
+        if unknown:
+            raise ValueError(f"sampling.collectors names no configured collector: {unknown}")
         enabled = tuple(
-            selected is None or any(d.key in selected for d in c.declarations)
-            for c in self.collectors
+            name in chosen and (selected is None or any(d.key in selected for d in c.declarations))
+            for name, c in zip(self.collector_names, self.collectors, strict=True)
         )
         with self._lock:
             if hasattr(self, "_builder"):
@@ -147,9 +150,9 @@ class Agent:
         if applied is not None:
             self.outbox.set_state(STATE_KEY, applied.to_json())
 
-    def _report_config(self, kind: ConfigEventKind, config_version: int, reason: str) -> None:
+    def _report_config(self, kind: EventKind, config_version: int, reason: str) -> None:
         _, mono_us = self.origin.clock()
-        severity = Severity.INFO if kind == ConfigEventKind.CONFIG_APPLIED else Severity.WARNING
+        severity = Severity.INFO if kind == EventKind.CONFIG_APPLIED else Severity.WARNING
         event = Event(int(kind), mono_us, severity, code=str(config_version), message=reason[:250])
         with self._lock:
             self._events.append(event)
@@ -170,10 +173,17 @@ class Agent:
             firmware_version=self.settings.firmware_version if online else None,
             agent_version=agent_version() if online else None,
             next_seq=self.outbox.stats().next_seq if online else None,
-            catalogue=(*self.declarations, DROPPED_SAMPLES) if online else (),
+            catalogue=self.declarations if online else (),
             vendor=self.settings.vendor if online else None,
             model=self.settings.model if online else None,
+            config_version=self._config_version() if online else None,
         )
+
+    def _config_version(self) -> int | None:
+        """The remote config applied, if any (during construction, before it is known: None)."""
+        remote = getattr(self, "remote_config", None)
+        version = -1 if remote is None else remote.applied.version
+        return version if version >= 0 else None
 
     def _birth(self) -> Status:
         return self._status(RobotState.ONLINE)
@@ -221,9 +231,8 @@ class Agent:
 
     def _flush_telemetry(self) -> None:
         times, series = self._builder.take(self._selected)
-        if not times:
+        if not times or not series:  # no window, or no metric with a value in the batch
             return
-        series[DROPPED_SAMPLES.key] = [float(self.outbox.stats().dropped_samples)] * len(times)
         samples = len(times) * len(series)
 
         fields: dict[str, object] = {

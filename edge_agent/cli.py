@@ -62,7 +62,9 @@ def _run(settings: AgentSettings) -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    collectors = [load_collector(name, options) for name, options in settings.collectors.items()]
+    collectors = {
+        name: load_collector(name, options) for name, options in settings.collectors.items()
+    }
     identity = load_identity(settings.state_dir)
     agent = Agent(settings, identity, load_signer(settings.state_dir), collectors)
     agent.run(_stop_on_signals())

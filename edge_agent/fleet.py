@@ -35,7 +35,9 @@ def build_agent(
     kind = KINDS[index % len(KINDS)]
     robot = SimulatedRobot(kind=kind, metrics=metrics, hazard=hazard, seed=index)
     robot_settings = replace_settings(settings, state_dir=state_dir)
-    return Agent(robot_settings, load_identity(state_dir), load_signer(state_dir), [robot])
+    return Agent(
+        robot_settings, load_identity(state_dir), load_signer(state_dir), {"simulator": robot}
+    )
 
 
 def run_fleet(

@@ -311,6 +311,7 @@ def _drop_notice_factory(
             last_digest=run[-1][2],
             reason=DropReason.DISK_BUDGET,
             dropped_bytes=sum(r[4] for r in run),
+            dropped_samples=sum(r[3] for r in run),
         )
 
     return build

@@ -1,11 +1,13 @@
 """Remote configuration from the retained config topic: validated, applied without a restart,
 rolled back when it cannot be applied, and reported.
 
-A Config message is refused when it is not for this robot, not newer than the applied one, or
-when the settings it produces are inconsistent (e.g. a window longer than the batch, a metric no
-collector reports). Refusals and applications are reported upstream as chained events (kinds
-CONFIG_APPLIED and CONFIG_REJECTED, the config version in `code`, the reason in `message`) and
-kept in the outbox's state table, so the applied config survives a restart.
+A Config message may change the raw read period, the window, the batch period, compression, the
+metrics reported, the collectors read (by name) and the outbox budget. It is refused when it is
+not for this robot, not newer than the applied one, or when the settings it produces are
+inconsistent (e.g. a window longer than the batch, a metric no collector reports, a collector
+the robot does not have). Refusals and applications are reported upstream as chained events
+(protocol 1.1 kinds CONFIG_APPLIED and CONFIG_REJECTED, the config version in `code`, the reason
+in `message`) and kept in the outbox's state table, so the applied config survives a restart.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import IntEnum
 
 from edge_agent.settings import (
     SamplingSettings,
@@ -23,17 +24,10 @@ from edge_agent.settings import (
     settings_document,
     validate_settings,
 )
-from firmware_protocol import Config, MetricKey, ProtocolError, Topic, decode
+from firmware_protocol import Config, EventKind, MetricKey, ProtocolError, Topic, decode
 
 STATE_KEY = "remote_config"
 logger = logging.getLogger(__name__)
-
-
-class ConfigEventKind(IntEnum):
-    """Event kinds the agent uses to report remote config (proposed for protocol 1.1)."""
-
-    CONFIG_APPLIED = 9
-    CONFIG_REJECTED = 10
 
 
 class ConfigRejectedError(ValueError):
@@ -67,7 +61,7 @@ class AppliedConfig:
 
 # apply(sampling, budget) raises to refuse; report(kind, version, reason) sends the event.
 Apply = Callable[[SamplingSettings, int | None], None]
-Report = Callable[[ConfigEventKind, int, str], None]
+Report = Callable[[EventKind, int, str], None]
 
 
 class RemoteConfig:
@@ -78,12 +72,14 @@ class RemoteConfig:
         base: SamplingSettings,
         base_budget: int,
         known_metrics: tuple[MetricKey, ...],
+        known_collectors: Iterable[str] = (),
         apply: Apply,
         report: Report,
         applied: AppliedConfig | None = None,
     ) -> None:
         self._topic = topic
         self._known = {str(key) for key in known_metrics}
+        self._collectors = frozenset(known_collectors)
         self._apply, self._report = apply, report
         self.applied = applied or AppliedConfig(-1, base, base_budget)
         self.last_rejection: tuple[int, str] | None = None
@@ -101,8 +97,15 @@ class RemoteConfig:
             update["window_ms"] = config.sample_interval_ms
         if config.batch_interval_s is not None:
             update["batch_interval_s"] = config.batch_interval_s
+        if config.read_interval_ms is not None:
+            update["read_interval_ms"] = config.read_interval_ms
         if config.compress is not None:
             update["compress"] = config.compress
+        if config.collectors is not None:
+            unknown = sorted(set(config.collectors) - self._collectors)
+            if unknown:
+                raise ConfigRejectedError(f"no collector named {', '.join(unknown[:5])}")
+            update["collectors"] = config.collectors
         if config.metrics is not None:
             unknown = sorted(str(k) for k in config.metrics if str(k) not in self._known)
             if unknown:
@@ -140,14 +143,14 @@ class RemoteConfig:
             self._reject(message.config_version, f"rolled back: {exc}")
             return None
         self.applied = candidate
-        self._report(ConfigEventKind.CONFIG_APPLIED, candidate.version, "applied")
+        self._report(EventKind.CONFIG_APPLIED, candidate.version, "applied")
         logger.info("remote config %d applied", candidate.version)
         return candidate
 
     def _reject(self, version: int, reason: str) -> None:
         logger.warning("remote config %d refused: %s", version, reason)
         self.last_rejection = (version, reason)
-        self._report(ConfigEventKind.CONFIG_REJECTED, max(version, 0), reason)
+        self._report(EventKind.CONFIG_REJECTED, max(version, 0), reason)
 
 
 def select_metrics(

@@ -48,6 +48,9 @@ class SamplingSettings(_Section, frozen=True):
     gauge_statistic: Literal["mean", "max", "last"] = "mean"
     metrics: tuple[str, ...] | None = None
     """Metric keys to report (globs allowed); None = all."""
+    collectors: tuple[str, ...] | None = None
+    """Names of the configured collectors to read; None = all. A collector left out, or none of
+    whose metrics are selected, is not read at all."""
 
     def __post_init__(self) -> None:
         if self.window_ms < self.read_interval_ms:

@@ -1,5 +1,6 @@
 """Field tables: how each message field appears in the CBOR body (integer key) and in the JSON
-debug form (name), and how its wire value converts to the Python value.
+debug form (name), how its wire value converts to the Python value, and which minor version
+introduced it.
 
 Scalar range checks live in the message classes; converters here only check wire types.
 """
@@ -17,6 +18,7 @@ from firmware_protocol.errors import ErrorCode, InvalidFieldError, LimitExceeded
 from firmware_protocol.limits import (
     MAX_ACK_RANGES,
     MAX_CATALOGUE_ENTRIES,
+    MAX_CONFIG_COLLECTORS,
     MAX_CONFIG_METRICS,
     MAX_EVENTS_PER_BATCH,
 )
@@ -26,6 +28,7 @@ from firmware_protocol.messages import (
     DropNotice,
     Event,
     EventBatch,
+    EventKind,
     MessageKind,
     MetricDeclaration,
     SeqRange,
@@ -106,6 +109,10 @@ def _keys(convert: Convert) -> Convert:
     return lambda value: tuple(convert(k) for k in _array(value, MAX_CONFIG_METRICS, "metrics"))
 
 
+def _names_in(value: Any) -> tuple[Any, ...]:
+    return tuple(_array(value, MAX_CONFIG_COLLECTORS, "collectors"))
+
+
 def _ranges_in(value: Any) -> tuple[SeqRange, ...]:
     ranges = []
     for item in _array(value, MAX_ACK_RANGES, "committed"):
@@ -164,6 +171,8 @@ class Field:
     to_cbor: Convert = _same
     from_json: Convert = _same
     to_json: Convert = _same
+    since: int = 0
+    """The minor version that introduced the field: a message of an older minor cannot carry it."""
 
 
 def _uuid_field(key: int, name: str) -> Field:
@@ -227,6 +236,7 @@ FIELDS: Final[dict[MessageKind, tuple[Field, ...]]] = {
         _digest_field(33, "last_digest"),
         Field(34, "reason"),
         Field(35, "dropped_bytes"),
+        Field(36, "dropped_samples", since=1),
     ),
     MessageKind.STATUS: (
         ROBOT_ID,
@@ -247,6 +257,7 @@ FIELDS: Final[dict[MessageKind, tuple[Field, ...]]] = {
         ),
         Field(45, "vendor"),
         Field(46, "model"),
+        Field(47, "config_version", since=1),
     ),
     MessageKind.CONFIG: (
         ROBOT_ID,
@@ -264,6 +275,8 @@ FIELDS: Final[dict[MessageKind, tuple[Field, ...]]] = {
             _keys(key_from_json),
             lambda ks: [str(k) for k in ks],
         ),
+        Field(56, "read_interval_ms", since=1),
+        Field(57, "collectors", _names_in, list, _names_in, list, since=1),
     ),
     MessageKind.ACK: (
         ROBOT_ID,
@@ -281,6 +294,28 @@ MESSAGE_CLASSES: Final[dict[MessageKind, type[Any]]] = {
 }
 """The class each kind decodes to, except TELEMETRY: its class, TelemetryBatch, is numpy, and
 codec.decode_body imports it only when a telemetry message is decoded."""
+
+
+EVENT_KIND_SINCE: Final[dict[int, int]] = {
+    EventKind.CONFIG_APPLIED: 1,
+    EventKind.CONFIG_REJECTED: 1,
+}
+"""Event kinds added by a minor version. Decoders accept any kind in any minor (unknown kinds
+were always kept as numbers); encoders use this to choose the minor they write."""
+
+_LATER_FIELDS: Final = {
+    kind: tuple(spec for spec in fields if spec.since) for kind, fields in FIELDS.items()
+}
+
+
+def minor_of(message: Any) -> int:
+    """The lowest minor version that can express `message`: the one encoders write, so that a
+    message using no later field or event kind encodes byte for byte as in 1.0."""
+    kind = message.KIND
+    used = [spec.since for spec in _LATER_FIELDS[kind] if getattr(message, spec.name) is not None]
+    if kind == MessageKind.EVENTS:
+        used += [EVENT_KIND_SINCE.get(event.kind, 0) for event in message.events]
+    return max(used, default=0)
 
 
 _REQUIRED: dict[type[Any], frozenset[str]] = {}
@@ -308,15 +343,19 @@ def read_fields(
     *,
     json: bool,
     strict: bool,
+    minor: int,
     ignore: frozenset[Any] = frozenset(),
 ) -> dict[str, Any]:
     """Map a decoded body to constructor keyword arguments.
 
     `strict` (the message's minor version is not newer than ours) makes unknown keys an
-    error; otherwise they are ignored, as the versioning rules require.
+    error; otherwise they are ignored, as the versioning rules require. A field introduced
+    after the message's `minor` is unknown to it: a 1.0 message cannot carry a 1.1 key.
     """
     kwargs: dict[str, Any] = {}
     for spec in fields:
+        if spec.since > minor:
+            continue  # left in the body: refused as unknown below
         wire_key: Any = spec.name if json else spec.key
         if wire_key in body:
             raw = body[wire_key]
@@ -324,7 +363,8 @@ def read_fields(
                 continue  # null is "absent": C encoders may write it for an unset optional
             kwargs[spec.name] = (spec.from_json if json else spec.from_cbor)(raw)
     if strict:
-        known = {spec.name if json else spec.key for spec in fields} | ignore
+        known = {spec.name if json else spec.key for spec in fields if spec.since <= minor}
+        known |= ignore
         unknown = [k for k in body if k not in known]
         if unknown:
             raise InvalidFieldError(f"unknown field {unknown[0]!r}", ErrorCode.UNKNOWN_FIELD)
@@ -348,12 +388,13 @@ def build(cls: type[Any], kwargs: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def events_from(value: Any, *, json: bool, strict: bool) -> tuple[Event, ...]:
+def events_from(value: Any, *, json: bool, strict: bool, minor: int) -> tuple[Event, ...]:
     events = []
     for item in _array(value, MAX_EVENTS_PER_BATCH, "events"):
         if type(item) is not dict:
             raise InvalidFieldError("an event must be a map")
-        events.append(build(Event, read_fields(item, EVENT_FIELDS, json=json, strict=strict)))
+        kwargs = read_fields(item, EVENT_FIELDS, json=json, strict=strict, minor=minor)
+        events.append(build(Event, kwargs))
     return tuple(events)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 
-from firmware_protocol.errors import InvalidFieldError
+from firmware_protocol.errors import InvalidFieldError, LimitExceededError
 from firmware_protocol.limits import MAX_NAME_BYTES, MAX_TEXT_BYTES, MAX_TIME_US, MAX_UINT64
 
 DIGEST_BYTES = 32
@@ -52,6 +52,19 @@ def text(value: object, name: str, max_bytes: int = MAX_TEXT_BYTES, *, empty: bo
 
 def name(value: object, field: str) -> str:
     return text(value, field, MAX_NAME_BYTES)
+
+
+def unique_names(value: object, field: str, max_count: int) -> tuple[str, ...]:
+    """A tuple of 1..max_count distinct names (each `name`: 1..64 UTF-8 bytes)."""
+    if not isinstance(value, tuple):
+        raise InvalidFieldError(f"{field} must be a tuple of names")
+    if not 1 <= len(value) <= max_count:
+        raise LimitExceededError(f"{field} holds 1..{max_count} names, got {len(value)}")
+    for item in value:
+        name(item, f"a name in {field}")
+    if len(set(value)) != len(value):
+        raise InvalidFieldError(f"{field} holds a name twice")
+    return value
 
 
 def optional_text(value: object, field: str, max_bytes: int = MAX_TEXT_BYTES) -> str | None:

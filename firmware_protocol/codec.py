@@ -5,7 +5,7 @@ Frame layout (docs/protocol.md section 3)::
     offset  size  field
     0       2     magic "RC" (0x52 0x43)
     2       1     major version (1)
-    3       1     minor version
+    3       1     minor version: the lowest that can express the message (message_minor)
     4       1     message kind (MessageKind)
     5       1     flags: bit 0 = signed; bits 1-7 reserved, zero
     6       4     body length L, unsigned big-endian
@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 
 MAGIC: Final = b"RC"
 PROTOCOL_MAJOR: Final = 1
-PROTOCOL_MINOR: Final = 0
+PROTOCOL_MINOR: Final = 1
+"""The newest minor this package speaks. Encoders write `message_minor(message)`, which is 0
+for any message that 1.0 can express, so such messages encode byte for byte as in 1.0."""
 HEADER: Final = struct.Struct(">2sBBBBI")
 HEADER_BYTES: Final = HEADER.size  # 10
 SIGNATURE_BYTES: Final = 64
@@ -126,9 +128,17 @@ def encode_body(message: Message | TelemetryRows, *, compress: bool = True) -> b
     return _cbor.dumps(body)
 
 
-def frame_header(kind: MessageKind, body_length: int, *, signed: bool) -> bytes:
+def message_minor(message: Message | TelemetryRows) -> int:
+    """The minor version an encoder writes for `message`: the lowest that can express it (0
+    unless it uses a field or an event kind that a later minor introduced)."""
+    return _schema.minor_of(message)
+
+
+def frame_header(kind: MessageKind, body_length: int, *, signed: bool, minor: int) -> bytes:
+    if not 0 <= minor <= PROTOCOL_MINOR:
+        raise ValueError(f"minor version {minor} is not 0..{PROTOCOL_MINOR}")
     flags = FLAG_SIGNED if signed else 0
-    return HEADER.pack(MAGIC, PROTOCOL_MAJOR, PROTOCOL_MINOR, kind, flags, body_length)
+    return HEADER.pack(MAGIC, PROTOCOL_MAJOR, minor, kind, flags, body_length)
 
 
 def _telemetry_blocks(
@@ -215,7 +225,7 @@ def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Mess
     ignore: frozenset[Any] = frozenset()
     if kind == MessageKind.TELEMETRY:
         ignore = _JSON_TELEMETRY if json else _schema.TELEMETRY_BLOCK_KEYS
-    kwargs = _schema.read_fields(body, fields, json=json, strict=strict, ignore=ignore)
+    kwargs = _schema.read_fields(body, fields, json=json, strict=strict, minor=minor, ignore=ignore)
     if kind == MessageKind.TELEMETRY:
         # Imported on first use: numpy (~21 MB) is for decoding telemetry, which robots never do.
         from firmware_protocol import telemetry
@@ -225,7 +235,9 @@ def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Mess
     else:
         cls = _schema.MESSAGE_CLASSES[kind]
         if kind == MessageKind.EVENTS and "events" in kwargs:
-            kwargs["events"] = _schema.events_from(kwargs["events"], json=json, strict=strict)
+            kwargs["events"] = _schema.events_from(
+                kwargs["events"], json=json, strict=strict, minor=minor
+            )
     message: Message = _schema.build(cls, kwargs)
     return message
 

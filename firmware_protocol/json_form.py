@@ -19,10 +19,10 @@ from firmware_protocol import _schema
 from firmware_protocol._json_telemetry import telemetry_json
 from firmware_protocol.codec import (
     PROTOCOL_MAJOR,
-    PROTOCOL_MINOR,
     Decoded,
     Form,
     decode_body,
+    message_minor,
     payload_digest,
 )
 from firmware_protocol.errors import (
@@ -42,10 +42,11 @@ _KIND_NAMES: Final = {kind.name.lower(): kind for kind in MessageKind}
 
 
 def to_json(message: Message | TelemetryRows) -> bytes:
-    """Render a message in the JSON debug form (UTF-8, compact)."""
+    """Render a message in the JSON debug form (UTF-8, compact). Its "rc" names the lowest
+    minor version that can express the message, as a binary frame's header does."""
     kind = message.KIND
     document: dict[str, Any] = {
-        "rc": f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}",
+        "rc": f"{PROTOCOL_MAJOR}.{message_minor(message)}",
         "kind": kind.name.lower(),
     }
     document.update(_schema.write_fields(message, _schema.FIELDS[kind], json=True))

@@ -20,6 +20,8 @@ MAX_EVENTS_PER_BATCH: Final = 256
 MAX_CATALOGUE_ENTRIES: Final = 512
 MAX_ACK_RANGES: Final = 64
 MAX_CONFIG_METRICS: Final = 512
+MAX_CONFIG_COLLECTORS: Final = 32
+"""Collector names in a config (1.1); each name is at most MAX_NAME_BYTES."""
 
 MAX_CBOR_DEPTH: Final = 8
 MAX_CBOR_ITEMS: Final = 16_384

@@ -22,6 +22,7 @@ from firmware_protocol.limits import (
     MAX_ACK_RANGES,
     MAX_CATALOGUE_ENTRIES,
     MAX_CELLS_PER_BATCH,
+    MAX_CONFIG_COLLECTORS,
     MAX_CONFIG_METRICS,
     MAX_EVENTS_PER_BATCH,
     MAX_EXPONENT,
@@ -294,6 +295,10 @@ class EventKind(IntEnum):
     OVER_TEMPERATURE = 6
     MAINTENANCE_DONE = 7
     FIRMWARE_CHANGE = 8
+    CONFIG_APPLIED = 9
+    """(1.1) The robot applied a remote config: code = its config_version as decimal text."""
+    CONFIG_REJECTED = 10
+    """(1.1) The robot refused a remote config: code = its config_version, message = why."""
 
 
 class Severity(IntEnum):
@@ -309,12 +314,14 @@ _EVENT_REQUIRES: dict[int, tuple[str, ...]] = {
     EventKind.OVER_TEMPERATURE: ("metric", "value"),
     EventKind.MAINTENANCE_DONE: ("code",),
     EventKind.FIRMWARE_CHANGE: ("code", "from_version", "to_version"),
+    EventKind.CONFIG_APPLIED: ("code",),
+    EventKind.CONFIG_REJECTED: ("code",),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One discrete occurrence. `kind` codes above 8 (a later minor version) are kept as ints."""
+    """One discrete occurrence. `kind` codes above 10 (a later minor version) are kept as ints."""
 
     kind: int
     mono_us: int
@@ -404,6 +411,8 @@ class DropNotice:
     last_digest: bytes
     reason: int
     dropped_bytes: int
+    dropped_samples: int | None = None
+    """(1.1) Telemetry samples in the dropped range, if the robot counted them."""
 
     def __post_init__(self) -> None:
         _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
@@ -416,6 +425,8 @@ class DropNotice:
         v.digest(self.last_digest, "last_digest")
         v.uint(self.reason, "drop reason", 0xFFFF, 1)
         v.uint(self.dropped_bytes, "dropped_bytes")
+        if self.dropped_samples is not None:
+            v.uint(self.dropped_samples, "dropped_samples")
 
     def covers(self, seq: int) -> bool:
         return self.first_seq <= seq <= self.last_seq
@@ -464,6 +475,8 @@ class Status:
     catalogue: tuple[MetricDeclaration, ...] = ()
     vendor: str | None = None
     model: str | None = None
+    config_version: int | None = None
+    """(1.1) The config version the robot has applied; None if it applied none."""
 
     def __post_init__(self) -> None:
         _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
@@ -474,6 +487,8 @@ class Status:
         v.optional_text(self.model, "model", MAX_NAME_BYTES)
         if self.next_seq is not None:
             v.uint(self.next_seq, "next_seq")
+        if self.config_version is not None:
+            v.uint(self.config_version, "config_version")
         if not isinstance(self.catalogue, tuple) or len(self.catalogue) > MAX_CATALOGUE_ENTRIES:
             raise LimitExceededError(
                 f"a catalogue holds at most {MAX_CATALOGUE_ENTRIES} declarations"
@@ -503,6 +518,10 @@ class Config:
     outbox_budget_bytes: int | None = None
     metrics: tuple[MetricKey, ...] | None = None
     """Metrics to report; None means all the robot has."""
+    read_interval_ms: int | None = None
+    """(1.1) The raw read period of the robot's collectors."""
+    collectors: tuple[str, ...] | None = None
+    """(1.1) The collectors to enable, by name; None keeps the robot's current set."""
 
     def __post_init__(self) -> None:
         v.robot_uuid(self.robot_id, "robot_id")
@@ -522,6 +541,10 @@ class Config:
             or not all(isinstance(k, MetricKey) for k in self.metrics)
         ):
             raise InvalidFieldError(f"metrics must be a tuple of at most {MAX_CONFIG_METRICS} keys")
+        if self.read_interval_ms is not None:
+            v.uint(self.read_interval_ms, "read_interval_ms", 60_000, 10)
+        if self.collectors is not None:
+            v.unique_names(self.collectors, "collectors", MAX_CONFIG_COLLECTORS)
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -16,6 +16,7 @@ from firmware_protocol.codec import (
     decode_binary,
     encode_body,
     frame_header,
+    message_minor,
 )
 from firmware_protocol.errors import ErrorCode, MalformedPayloadError, SignatureError, TopicError
 from firmware_protocol.json_form import decode_json
@@ -43,13 +44,17 @@ def encode(
 ) -> bytes:
     """Encode and (with a signer) sign. Robot-to-cloud kinds must be signed.
 
+    The frame carries the lowest minor version that can express the message (`message_minor`):
+    0 unless it uses a 1.1 field or event kind, so a 1.0 message encodes exactly as in 1.0.
+
     Telemetry may be a TelemetryRows (pure Python: what robots send) or a TelemetryBatch;
     both give the same bytes. Encoding imports no numpy.
     """
     if signer is None and message.KIND in ROBOT_TO_CLOUD:
         raise SignatureError(f"{message.KIND.name} messages must be signed", ErrorCode.UNSIGNED)
     body = encode_body(message, compress=compress)
-    frame = frame_header(message.KIND, len(body), signed=signer is not None) + body
+    minor = message_minor(message)
+    frame = frame_header(message.KIND, len(body), signed=signer is not None, minor=minor) + body
     if signer is None:
         return frame
     signature = signer.sign(SIGNING_CONTEXT + frame)

@@ -314,6 +314,7 @@ class Flusher:
                     message.dropped_bytes,
                     message.digest_before,
                     message.last_digest,
+                    message.dropped_samples,
                 )
             )
         # The receipt keeps the chain whole even when the data itself went to dead letters.

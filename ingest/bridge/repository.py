@@ -241,14 +241,14 @@ async def insert_events(conn: Conn, rows: list[tuple[object, ...]]) -> None:
 
 async def insert_drop_notices(conn: Conn, rows: list[tuple[object, ...]]) -> None:
     """rows: (robot_id, notice_seq, first_seq, last_seq, reason, dropped_bytes, digest_before,
-    last_digest)."""
+    last_digest, dropped_samples); dropped_samples is None from robots on protocol 1.0."""
     if not rows:
         return
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO drop_notices (robot_id, notice_seq, first_seq, last_seq, reason,"
-            " dropped_bytes, digest_before, last_digest)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            " dropped_bytes, digest_before, last_digest, dropped_samples)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
 

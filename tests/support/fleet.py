@@ -138,8 +138,11 @@ class SimRobot:
         """Make chained telemetry that is never delivered (lost, or withheld)."""
         return [self.telemetry(samples=2) for _ in range(payloads)]
 
-    def drop_notice(self, dropped: list[bytes], first_seq: int) -> bytes:
-        """Admit, signed, that the messages `dropped` (seqs first_seq..) were discarded."""
+    def drop_notice(
+        self, dropped: list[bytes], first_seq: int, dropped_samples: int | None = None
+    ) -> bytes:
+        """Admit, signed, that the messages `dropped` (seqs first_seq..) were discarded; with
+        `dropped_samples`, a protocol 1.1 notice that also counts their samples."""
         last_seq = first_seq + len(dropped) - 1
         digest_before = GENESIS if first_seq == 0 else _prev_digest_of(dropped[0])
         notice = DropNotice(
@@ -155,6 +158,7 @@ class SimRobot:
             last_digest=payload_digest(dropped[-1]),
             reason=1,
             dropped_bytes=sum(len(p) for p in dropped),
+            dropped_samples=dropped_samples,
         )
         return self._chain(encode(notice, self.signer))
 

@@ -82,7 +82,7 @@ def start_agent(
     cloud.start()
     settings = fast_settings(state_dir, broker, **overrides)
     robot = SimulatedRobot(kind="industrial_arm", metrics=metrics, seed=1)
-    agent = Agent(settings, identity, load_or_create_signer(state_dir), [robot])
+    agent = Agent(settings, identity, load_or_create_signer(state_dir), {"simulator": robot})
     stop = threading.Event()
     thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
     thread.start()

@@ -129,7 +129,7 @@ def test_gaps_open_split_and_close_by_arrival_or_drop_notice(
         (1, 3, None)
     ]
     flush(database, (topic, held_back))
-    notice = robot.drop_notice(dropped, first_seq=2)  # seq 5
+    notice = robot.drop_notice(dropped, first_seq=2, dropped_samples=4)  # seq 5, protocol 1.1
     flush(database, (robot.topic(TopicKind.EVENTS), notice))
     gaps = query(
         database,
@@ -137,7 +137,9 @@ def test_gaps_open_split_and_close_by_arrival_or_drop_notice(
         " ORDER BY first_seq",
     )
     assert gaps == [(1, 1, "filled", True), (2, 3, "dropped", True)]
-    assert query(database, "SELECT first_seq, last_seq, reason FROM drop_notices") == [(2, 3, 1)]
+    assert query(
+        database, "SELECT first_seq, last_seq, reason, dropped_samples FROM drop_notices"
+    ) == [(2, 3, 1, 4)]
     assert query(database, "SELECT chain_head_seq FROM robots") == [(5,)]
 
 

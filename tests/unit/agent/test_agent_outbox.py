@@ -118,7 +118,7 @@ def test_an_exhausted_budget_drops_the_oldest_telemetry_keeps_events_and_counts(
         created[s].kind == MessageKind.EVENTS or s in rows for s in created if s > dropped[-1]
     )
     # The notices name exactly the dropped seqs, in contiguous ranges, with the digests that
-    # bridge the holes, and count the bytes.
+    # bridge the holes, and count the bytes and the samples (protocol 1.1).
     covered = sorted(
         s for n in notices.values() if isinstance(n, DropNotice)
         for s in range(n.first_seq, n.last_seq + 1)
@@ -134,6 +134,9 @@ def test_an_exhausted_budget_drops_the_oldest_telemetry_keeps_events_and_counts(
         assert notice.last_digest == digest[notice.last_seq]
         assert notice.dropped_bytes == sum(
             len(created[s].payload) for s in range(notice.first_seq, notice.last_seq + 1)
+        )
+        assert notice.dropped_samples == sum(
+            samples_of[s] for s in range(notice.first_seq, notice.last_seq + 1)
         )
         assert notice.last_seq < notice.seq
     stats = outbox.stats()

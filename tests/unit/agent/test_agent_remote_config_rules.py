@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from edge_agent.remote_config import AppliedConfig, ConfigEventKind, RemoteConfig
+from edge_agent.remote_config import AppliedConfig, RemoteConfig
 from edge_agent.settings import SamplingSettings
-from firmware_protocol import Config, MetricKey, Topic, TopicKind, encode
+from firmware_protocol import Config, EventKind, MetricKey, Topic, TopicKind, encode
 
 ROBOT = uuid.uuid4()
 TOPIC = Topic("acme", str(ROBOT), TopicKind.CONFIG)
@@ -23,20 +23,21 @@ class Robot:
 
     fail_on_window_ms: int | None = None
     applied: list[tuple[int, int | None]] = field(default_factory=list)
-    reports: list[tuple[ConfigEventKind, int, str]] = field(default_factory=list)
+    reports: list[tuple[EventKind, int, str]] = field(default_factory=list)
 
     def apply(self, sampling: SamplingSettings, budget: int | None) -> None:
         self.applied.append((sampling.window_ms, budget))
         if sampling.window_ms == self.fail_on_window_ms:
             raise OSError("the collector cannot read that fast")
 
-    def report(self, kind: ConfigEventKind, version: int, reason: str) -> None:
+    def report(self, kind: EventKind, version: int, reason: str) -> None:
         self.reports.append((kind, version, reason))
 
 
 def _remote(robot: Robot, applied: AppliedConfig | None = None) -> RemoteConfig:
     return RemoteConfig(topic=TOPIC, base=SamplingSettings(), base_budget=1 << 20,
-                        known_metrics=KEYS, apply=robot.apply, report=robot.report,
+                        known_metrics=KEYS, known_collectors=("system", "simulator"),
+                        apply=robot.apply, report=robot.report,
                         applied=applied)  # fmt: skip
 
 
@@ -53,7 +54,12 @@ def test_a_valid_config_is_applied_reported_and_survives_a_restart() -> None:
     assert (applied.version, applied.sampling.window_ms, applied.budget_bytes) == (3, 500, 2 << 20)
     assert applied.sampling.metrics == ("joint_temperature_c.1",)
     assert robot.applied == [(500, 2 << 20)]
-    assert robot.reports == [(ConfigEventKind.CONFIG_APPLIED, 3, "applied")]
+    assert robot.reports == [(EventKind.CONFIG_APPLIED, 3, "applied")]
+    # Protocol 1.1 fields: the raw read period and the collectors to read.
+    later = remote.handle(_config(4, read_interval_ms=50, collectors=("simulator",)))
+    assert later is not None
+    assert (later.sampling.read_interval_ms, later.sampling.collectors) == (50, ("simulator",))
+    assert later.sampling.window_ms == 500  # kept from version 3
     restored = AppliedConfig.from_json(applied.to_json())
     assert restored == applied
     # After a restart the retained copy of the same config arrives again: nothing happens.
@@ -68,6 +74,8 @@ def test_a_valid_config_is_applied_reported_and_survives_a_restart() -> None:
         ({"metrics": (MetricKey("payload_kg"),)}, "no collector reports payload_kg"),
         ({"sample_interval_ms": 10_000}, "window_ms must not exceed batch_interval_s"),
         ({"sample_interval_ms": 50}, "window_ms must be at least read_interval_ms"),
+        ({"read_interval_ms": 2000}, "window_ms must be at least read_interval_ms"),
+        ({"collectors": ("system", "lidar")}, "no collector named lidar"),
     ],
 )
 def test_a_bad_config_is_refused_with_its_reason_and_nothing_changes(
@@ -77,7 +85,7 @@ def test_a_bad_config_is_refused_with_its_reason_and_nothing_changes(
     remote = _remote(robot)
     assert remote.handle(_config(4, **fields)) is None
     assert robot.applied == []
-    assert robot.reports == [(ConfigEventKind.CONFIG_REJECTED, 4, reason)]
+    assert robot.reports == [(EventKind.CONFIG_REJECTED, 4, reason)]
     assert remote.last_rejection == (4, reason)
     assert remote.applied.version == -1
 
@@ -87,7 +95,7 @@ def test_an_undecodable_config_is_refused_and_reported() -> None:
     remote = _remote(robot)
     assert remote.handle(b"RC\x01\x00\x05\x00garbage") is None
     [(kind, version, reason)] = robot.reports
-    assert (kind, version) == (ConfigEventKind.CONFIG_REJECTED, 0)
+    assert (kind, version) == (EventKind.CONFIG_REJECTED, 0)
     assert reason.startswith("undecodable config: ")
 
 
@@ -99,7 +107,7 @@ def test_a_config_that_fails_to_apply_is_rolled_back_to_what_worked() -> None:
     # Tried, failed, and the previous settings applied again.
     assert robot.applied == [(500, 1 << 20), (200, 1 << 20), (500, 1 << 20)]
     assert robot.reports[-1] == (
-        ConfigEventKind.CONFIG_REJECTED,
+        EventKind.CONFIG_REJECTED,
         2,
         "rolled back: the collector cannot read that fast",
     )

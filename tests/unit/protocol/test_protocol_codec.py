@@ -94,13 +94,28 @@ def test_every_kind_round_trips(generator: ModuleType, signer: RobotSigner, comp
         assert decoded.kind is message.KIND
         assert decoded.form is Form.BINARY
         assert decoded.digest == payload_digest(payload)
-        assert (decoded.major, decoded.minor) == (1, 0)
+        assert (decoded.major, decoded.minor) == (1, _lowest_minor(message))
+
+
+def _lowest_minor(message: Any) -> int:
+    """What encoders write: 1 exactly when a 1.1 field or event kind is used, else 0."""
+    uses_1_1 = (
+        (isinstance(message, DropNotice) and message.dropped_samples is not None)
+        or (isinstance(message, Status) and message.config_version is not None)
+        or (
+            isinstance(message, Config)
+            and (message.read_interval_ms, message.collectors) != (None, None)
+        )
+        or (isinstance(message, EventBatch) and any(e.kind in (9, 10) for e in message.events))
+    )
+    return 1 if uses_1_1 else 0
 
 
 def test_every_kind_round_trips_as_json(generator: ModuleType) -> None:
     for message in _messages(generator):
         decoded = decode(to_json(message))
         assert decoded.message == message
+        assert decoded.minor == _lowest_minor(message)
         assert decoded.form is Form.JSON
         assert decoded.signature is None
         assert decoded.link is None or decoded.link.seq == message.seq
@@ -252,7 +267,8 @@ def test_cloud_kinds_may_be_unsigned_robot_kinds_may_not() -> None:
 def test_versioning_rules(signer: RobotSigner) -> None:
     ack = Ack(robot_id=ROBOT, wall_us=5, committed=(SeqRange(1, 2),))
     body = cbor2.loads(encode(ack)[10:]) | {77: [1, 2, 3]}
-    assert decode(_frame(6, body, minor=1)).message == ack
+    assert decode(_frame(6, body, minor=2)).message == ack
+    assert _code(_frame(6, body, minor=1)) is ErrorCode.UNKNOWN_FIELD
     assert _code(_frame(6, body, minor=0)) is ErrorCode.UNKNOWN_FIELD
     as_json = to_json(ack).replace(b'"rc":"1.0"', b'"rc":"1.4","future":1')
     assert decode(as_json).message == ack
@@ -448,8 +464,8 @@ def test_json_errors(typical_batch: TelemetryBatch) -> None:
         (b'"prev_digest":"', b'"prev_digest":7,"x":"', ErrorCode.BAD_FIELD),
     ]
     for old, new, code in cases:
-        # minor 1.1: the helper keys ("x", "y") are ignored, so the tested field is reached
-        mutated = good.replace(old, new, 1).replace(b'"rc":"1.0"', b'"rc":"1.1"')
+        # minor 1.2: the helper keys ("x", "y") are ignored, so the tested field is reached
+        mutated = good.replace(old, new, 1).replace(b'"rc":"1.0"', b'"rc":"1.2"')
         assert mutated != good
         assert _code(mutated) is code, (new, code)
     no_metrics = good[: good.index(b',"metrics"')] + b"}"

@@ -89,16 +89,21 @@ def batches(draw: st.DrawFn) -> TelemetryBatch:
 texts = st.text(
     st.characters(min_codepoint=0x20, blacklist_categories=["Cs"]), min_size=1, max_size=20
 )
-events = st.builds(
-    Event,
-    kind=st.integers(3, 5) | st.integers(9, 500),
-    mono_us=times,
-    severity=st.integers(0, 3),
-    channel=st.integers(0, 255),
-    code=st.none() | texts,
-    message=st.none() | texts,
-    value=st.none() | st.floats(allow_nan=False, allow_infinity=False),
-)
+
+
+@st.composite
+def events(draw: st.DrawFn) -> Event:
+    kind = draw(st.integers(3, 5) | st.integers(9, 500))
+    return Event(
+        kind=kind,
+        mono_us=draw(times),
+        severity=draw(st.integers(0, 3)),
+        channel=draw(st.integers(0, 255)),
+        # CONFIG_APPLIED and CONFIG_REJECTED (1.1) require a code
+        code=draw(texts if kind in (9, 10) else st.none() | texts),
+        message=draw(st.none() | texts),
+        value=draw(st.none() | st.floats(allow_nan=False, allow_infinity=False)),
+    )
 
 
 @st.composite
@@ -110,7 +115,7 @@ def event_batches(draw: st.DrawFn) -> EventBatch:
         prev_digest=draw(digests),
         wall_us=draw(times),
         mono_us=draw(times),
-        events=tuple(draw(st.lists(events, min_size=1, max_size=5))),
+        events=tuple(draw(st.lists(events(), min_size=1, max_size=5))),
     )
 
 
@@ -131,6 +136,7 @@ def notices(draw: st.DrawFn) -> DropNotice:
         last_digest=draw(digests),
         reason=draw(st.integers(1, 3)),
         dropped_bytes=draw(st.integers(0, 2**40)),
+        dropped_samples=draw(st.none() | st.integers(0, 2**64 - 1)),
     )
 
 
@@ -187,6 +193,7 @@ def test_arbitrary_json_decodes_or_raises(document: Any) -> None:
 def test_encode_decode_round_trip(message: Any, compress: bool) -> None:
     decoded = decode(encode(message, SIGNER, compress=compress))
     assert decoded.message == message
+    assert decoded.minor == _lowest_minor(message)
     verify(decoded, SIGNER.public_key)
 
 
@@ -196,7 +203,18 @@ def test_json_round_trip(message: Any) -> None:
     if isinstance(message, TelemetryBatch) and message.quantized.size:
         # JSON carries floats; exact for |q| well inside 2**53 (documented).
         message = _shrink(message)
-    assert decode(to_json(message)).message == message
+    decoded = decode(to_json(message))
+    assert decoded.message == message
+    assert decoded.minor == _lowest_minor(message)
+
+
+def _lowest_minor(message: Any) -> int:
+    """1 exactly when the message uses a 1.1 field or event kind (docs/protocol.md section 15)."""
+    if isinstance(message, EventBatch):
+        return int(any(e.kind in (9, 10) for e in message.events))
+    if isinstance(message, DropNotice):
+        return int(message.dropped_samples is not None)
+    return 0
 
 
 @PROFILE

@@ -51,6 +51,7 @@ ROBOT_SCRIPT = textwrap.dedent(
         events=(
             Event(EventKind.COLLISION, 8_500_000, Severity.WARNING, value=120.0),
             Event(EventKind.FAULT, 8_600_000, Severity.ERROR, code="E42", message="overcurrent"),
+            Event(EventKind.CONFIG_APPLIED, 8_700_000, code="3", message="applied"),  # 1.1
         ),
     )
     payloads.append(encode(events, signer))
@@ -65,7 +66,8 @@ ROBOT_SCRIPT = textwrap.dedent(
     cloud = RobotSigner.from_seed(bytes(range(1, 33)))
     ack = Ack(robot_id=robot, wall_us=1, committed=(SeqRange(0, 1), SeqRange(5, 5)))
     config = Config(robot_id=robot, config_version=3, wall_us=1, compress=False,
-                    metrics=(MetricKey("motor_current_a", 1),))
+                    metrics=(MetricKey("motor_current_a", 1),),
+                    read_interval_ms=100, collectors=("system",))  # 1.1 fields
     for message, kind in ((ack, "ack"), (config, "config")):
         decoded = decode(encode(message, cloud), topic=Topic.parse(f"rc/v1/acme/{robot}/{kind}"))
         assert decoded.message == message, decoded.message

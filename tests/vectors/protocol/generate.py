@@ -9,6 +9,7 @@ zstd upgrade may change the compressed vectors (the test will say so; regenerate
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import struct
@@ -247,6 +248,56 @@ def _valid_vectors() -> list[Vector]:
             _flip(encode(single, SIGNER), -1),
             verify="BAD_SIGNATURE",
         ),
+        *_v1_1_vectors(notice, birth, config),
+    ]
+
+
+def _v1_1_vectors(notice: DropNotice, birth: Status, config: Config) -> list[Vector]:
+    """Messages using the fields and event kinds of minor 1.1: their frames carry minor 1."""
+    outcomes = EventBatch(
+        robot_id=ROBOT,
+        boot_id=BOOT,
+        seq=122,
+        prev_digest=bytes([3]) * 32,
+        wall_us=WALL,
+        mono_us=MONO,
+        events=(
+            Event(
+                EventKind.CONFIG_REJECTED,
+                MONO - 2000,
+                Severity.WARNING,
+                code="8",
+                message="collector 'ros2' is not installed",
+            ),
+            Event(EventKind.CONFIG_APPLIED, MONO - 1000, code="9", message="applied"),
+        ),
+    )
+    return [
+        Vector(
+            "config_v1_1",
+            "1.1 config: read_interval_ms and collectors",
+            encode(
+                dataclasses.replace(
+                    config, config_version=9, read_interval_ms=100, collectors=("system", "ros2")
+                ),
+                SIGNER,
+            ),
+        ),
+        Vector(
+            "drop_notice_v1_1",
+            "1.1 drop notice with dropped_samples",
+            encode(dataclasses.replace(notice, dropped_samples=26_400), SIGNER),
+        ),
+        Vector(
+            "events_v1_1",
+            "1.1 event kinds CONFIG_REJECTED and CONFIG_APPLIED",
+            encode(outcomes, SIGNER),
+        ),
+        Vector(
+            "status_birth_v1_1",
+            "1.1 birth with the applied config_version",
+            encode(dataclasses.replace(birth, config_version=9), SIGNER),
+        ),
     ]
 
 
@@ -281,6 +332,7 @@ def _invalid_vectors() -> list[Vector]:
     status_body = body_of(
         encode(Status(robot_id=ROBOT, boot_id=BOOT, wall_us=WALL, mono_us=MONO, state=2), SIGNER)
     )
+    config_body = body_of(encode(Config(robot_id=ROBOT, config_version=9, wall_us=WALL)))
     e = Vector
     return [
         e("err_empty", "zero bytes", b"", "TRUNCATED"),
@@ -397,6 +449,12 @@ def _invalid_vectors() -> list[Vector]:
         e("err_json_syntax", "broken JSON", b'{"rc":"1.0",', "MALFORMED"),
         e("err_json_nan", "NaN in JSON", b'{"rc":"1.0","kind":"ack","wall_us":NaN}', "MALFORMED"),
         e("err_json_kind", "unknown JSON kind", b'{"rc":"1.0","kind":"selfie"}', "UNKNOWN_KIND"),
+        e(
+            "err_v1_1_field_at_minor_0",
+            "config key 56 (read_interval_ms, 1.1) in a minor 0 frame",
+            frame(5, cbor2.dumps(config_body | {56: 100}), flags=0, sign=False),
+            "UNKNOWN_FIELD",
+        ),
     ]
 
 
@@ -454,7 +512,7 @@ def build_manifest() -> tuple[dict[str, Any], dict[str, bytes]]:
         }
     )
     manifest = {
-        "protocol": "robocover firmware_protocol v1.0",
+        "protocol": "robocover firmware_protocol v1.1",
         "test_public_key": SIGNER.public_key.hex(),
         "test_private_seed_TEST_ONLY": TEST_SEED.hex(),
         "vectors": entries,
