@@ -180,9 +180,8 @@ class Agent:
         )
 
     def _config_version(self) -> int | None:
-        """The remote config applied, if any (during construction, before it is known: None)."""
-        remote = getattr(self, "remote_config", None)
-        version = -1 if remote is None else remote.applied.version
+        """The remote config applied, if any."""
+        version = self.remote_config.applied.version
         return version if version >= 0 else None
 
     def _birth(self) -> Status:
@@ -248,16 +247,7 @@ class Agent:
         origin = self.origin
 
         def build(seq: int, prev_digest: bytes) -> ChainedMessage:
-            wall_us, mono_us = origin.clock()
-            message: ChainedMessage = constructor(
-                robot_id=origin.robot_id,
-                boot_id=origin.boot_id,
-                seq=seq,
-                prev_digest=prev_digest,
-                wall_us=wall_us,
-                mono_us=mono_us,
-                **fields,
-            )
+            message: ChainedMessage = constructor(**origin.chain_fields(seq, prev_digest), **fields)
             return message
 
         return build

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def now_us() -> tuple[int, int]:
@@ -20,3 +21,9 @@ class Origin:
 
     def clock(self) -> tuple[int, int]:
         return now_us()
+
+    def chain_fields(self, seq: int, prev_digest: bytes) -> dict[str, Any]:
+        """The fields every chained message starts with, stamped now."""
+        wall_us, mono_us = self.clock()
+        return {"robot_id": self.robot_id, "boot_id": self.boot_id, "seq": seq,
+                "prev_digest": prev_digest, "wall_us": wall_us, "mono_us": mono_us}  # fmt: skip

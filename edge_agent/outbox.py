@@ -297,14 +297,8 @@ def _drop_notice_factory(
     origin = outbox.origin
 
     def build(seq: int, prev_digest: bytes) -> ChainedMessage:
-        wall_us, mono_us = origin.clock()
         return DropNotice(
-            robot_id=origin.robot_id,
-            boot_id=origin.boot_id,
-            seq=seq,
-            prev_digest=prev_digest,
-            wall_us=wall_us,
-            mono_us=mono_us,
+            **origin.chain_fields(seq, prev_digest),
             first_seq=run[0][0],
             last_seq=run[-1][0],
             digest_before=run[0][1],
