@@ -196,12 +196,7 @@ class TelemetryBatch:
             len(rows.quantized), len(rows.timestamps_us)
         )
         return cls(
-            robot_id=rows.robot_id,
-            boot_id=rows.boot_id,
-            seq=rows.seq,
-            prev_digest=rows.prev_digest,
-            wall_us=rows.wall_us,
-            mono_us=rows.mono_us,
+            **_chain_of(rows),
             timestamps_us=stamps,
             keys=rows.keys,
             exponents=rows.exponents,
@@ -211,17 +206,20 @@ class TelemetryBatch:
     def to_rows(self) -> TelemetryRows:
         """The numpy-free twin (plain tuples of ints)."""
         return TelemetryRows(
-            robot_id=self.robot_id,
-            boot_id=self.boot_id,
-            seq=self.seq,
-            prev_digest=self.prev_digest,
-            wall_us=self.wall_us,
-            mono_us=self.mono_us,
+            **_chain_of(self),
             timestamps_us=tuple(self.timestamps_us.tolist()),
             keys=self.keys,
             exponents=self.exponents,
             quantized=tuple(map(tuple, self.quantized.tolist())),
         )
+
+
+_CHAIN_NAMES = ("robot_id", "boot_id", "seq", "prev_digest", "wall_us", "mono_us")
+
+
+def _chain_of(message: TelemetryBatch | TelemetryRows) -> dict[str, Any]:
+    """The origin and chain fields both telemetry forms share, to copy one into the other."""
+    return {name: getattr(message, name) for name in _CHAIN_NAMES}
 
 
 def quantize(rows: FloatArray, exponents: Sequence[int]) -> Int64Array:
