@@ -123,15 +123,15 @@ def _fill_backlog(state: Path, robot_id: uuid.UUID, count: int) -> None:
     """`count` stored, unacknowledged batches, as an outage of count x 5 s would leave."""
     from edge_agent.identity import load_signer
 
-    outbox = Outbox(state / OUTBOX_FILE, load_signer(state), Origin(robot_id), budget_bytes=1 << 30)
+    origin = Origin(robot_id)  # one earlier boot of the robot
+    outbox = Outbox(state / OUTBOX_FILE, load_signer(state), origin, budget_bytes=1 << 30)
     series = {f"vibration_rms_m_s2.{c}": [0.2 + 0.001 * c] * 5 for c in range(1, 101)}
     stamps = [1_000_000 * (i + 1) for i in range(5)]
 
     def build(seq: int, prev: bytes) -> ChainedMessage:
         return TelemetryRows.from_values(
-            robot_id=robot_id, boot_id=uuid.uuid4(), seq=seq, prev_digest=prev,
-            wall_us=1, mono_us=1, timestamps_us=stamps, series=series,
-        )  # fmt: skip
+            **origin.chain_fields(seq, prev), timestamps_us=stamps, series=series
+        )
 
     for _ in range(count):
         outbox.append(build, samples=500)
