@@ -90,8 +90,11 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 def _decompress_exactly(data: bytes, expected: int) -> bytes:
     """Decompress one zstd frame that must declare exactly `expected` bytes of content.
 
-    The declared size is checked before decompressing: zstandard's `max_output_size` is
-    ignored when a frame declares its size, so it cannot be relied on against bombs.
+    Bounded before anything is allocated: the declared size is checked against `expected`
+    (which the caller bounds by the protocol's limits), then the frame is decompressed in one
+    pass into a buffer of exactly that size, so a frame whose blocks hold more than it declares
+    (a bomb of RLE blocks, say) fails at the first block that overflows the buffer instead of
+    growing a stream's output until the frame's end. Bytes after the frame are refused.
     """
     try:
         declared = zstandard.frame_content_size(data)
@@ -104,14 +107,13 @@ def _decompress_exactly(data: bytes, expected: int) -> bytes:
     if declared != expected:
         code = ErrorCode.DECOMPRESSION_BOMB if declared > expected else ErrorCode.BAD_FIELD
         raise InvalidFieldError(f"zstd frame declares {declared} bytes, expected {expected}", code)
-    decompressor = _decompressor().decompressobj()
     try:
-        raw = decompressor.decompress(data)
+        raw = _decompressor().decompress(data, max_output_size=expected, allow_extra_data=False)
     except zstandard.ZstdError as exc:
         raise InvalidFieldError(f"zstd: {exc}", ErrorCode.DECOMPRESSION_FAILED) from None
-    if len(raw) != expected or not decompressor.eof or decompressor.unused_data:
+    if len(raw) != expected:
         raise InvalidFieldError(
-            "zstd frame is incomplete, the wrong size, or followed by other bytes",
+            f"zstd frame holds {len(raw)} bytes, expected {expected}",
             ErrorCode.DECOMPRESSION_FAILED,
         )
     return raw
