@@ -57,7 +57,10 @@ pg_running() { pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main
 pg_start() {
   pg_running || { log "starting PostgreSQL $PG_VERSION"; pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start; }
 }
-psql_admin() { runuser -u postgres -- "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+# As postgres, from /: the caller's directory (a clone under /root, a mktemp -d) may be closed to
+# postgres, and psql would say "could not change directory" on every call.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+psql_admin() { as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 build_timescaledb_from_source() {
   # Debian 12 does not package TimescaleDB; Debian 13's source package builds against PostgreSQL 15.
@@ -136,7 +139,7 @@ if [ "$(psql_admin -c "SELECT datistemplate AND NOT datallowconn FROM pg_databas
                        WHERE datname = 'robocover_template'")" != t ]; then
   psql_admin -c "ALTER DATABASE robocover_template WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
 fi
-if ! runuser -u postgres -- "$PG_BIN/psql" -X -h 127.0.0.1 -U "$DB_ROLE" -d robocover -Atc 'SELECT 1' \
+if ! as_postgres "$PG_BIN/psql" -X -h 127.0.0.1 -U "$DB_ROLE" -d robocover -Atc 'SELECT 1' \
      >/dev/null 2>&1; then
   die "role $DB_ROLE cannot log in over 127.0.0.1; allow it in pg_hba.conf (trust or a password in ROBOCOVER_DATABASE_URL)"
 fi

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import threading
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -13,6 +17,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from tests.support.broker import MosquittoBroker
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _client(client_id: str, broker: MosquittoBroker, *, clean_start: bool) -> mqtt.Client:
@@ -113,3 +119,38 @@ def test_subscriber_receives_what_is_published(mqtt_broker: MosquittoBroker, qos
     for client in (pub, sub):
         client.disconnect()
         client.loop_stop()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("apt-get") is None, reason="needs root on Debian"
+)
+def test_services_setup_runs_quietly_from_a_directory_postgres_cannot_enter(
+    tmp_path: Path,
+) -> None:
+    """From a checkout postgres cannot enter (a clone under /root, a `mktemp -d`), the setup runs
+    what it runs as postgres from elsewhere: psql must not say "could not change directory", and
+    a second run still says only that all is ready."""
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    entered = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(closed)], check=False
+    )
+    assert entered.returncode != 0, "postgres can enter the directory: the test proves nothing"
+    runs = [
+        subprocess.run(
+            ["bash", str(PROJECT / "scripts" / "services-up.sh")],
+            cwd=closed,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        assert "could not change directory" not in run.stdout + run.stderr
+    lines = runs[1].stderr.strip().splitlines()
+    assert len(lines) == 1, runs[1].stderr
+    assert lines[0].startswith("[services] ready:")
+    assert runs[1].stdout == ""
