@@ -71,20 +71,25 @@ def fit(  # noqa: PLR0917 (typer options)
 ) -> None:
     """Fit frequency (Poisson) and severity (Gamma) GLMs; report holdout deviance and Gini."""
     from risk_engine.fit_command import FitSource, run_fit
+    from risk_engine.fitting.draft import FitError
 
     source = FitSource(data=data, rdataset=rdataset, simulated=simulated)
     settings = _settings() if save else None
-    run_fit(
-        source,
-        claims=claims,
-        exposure=exposure,
-        factors=factor or [],
-        base=base,
-        amount=amount,
-        holdout=holdout,
-        output=output,
-        settings=settings,
-    )
+    try:
+        run_fit(
+            source,
+            claims=claims,
+            exposure=exposure,
+            factors=factor or [],
+            base=base,
+            amount=amount,
+            holdout=holdout,
+            output=output,
+            settings=settings,
+        )
+    except FitError as error:
+        typer.echo(f"cannot fit: {error}", err=True)
+        raise typer.Exit(1) from error
 
 
 @plan_app.command("load")

@@ -64,7 +64,28 @@ def categorical_specs(columns: list[str], *, severity: bool) -> tuple[FactorSpec
     )
 
 
+def excluded_note(result: FitResult, *, shown: int = 10) -> str | None:
+    """What the fit left out for its exposure, by row number (1 = the table's first data row)."""
+    count = len(result.excluded)
+    if count == 0:
+        return None
+    numbers = ", ".join(str(i + 1) for i in result.excluded[:shown])
+    more = f" and {count - shown} more" if count > shown else ""
+    why = (
+        f"the claims on them ({result.excluded_claims:,.0f}) are left out too: check the exposure"
+        if result.excluded_claims
+        else "without claims they add nothing to a Poisson likelihood with an exposure offset"
+    )
+    return (
+        f"excluded {count} {'row' if count == 1 else 'rows'} whose exposure is missing, zero,"
+        f" negative or infinite ({'row' if count == 1 else 'rows'} {numbers}{more}); {why}"
+    )
+
+
 def print_report(console: Console, result: FitResult) -> None:
+    note = excluded_note(result)
+    if note is not None:
+        console.print(note, markup=False)
     table = Table(title="Fit")
     table.add_column("measure")
     table.add_column("value", justify="right")

@@ -28,6 +28,10 @@ from risk_engine.plans.structure import FactorSpec
 ALL = "all"
 
 
+class FitError(ValueError):
+    """The table cannot be fitted as asked."""
+
+
 @dataclass(frozen=True)
 class FitRequest:
     """Which columns hold what. Exposure is in the unit frequencies are per 1,000 of."""
@@ -44,11 +48,25 @@ class FitRequest:
 
 @dataclass(frozen=True)
 class FitResult:
+    """excluded: the positions (from 0) in the table given of the rows left out for their
+    exposure, and excluded_claims the claims those rows carried."""
+
     plan: RatingPlan
     report: dict[str, float]
     frequency: GlmFit
     severity: GlmFit | None
     design: Design
+    excluded: tuple[int, ...] = ()
+    excluded_claims: float = 0.0
+
+
+def exposed_rows(frame: pl.DataFrame, request: FitRequest) -> BoolArray:
+    """Which rows have a positive, finite exposure. A row of zero exposure adds nothing to a
+    Poisson likelihood with offset log(exposure) (its mean is 0), and a missing, negative or
+    infinite exposure has no place in one: the fit leaves those rows out."""
+    exposure = frame.get_column(request.exposure).cast(pl.Float64).to_numpy()
+    keep: BoolArray = np.isfinite(exposure) & (exposure > 0)
+    return keep
 
 
 def _specs(request: FitRequest, target: str) -> list[FactorSpec]:
@@ -149,12 +167,28 @@ def _base_rates(
 
 
 def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: datetime) -> FitResult:
-    """Holdout metrics from a fit on the rest, then the draft plan from a fit on every row."""
+    """Holdout metrics from a fit on the rest, then the draft plan from a fit on every row.
+
+    Rows whose exposure is missing, zero, negative or infinite are left out first, and counted
+    (``excluded_rows`` in the report); with none left there is nothing to fit: FitError.
+    """
+    keep = exposed_rows(frame, request)
+    excluded = tuple(np.flatnonzero(~keep).tolist())
+    excluded_claims = float(
+        frame.filter(pl.Series(~keep)).get_column(request.claims).cast(pl.Float64).sum()
+    )
+    if not keep.any():
+        raise FitError(
+            f"no row to fit: all {frame.height} rows have a missing, zero, negative or infinite"
+            f" exposure in column {request.exposure!r}"
+        )
+    frame = frame.filter(pl.Series(keep))
     report = _holdout_metrics(frame, request)
     frequency, design, offset = _frequency(frame, request)
     claims = frame.get_column(request.claims).cast(pl.Float64).to_numpy()
     report["poisson_deviance"] = poisson_deviance(claims, frequency.predict(design.matrix, offset))
     report["rows"] = float(frame.height)
+    report["excluded_rows"] = float(len(excluded))
     severity = _severity(frame, request)
     factors = _relativities(frequency, design, _specs(request, "frequency"))
     if severity is not None:
@@ -180,4 +214,12 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
         minimum_annual_hours=500.0,
         fit_report=report,
     )
-    return FitResult(plan, report, frequency, None if severity is None else severity[0], design)
+    return FitResult(
+        plan,
+        report,
+        frequency,
+        None if severity is None else severity[0],
+        design,
+        excluded,
+        excluded_claims,
+    )
