@@ -73,7 +73,12 @@ if TYPE_CHECKING:
         Status,
         TelemetryRows,
     )
-    from firmware_protocol.signing import RobotSigner, load_public_key, verify
+    from firmware_protocol.signing import (
+        RobotSigner,
+        load_public_key,
+        seal_credentials,
+        verify,
+    )
     from firmware_protocol.telemetry import TelemetryBatch
     from firmware_protocol.topics import Topic, TopicKind, shared_subscription, topic_filter
     from firmware_protocol.wire import check_topic, decode, encode
@@ -125,6 +130,7 @@ __all__ = [
     "encode",
     "load_public_key",
     "payload_digest",
+    "seal_credentials",
     "shared_subscription",
     "spec_by_code",
     "spec_by_name",
@@ -176,7 +182,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Status",
         "TelemetryRows",
     ),
-    "signing": ("RobotSigner", "load_public_key", "verify"),
+    "signing": ("RobotSigner", "load_public_key", "seal_credentials", "verify"),
     "telemetry": ("TelemetryBatch",),
     "topics": ("Topic", "TopicKind", "shared_subscription", "topic_filter"),
     "wire": ("check_topic", "decode", "encode"),

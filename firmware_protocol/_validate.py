@@ -6,13 +6,13 @@ import math
 import uuid
 
 from firmware_protocol.errors import InvalidFieldError, LimitExceededError
-from firmware_protocol.limits import MAX_NAME_BYTES, MAX_TEXT_BYTES, MAX_TIME_US, MAX_UINT64
+from firmware_protocol.limits import MAX_NAME_BYTES, MAX_TEXT_BYTES, MAX_TIME_US, MAX_UINT
 
 DIGEST_BYTES = 32
 ZERO_DIGEST = bytes(DIGEST_BYTES)
 
 
-def uint(value: object, name: str, maximum: int = MAX_UINT64, minimum: int = 0) -> int:
+def uint(value: object, name: str, maximum: int = MAX_UINT, minimum: int = 0) -> int:
     # bool is an int subclass; a True where a count belongs is a bug, not a 1. (IntEnum is fine.)
     if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
         raise InvalidFieldError(f"{name} must be an integer in {minimum}..{maximum}, got {value!r}")
@@ -31,6 +31,12 @@ def signed_time_us(value: object, name: str) -> int:
 def digest(value: object, name: str) -> bytes:
     if type(value) is not bytes or len(value) != DIGEST_BYTES:
         raise InvalidFieldError(f"{name} must be {DIGEST_BYTES} bytes")
+    return value
+
+
+def byte_string(value: object, name: str, minimum: int, maximum: int) -> bytes:
+    if type(value) is not bytes or not minimum <= len(value) <= maximum:
+        raise InvalidFieldError(f"{name} must be {minimum}..{maximum} bytes")
     return value
 
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 MAGIC: Final = b"RC"
 PROTOCOL_MAJOR: Final = 1
-PROTOCOL_MINOR: Final = 1
+PROTOCOL_MINOR: Final = 2
 """The newest minor this package speaks. Encoders write `message_minor(message)`, which is 0
 for any message that 1.0 can express, so such messages encode byte for byte as in 1.0."""
 HEADER: Final = struct.Struct(">2sBBBBI")
@@ -217,24 +217,25 @@ def _kind(value: int) -> MessageKind:
 
 
 def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Message:
-    """Build the message of `kind` from a decoded CBOR map (or JSON object)."""
+    """Build the message of `kind` from a decoded CBOR map (or JSON object), checking its rules
+    in the order of docs/protocol.md section 5.1 (see _schema's module docstring)."""
     if type(body) is not dict:
         raise MalformedPayloadError("the body is not a map")
     strict = minor <= PROTOCOL_MINOR
-    fields = _schema.FIELDS[kind]
-    ignore: frozenset[Any] = frozenset()
     if kind == MessageKind.TELEMETRY:
-        ignore = _JSON_TELEMETRY if json else _schema.TELEMETRY_BLOCK_KEYS
-    kwargs = _schema.read_fields(body, fields, json=json, strict=strict, minor=minor, ignore=ignore)
-    if kind == MessageKind.TELEMETRY:
+        fields = _schema.JSON_TELEMETRY_FIELDS if json else _schema.FIELDS[kind]
+        kwargs = _schema.read_fields(body, fields, json=json, strict=strict, minor=minor)
         # Imported on first use: numpy (~21 MB) is for decoding telemetry, which robots never do.
         from firmware_protocol import telemetry
 
         cls: type[Any] = telemetry.TelemetryBatch
-        kwargs.update(telemetry.json_columns(body) if json else telemetry.binary_columns(body))
+        kwargs = telemetry.json_columns(kwargs) if json else telemetry.binary_columns(kwargs)
     else:
+        kwargs = _schema.read_fields(
+            body, _schema.FIELDS[kind], json=json, strict=strict, minor=minor
+        )
         cls = _schema.MESSAGE_CLASSES[kind]
-        if kind == MessageKind.EVENTS and "events" in kwargs:
+        if kind == MessageKind.EVENTS:
             kwargs["events"] = _schema.events_from(
                 kwargs["events"], json=json, strict=strict, minor=minor
             )
@@ -242,46 +243,19 @@ def decode_body(kind: MessageKind, body: Any, *, minor: int, json: bool) -> Mess
     return message
 
 
-_JSON_TELEMETRY: Final = frozenset({"timestamps_us", "metrics"})
-
-
-def required_field(body: dict[Any, Any], key: Any, wire_type: type, what: str) -> Any:
-    if key not in body:
-        raise InvalidFieldError(f"telemetry lacks {what}", ErrorCode.MISSING_FIELD)
-    value = body[key]
-    if type(value) is not wire_type:
-        raise InvalidFieldError(f"{what} must be of type {wire_type.__name__}")
-    return value
-
-
-def block_field(body: dict[Any, Any], key: int, what: str) -> tuple[int, int, bytes]:
-    block = required_field(body, key, list, what)
-    if len(block) != 3 or type(block[0]) is not int or type(block[1]) is not int:
-        raise InvalidFieldError(f"{what} must be [codec, width, bytes]")
-    if type(block[2]) is not bytes:
-        raise InvalidFieldError(f"{what} data must be a byte string")
-    return block[0], block[1], block[2]
-
-
 def sample_count(codec: int, width: int, data: bytes) -> int:
-    """Samples are counted from the timestamp block: its raw size, or its zstd content size."""
-    if width not in (1, 2, 4):
-        raise InvalidFieldError(f"timestamp block width {width!r} is not 1, 2 or 4")
+    """N, counted from the timestamp block: its raw size, or its zstd frame's content size."""
     if codec == BlockCodec.RAW:
         size = len(data)
-    elif codec == BlockCodec.SHUFFLE_ZSTD:
+    else:
         try:
             size = zstandard.frame_content_size(data)
         except zstandard.ZstdError:
             raise InvalidFieldError(
                 "timestamp block is not a zstd frame", ErrorCode.DECOMPRESSION_FAILED
             ) from None
-    else:
-        raise UnsupportedVersionError(
-            f"block codec {codec} is not 0 or 1", ErrorCode.UNSUPPORTED_ENCODING
-        )
-    if size < 0:
-        raise InvalidFieldError("zstd frame does not declare its content size")
+        if size < 0:
+            raise InvalidFieldError("zstd frame does not declare its content size")
     if size // width > MAX_SAMPLES_PER_BATCH:
         raise LimitExceededError(f"more than {MAX_SAMPLES_PER_BATCH} samples")
     if size % width or size == 0:

@@ -43,6 +43,15 @@ MAX_QUANTIZED_MAGNITUDE: Final = 2**53
 MAX_DELTA_MAGNITUDE: Final = 2**31 - 1
 """Successive quantized values (and timestamps) differ by at most this: widths are 1, 2 or 4."""
 
-MAX_UINT64: Final = 2**64 - 1
-MAX_TIME_US: Final = 2**62
-"""Timestamps (monotonic or wall clock, microseconds) stay far from int64 overflow."""
+MAX_UINT: Final = 2**63 - 1
+"""(1.2) The largest value of any unsigned field without a smaller range of its own (seq,
+counters, versions): what a signed 64-bit database column holds."""
+MAX_TIME_US: Final = 2**54
+"""(1.2) Monotonic times and timestamps are 0..2**54 us (571 years of uptime) and wall_us is
+within +-2**54 (1399 to 2541): a sample's wall time, wall_us + (t - mono_us), then lies within
++-2**55 us of 1970 (829 to 3111), which every calendar type the cloud stores in can hold."""
+
+MAX_SEALED_BYTES: Final = 512
+"""(1.2) Longest sealed credentials in a config (section 10)."""
+SEALED_OVERHEAD_BYTES: Final = 48
+"""A sealed box adds an ephemeral X25519 key (32 bytes) and a Poly1305 tag (16 bytes)."""

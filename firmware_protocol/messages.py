@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from firmware_protocol import _validate as v
 from firmware_protocol.catalogue import MetricKey, check_exponent, default_exponent
-from firmware_protocol.errors import InvalidFieldError, LimitExceededError
+from firmware_protocol.errors import ErrorCode, InvalidFieldError, LimitExceededError
 from firmware_protocol.limits import (
     MAX_ACK_RANGES,
     MAX_CATALOGUE_ENTRIES,
@@ -30,9 +30,10 @@ from firmware_protocol.limits import (
     MAX_NAME_BYTES,
     MAX_QUANTIZED_MAGNITUDE,
     MAX_SAMPLES_PER_BATCH,
+    MAX_SEALED_BYTES,
     MAX_TIME_US,
-    MAX_UINT64,
     MIN_EXPONENT,
+    SEALED_OVERHEAD_BYTES,
 )
 
 if TYPE_CHECKING:
@@ -299,6 +300,10 @@ class EventKind(IntEnum):
     """(1.1) The robot applied a remote config: code = its config_version as decimal text."""
     CONFIG_REJECTED = 10
     """(1.1) The robot refused a remote config: code = its config_version, message = why."""
+    KEY_ROTATED = 11
+    """(1.2) The robot rotated its signing key at the cloud's request: code = the config's
+    rotation_id as decimal text, public_key = the new key. This batch is the last message
+    signed with the old key; every chained message with a greater seq is signed with the new."""
 
 
 class Severity(IntEnum):
@@ -316,6 +321,7 @@ _EVENT_REQUIRES: dict[int, tuple[str, ...]] = {
     EventKind.FIRMWARE_CHANGE: ("code", "from_version", "to_version"),
     EventKind.CONFIG_APPLIED: ("code",),
     EventKind.CONFIG_REJECTED: ("code",),
+    EventKind.KEY_ROTATED: ("code", "public_key"),
 }
 
 
@@ -336,6 +342,8 @@ class Event:
     metric: MetricKey | None = None
     from_version: str | None = None
     to_version: str | None = None
+    public_key: bytes | None = None
+    """(1.2) KEY_ROTATED: the robot's new 32-byte Ed25519 public key."""
 
     def __post_init__(self) -> None:
         v.uint(self.kind, "event kind", 0xFFFF, 1)
@@ -350,9 +358,14 @@ class Event:
         v.optional_text(self.to_version, "to_version", MAX_NAME_BYTES)
         if self.metric is not None and not isinstance(self.metric, MetricKey):
             raise InvalidFieldError("event metric must be a MetricKey")
+        if self.public_key is not None:
+            v.digest(self.public_key, "event public_key")
         for required in _EVENT_REQUIRES.get(self.kind, ()):
             if getattr(self, required) is None:
-                raise InvalidFieldError(f"{EventKind(self.kind).name} event requires {required}")
+                raise InvalidFieldError(
+                    f"{EventKind(self.kind).name} event requires {required}",
+                    ErrorCode.MISSING_FIELD,
+                )
 
     @property
     def known_kind(self) -> EventKind | None:
@@ -477,6 +490,14 @@ class Status:
     model: str | None = None
     config_version: int | None = None
     """(1.1) The config version the robot has applied; None if it applied none."""
+    connection_seq: int | None = None
+    """(1.2) The robot's connection counter: one more for every connection it opens, kept
+    across reboots like seq. The birth and the last will made for one connection carry the
+    same value, so the cloud orders presence by (connection_seq, state) and an old birth
+    replayed later changes nothing."""
+    head_digest: bytes | None = None
+    """(1.2) The digest of the chained message next_seq - 1: binds the status to the chain,
+    so a tail of the chain deleted before it was sent shows as a gap the robot owes."""
 
     def __post_init__(self) -> None:
         _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
@@ -489,18 +510,25 @@ class Status:
             v.uint(self.next_seq, "next_seq")
         if self.config_version is not None:
             v.uint(self.config_version, "config_version")
+        if self.connection_seq is not None:
+            v.uint(self.connection_seq, "connection_seq")
+        if self.head_digest is not None:
+            v.digest(self.head_digest, "head_digest")
         if not isinstance(self.catalogue, tuple) or len(self.catalogue) > MAX_CATALOGUE_ENTRIES:
             raise LimitExceededError(
                 f"a catalogue holds at most {MAX_CATALOGUE_ENTRIES} declarations"
             )
         if not all(isinstance(d, MetricDeclaration) for d in self.catalogue):
             raise InvalidFieldError("catalogue entries must be MetricDeclaration values")
-        if self.state == RobotState.ONLINE and None in (
-            self.firmware_version,
-            self.agent_version,
-            self.next_seq,
-        ):
-            raise InvalidFieldError("a birth needs firmware_version, agent_version and next_seq")
+        if self.state == RobotState.ONLINE:
+            for required in ("firmware_version", "agent_version", "next_seq"):
+                if getattr(self, required) is None:
+                    raise InvalidFieldError(f"a birth needs {required}", ErrorCode.MISSING_FIELD)
+        if self.head_digest is not None:
+            if self.next_seq is None:
+                raise InvalidFieldError("head_digest needs next_seq", ErrorCode.MISSING_FIELD)
+            if self.next_seq == 0:
+                raise InvalidFieldError("head_digest with next_seq 0: no message precedes seq 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,6 +550,12 @@ class Config:
     """(1.1) The raw read period of the robot's collectors."""
     collectors: tuple[str, ...] | None = None
     """(1.1) The collectors to enable, by name; None keeps the robot's current set."""
+    rotation_id: int | None = None
+    """(1.2) A request to rotate the robot's credentials, numbered by the cloud: the robot
+    makes a new signing key and answers with a KEY_ROTATED event naming this id."""
+    rotation_credentials: bytes | None = None
+    """(1.2) The robot's new broker account, sealed to its current key (signing.seal_to_robot):
+    only the robot can open it. Requires rotation_id."""
 
     def __post_init__(self) -> None:
         v.robot_uuid(self.robot_id, "robot_id")
@@ -534,7 +568,7 @@ class Config:
         if self.compress is not None:
             v.flag(self.compress, "compress")
         if self.outbox_budget_bytes is not None:
-            v.uint(self.outbox_budget_bytes, "outbox_budget_bytes", MAX_UINT64, 1 << 20)
+            v.uint(self.outbox_budget_bytes, "outbox_budget_bytes", minimum=1 << 20)
         if self.metrics is not None and (
             not isinstance(self.metrics, tuple)
             or len(self.metrics) > MAX_CONFIG_METRICS
@@ -545,6 +579,19 @@ class Config:
             v.uint(self.read_interval_ms, "read_interval_ms", 60_000, 10)
         if self.collectors is not None:
             v.unique_names(self.collectors, "collectors", MAX_CONFIG_COLLECTORS)
+        if self.rotation_id is not None:
+            v.uint(self.rotation_id, "rotation_id", minimum=1)
+        if self.rotation_credentials is not None:
+            v.byte_string(
+                self.rotation_credentials,
+                "rotation_credentials",
+                SEALED_OVERHEAD_BYTES + 2,
+                MAX_SEALED_BYTES,
+            )
+            if self.rotation_id is None:
+                raise InvalidFieldError(
+                    "rotation_credentials needs rotation_id", ErrorCode.MISSING_FIELD
+                )
 
 
 @dataclass(frozen=True, slots=True, order=True)

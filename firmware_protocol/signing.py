@@ -15,10 +15,16 @@ when loading it, load_public_key reports that as BAD_KEY.
 from __future__ import annotations
 
 from nacl.exceptions import BadSignatureError, CryptoError
+from nacl.public import SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
+from firmware_protocol import _cbor
 from firmware_protocol.codec import Decoded, Form
-from firmware_protocol.errors import ErrorCode, SignatureError
+from firmware_protocol.errors import ErrorCode, InvalidFieldError, ProtocolError, SignatureError
+from firmware_protocol.limits import MAX_SEALED_BYTES, SEALED_OVERHEAD_BYTES
+
+MAX_CREDENTIAL_BYTES = 128
+"""Longest broker user name or password in sealed rotation credentials (UTF-8 bytes)."""
 
 KEY_BYTES = 32
 
@@ -51,8 +57,53 @@ class RobotSigner:
         signature: bytes = self._key.sign(data).signature
         return signature
 
+    def open_sealed(self, sealed: bytes) -> bytes:
+        """Open what `seal_to_robot` sealed to this key (1.2 rotation credentials)."""
+        box = SealedBox(self._key.to_curve25519_private_key())
+        try:
+            opened: bytes = box.decrypt(sealed)
+        except CryptoError:
+            raise SignatureError(
+                "the sealed credentials were not sealed to this robot's key"
+            ) from None
+        return opened
+
+    def open_credentials(self, sealed: bytes) -> tuple[str, str]:
+        """The broker (username, password) of a config's rotation_credentials (1.2)."""
+        try:
+            value = _cbor.loads(self.open_sealed(sealed))
+        except ProtocolError as exc:
+            raise InvalidFieldError(f"sealed credentials: {exc.reason}") from None
+        if type(value) is not list or len(value) != 2 or not all(map(_credential, value)):
+            raise InvalidFieldError("sealed credentials must be [username, password] text")
+        return value[0], value[1]
+
     def __repr__(self) -> str:
         return f"RobotSigner(public_key={self.public_key.hex()})"  # never the seed
+
+
+def _credential(value: object) -> bool:
+    return type(value) is str and 1 <= len(value.encode()) <= MAX_CREDENTIAL_BYTES
+
+
+def seal_credentials(public_key: bytes, username: str, password: str) -> bytes:
+    """A robot's new broker account as a config's rotation_credentials (1.2): the CBOR array
+    [username, password] sealed to the robot's current public key (`seal_to_robot`)."""
+    if not (_credential(username) and _credential(password)):
+        raise InvalidFieldError(f"user name and password are 1..{MAX_CREDENTIAL_BYTES} bytes")
+    sealed = seal_to_robot(public_key, _cbor.dumps([username, password]))
+    if not SEALED_OVERHEAD_BYTES < len(sealed) <= MAX_SEALED_BYTES:  # pragma: no cover
+        raise InvalidFieldError("sealed credentials exceed the protocol's limit")
+    return sealed
+
+
+def seal_to_robot(public_key: bytes, plaintext: bytes) -> bytes:
+    """Encrypt `plaintext` so that only the holder of `public_key`'s signing key can read it:
+    libsodium's crypto_box_seal to the X25519 key converted from the Ed25519 key
+    (crypto_sign_ed25519_pk_to_curve25519). The sealed bytes are 48 longer than `plaintext`."""
+    recipient = load_public_key(public_key).to_curve25519_public_key()
+    sealed: bytes = SealedBox(recipient).encrypt(plaintext)
+    return sealed
 
 
 def load_public_key(public_key: bytes) -> VerifyKey:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from firmware_protocol import _schema
 from firmware_protocol.catalogue import MetricKey, metric_keys
-from firmware_protocol.codec import block_field, required_field, sample_count
+from firmware_protocol.codec import sample_count
 from firmware_protocol.columns import decode_block
 from firmware_protocol.errors import ErrorCode, InvalidFieldError, LimitExceededError
 from firmware_protocol.limits import (
@@ -238,37 +238,32 @@ def quantize(rows: FloatArray, exponents: Sequence[int]) -> Int64Array:
 # ---------------------------------------------------------------- decoding telemetry bodies
 
 
-def binary_columns(body: dict[Any, Any]) -> dict[str, Any]:
-    """TelemetryBatch's column arguments from a binary body's blocks (keys 10-16)."""
-    t_base = required_field(body, 10, int, "t_base")
-    t_codec, t_width, t_data = block_field(body, 11, "timestamp block")
-    refs = required_field(body, 12, list, "metric refs")
-    channels = required_field(body, 13, bytes, "channels")
-    exps = required_field(body, 14, bytes, "exponents")
-    bases_raw = required_field(body, 15, bytes, "bases")
-    v_codec, v_width, v_data = block_field(body, 16, "value block")
+def binary_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """TelemetryBatch's arguments from a binary body whose fields each passed their own rules:
+    the rules that span fields, in the order of docs/protocol.md section 6.1."""
+    _check_chain(fields["seq"], fields["prev_digest"])
+    t_base, (t_codec, t_width, t_data) = fields.pop("t_base"), fields.pop("t_block")
+    refs, channels = fields.pop("metric_refs"), fields.pop("channels")
+    exps, bases_raw = fields.pop("exponents"), fields.pop("bases")
+    v_codec, v_width, v_data = fields.pop("v_block")
     metrics = len(refs)
-    if metrics > MAX_METRICS_PER_BATCH:
-        raise LimitExceededError(f"more than {MAX_METRICS_PER_BATCH} metrics")
-    if not len(channels) == len(exps) == len(bases_raw) // 8 == metrics or len(bases_raw) % 8:
+    if not len(channels) == len(exps) == metrics or len(bases_raw) != 8 * metrics:
         raise InvalidFieldError("metric refs, channels, exponents and bases differ in length")
     samples = sample_count(t_codec, t_width, t_data)
     if metrics * samples > MAX_CELLS_PER_BATCH:
         raise LimitExceededError(f"more than {MAX_CELLS_PER_BATCH} values")
-    # Bases are not range-checked here: TelemetryBatch refuses any quantized value beyond
-    # 2**53, and a base large enough to wrap the int64 sum yields one (|wrapped| > 2**62).
+    # Bases are not range-checked: TelemetryBatch refuses any quantized value beyond 2**53,
+    # and a base large enough to wrap the int64 sum yields one (|wrapped| > 2**62).
     bases = np.frombuffer(bases_raw, "<i8").reshape(-1, 1)
-    if not 0 <= t_base <= MAX_TIME_US:
-        raise InvalidFieldError("t_base is not within 0..2**62 microseconds")
     ts = np.cumsum(decode_block(t_codec, t_width, t_data, samples), dtype=np.int64) + t_base
     deltas = decode_block(v_codec, v_width, v_data, metrics * samples)
-    keys = metric_keys(refs, channels)
-    return {
-        "timestamps_us": ts,
-        "keys": keys,
-        "exponents": tuple(np.frombuffer(exps, np.int8).tolist()),
-        "quantized": _with_base(bases, deltas, metrics, samples),
-    }
+    fields.update(
+        timestamps_us=ts,
+        keys=metric_keys(refs, channels),
+        exponents=tuple(np.frombuffer(exps, np.int8).tolist()),
+        quantized=_with_base(bases, deltas, metrics, samples),
+    )
+    return fields
 
 
 def _with_base(
@@ -293,14 +288,12 @@ def _numbers(value: Any, what: str, kinds: tuple[type, ...]) -> list[Any]:
     return value
 
 
-def json_columns(body: dict[Any, Any]) -> dict[str, Any]:
-    """TelemetryBatch's column arguments from the JSON debug form's plain lists."""
-    if "timestamps_us" not in body or "metrics" not in body:
-        raise InvalidFieldError("telemetry lacks timestamps_us or metrics", ErrorCode.MISSING_FIELD)
-    stamps = _numbers(body["timestamps_us"], "timestamps_us", (int,))
+def json_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """TelemetryBatch's arguments from the JSON debug form's plain lists."""
+    stamps = _numbers(fields.pop("timestamps_us"), "timestamps_us", (int,))
     if not all(0 <= t <= MAX_TIME_US for t in stamps):
         raise InvalidFieldError("timestamps_us must lie within 0..2**62")
-    metrics = body["metrics"]
+    metrics = fields.pop("metrics")
     if type(metrics) is not list or len(metrics) > MAX_METRICS_PER_BATCH:
         raise InvalidFieldError(f"metrics must be an array of at most {MAX_METRICS_PER_BATCH}")
     if len(metrics) * len(stamps) > MAX_CELLS_PER_BATCH:
@@ -322,9 +315,10 @@ def json_columns(body: dict[Any, Any]) -> dict[str, Any]:
         if type(exponent) is not int or not -9 <= exponent <= 9:
             raise InvalidFieldError(f"exponent {exponent!r} is not an integer in -9..9")
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(keys), len(stamps))
-    return {
-        "timestamps_us": np.asarray(stamps, dtype=np.int64),
-        "keys": tuple(keys),
-        "exponents": tuple(exps),
-        "quantized": quantize(matrix, exps),
-    }
+    fields.update(
+        timestamps_us=np.asarray(stamps, dtype=np.int64),
+        keys=tuple(keys),
+        exponents=tuple(exps),
+        quantized=quantize(matrix, exps),
+    )
+    return fields

@@ -267,7 +267,8 @@ def test_cloud_kinds_may_be_unsigned_robot_kinds_may_not() -> None:
 def test_versioning_rules(signer: RobotSigner) -> None:
     ack = Ack(robot_id=ROBOT, wall_us=5, committed=(SeqRange(1, 2),))
     body = cbor2.loads(encode(ack)[10:]) | {77: [1, 2, 3]}
-    assert decode(_frame(6, body, minor=2)).message == ack
+    assert decode(_frame(6, body, minor=3)).message == ack
+    assert _code(_frame(6, body, minor=2)) is ErrorCode.UNKNOWN_FIELD
     assert _code(_frame(6, body, minor=1)) is ErrorCode.UNKNOWN_FIELD
     assert _code(_frame(6, body, minor=0)) is ErrorCode.UNKNOWN_FIELD
     as_json = to_json(ack).replace(b'"rc":"1.0"', b'"rc":"1.4","future":1')
@@ -346,7 +347,15 @@ def test_status_validation() -> None:
     assert _code(_frame(4, body)) is ErrorCode.UNSIGNED
     signed = b"RC\x01\x00\x04\x01" + _frame(4, body)[6:] + bytes(64)
     assert _code(signed) is ErrorCode.BAD_FIELD
-    assert _code(b'{"rc":"1.0","kind":"status","catalogue":[5]}') is ErrorCode.BAD_FIELD
+    assert _code(b'{"rc":"1.0","kind":"status","catalogue":[5]}') is ErrorCode.MISSING_FIELD
+    status = (
+        b'{"rc":"1.0","kind":"status","robot_id":"'
+        + str(ROBOT).encode()
+        + b'","boot_id":"'
+        + str(BOOT).encode()
+        + b'","wall_us":0,"mono_us":0,"state":2,"catalogue":[5]}'
+    )
+    assert _code(status) is ErrorCode.BAD_FIELD
 
 
 def test_event_validation() -> None:
@@ -464,8 +473,8 @@ def test_json_errors(typical_batch: TelemetryBatch) -> None:
         (b'"prev_digest":"', b'"prev_digest":7,"x":"', ErrorCode.BAD_FIELD),
     ]
     for old, new, code in cases:
-        # minor 1.2: the helper keys ("x", "y") are ignored, so the tested field is reached
-        mutated = good.replace(old, new, 1).replace(b'"rc":"1.0"', b'"rc":"1.2"')
+        # minor 1.3: the helper keys ("x", "y") are ignored, so the tested field is reached
+        mutated = good.replace(old, new, 1).replace(b'"rc":"1.0"', b'"rc":"1.3"')
         assert mutated != good
         assert _code(mutated) is code, (new, code)
     no_metrics = good[: good.index(b',"metrics"')] + b"}"
@@ -479,7 +488,16 @@ def test_json_errors(typical_batch: TelemetryBatch) -> None:
 
 
 def _telemetry_json(stamps: list[int], metrics: list[str]) -> bytes:
-    head = '{"rc":"1.0","kind":"telemetry","timestamps_us":'
+    head = (
+        '{"rc":"1.0","kind":"telemetry","robot_id":"'
+        + str(ROBOT)
+        + '","boot_id":"'
+        + str(BOOT)
+        + '","seq":0,"prev_digest":"'
+        + "00" * 32
+        + '","wall_us":0,"mono_us":0,'
+        '"timestamps_us":'
+    )
     return f'{head}{json.dumps(stamps)},"metrics":[{",".join(metrics)}]}}'.encode()
 
 

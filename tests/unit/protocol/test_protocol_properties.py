@@ -43,7 +43,7 @@ SIGNER = RobotSigner.from_seed(bytes(range(32)))
 
 uuids = st.uuids()
 digests = st.binary(min_size=32, max_size=32)
-times = st.integers(0, 2**62)
+times = st.integers(0, 2**54)
 keys = st.one_of(
     st.builds(MetricKey, st.sampled_from([s.name for s in STANDARD_METRICS]), st.integers(0, 255)),
     st.builds(
@@ -71,13 +71,13 @@ def batches(draw: st.DrawFn) -> TelemetryBatch:
         )
         rows.append(np.cumsum(np.asarray([base, *deltas], dtype=np.int64)))
     quantized = np.asarray(rows, dtype=np.int64).reshape(len(metric_keys), samples)
-    seq = draw(st.integers(0, 2**64 - 1))
+    seq = draw(st.integers(0, 2**63 - 1))
     return TelemetryBatch(
         robot_id=draw(uuids),
         boot_id=draw(uuids),
         seq=seq,
         prev_digest=bytes(32) if seq == 0 else draw(digests),
-        wall_us=draw(st.integers(-(2**62), 2**62)),
+        wall_us=draw(st.integers(-(2**54), 2**54)),
         mono_us=draw(times),
         timestamps_us=stamps,
         keys=tuple(metric_keys),
@@ -111,7 +111,7 @@ def event_batches(draw: st.DrawFn) -> EventBatch:
     return EventBatch(
         robot_id=draw(uuids),
         boot_id=draw(uuids),
-        seq=draw(st.integers(1, 2**64 - 1)),
+        seq=draw(st.integers(1, 2**63 - 1)),
         prev_digest=draw(digests),
         wall_us=draw(times),
         mono_us=draw(times),
@@ -136,7 +136,7 @@ def notices(draw: st.DrawFn) -> DropNotice:
         last_digest=draw(digests),
         reason=draw(st.integers(1, 3)),
         dropped_bytes=draw(st.integers(0, 2**40)),
-        dropped_samples=draw(st.none() | st.integers(0, 2**64 - 1)),
+        dropped_samples=draw(st.none() | st.integers(0, 2**63 - 1)),
     )
 
 

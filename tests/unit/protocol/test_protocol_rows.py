@@ -126,8 +126,8 @@ def row_fields(draw: st.DrawFn) -> dict[str, Any]:
         "boot_id": BOOT,
         "seq": seq,
         "prev_digest": draw(st.sampled_from([b"short", b"\x01" * 32])) if rarely() else prev,
-        "wall_us": draw(st.integers(-(2**62), 2**62)),
-        "mono_us": draw(st.integers(0, 2**62)),
+        "wall_us": draw(st.integers(-(2**54), 2**54)),
+        "mono_us": draw(st.integers(0, 2**54)),
         "timestamps_us": tuple(stamps),
         "keys": tuple(keys),
         "exponents": tuple(exponents),
@@ -346,14 +346,14 @@ def valid_rows(draw: st.DrawFn) -> TelemetryRows:
         for d in draw(st.lists(delta, min_size=samples - 1, max_size=samples - 1)):
             row.append(max(-Q, min(Q, row[-1] + d)))
         rows.append(tuple(row))
-    seq = draw(st.integers(0, 2**64 - 1))
+    seq = draw(st.integers(0, 2**63 - 1))
     return TelemetryRows(
         robot_id=draw(st.uuids()),
         boot_id=draw(st.uuids()),
         seq=seq,
         prev_digest=bytes(32) if seq == 0 else draw(st.binary(min_size=32, max_size=32)),
-        wall_us=draw(st.integers(-(2**62), 2**62)),
-        mono_us=draw(st.integers(0, 2**62)),
+        wall_us=draw(st.integers(-(2**54), 2**54)),
+        mono_us=draw(st.integers(0, 2**54)),
         timestamps_us=tuple(stamps),
         keys=tuple(chosen),
         exponents=tuple(draw(st.integers(-9, 9)) for _ in chosen),

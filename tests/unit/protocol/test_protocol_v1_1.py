@@ -108,7 +108,7 @@ NEW_1_1: list[Any] = [
     _notice(dropped_samples=0),
     _notice(dropped_samples=26_400),
     _status(config_version=0),
-    _status(config_version=2**64 - 1),
+    _status(config_version=2**63 - 1),
     _events(APPLIED),
     _events(COLLISION, REJECTED),
 ]
@@ -118,7 +118,7 @@ STILL_1_0: list[Any] = [
     _notice(),
     _status(),
     _events(COLLISION),
-    _events(Event(11, 5)),  # an unknown kind (a later minor) is sent as a number, at minor 0
+    _events(Event(200, 5)),  # an unknown kind (a later minor) is sent as a number, at minor 0
 ]
 
 
@@ -204,13 +204,13 @@ def test_a_minor_0_json_document_cannot_carry_a_1_1_field() -> None:
 
 def test_a_newer_minor_may_carry_unknown_keys(signer: RobotSigner) -> None:
     config = _config(read_interval_ms=100)
-    body = _body(encode(config)) | {99: "a field from protocol 1.2"}
-    assert PROTOCOL_MINOR == 1
-    decoded = decode(_frame(5, body, minor=2, signer=signer))
+    body = _body(encode(config)) | {99: "a field from protocol 1.3"}
+    assert PROTOCOL_MINOR == 2
+    decoded = decode(_frame(5, body, minor=3, signer=signer))
     assert decoded.message == config
-    assert decoded.minor == 2
-    assert _code(_frame(5, body, minor=1, signer=signer)) is ErrorCode.UNKNOWN_FIELD
-    document = json.loads(to_json(config)) | {"rc": "1.2", "future": [1]}
+    assert decoded.minor == 3
+    assert _code(_frame(5, body, minor=2, signer=signer)) is ErrorCode.UNKNOWN_FIELD
+    document = json.loads(to_json(config)) | {"rc": "1.3", "future": [1]}
     assert decode(json.dumps(document).encode()).message == config
 
 
@@ -232,7 +232,7 @@ def test_config_outcome_kinds_are_accepted_in_a_minor_0_frame(signer: RobotSigne
 def test_config_outcome_events_require_a_code(kind: EventKind) -> None:
     with pytest.raises(ProtocolError, match="requires code") as caught:
         Event(kind, 5, message="applied")
-    assert caught.value.code is ErrorCode.BAD_FIELD
+    assert caught.value.code is ErrorCode.MISSING_FIELD
 
 
 @pytest.mark.parametrize(
@@ -309,8 +309,9 @@ def test_negative_1_1_values_are_refused_on_the_wire(signer: RobotSigner) -> Non
 def test_frame_header_writes_the_minor_it_is_given() -> None:
     assert frame_header(Config.KIND, 3, signed=False, minor=0)[:5] == b"RC\x01\x00\x05"
     assert frame_header(Config.KIND, 3, signed=True, minor=1)[:6] == b"RC\x01\x01\x05\x01"
-    with pytest.raises(ValueError, match="minor version 2"):
-        frame_header(Config.KIND, 3, signed=False, minor=2)
+    assert frame_header(Config.KIND, 3, signed=True, minor=2)[:6] == b"RC\x01\x02\x05\x01"
+    with pytest.raises(ValueError, match="minor version 3"):
+        frame_header(Config.KIND, 3, signed=False, minor=3)
 
 
 def test_replacing_a_1_1_field_by_none_returns_to_minor_0() -> None:

