@@ -242,7 +242,7 @@ def block(name: str) -> Convert:
         if type(value) is not list or len(value) != 3:
             raise InvalidFieldError(f"{name} must be [codec, width, bytes]")
         codec, width, data = value
-        if type(codec) is not int or type(width) is not int or type(data) is not bytes:
+        if not (_is_uint(codec) and _is_uint(width) and type(data) is bytes):
             raise InvalidFieldError(f"{name} must be [uint, uint, bytes]")
         if codec not in (0, 1):
             raise UnsupportedVersionError(
@@ -253,6 +253,10 @@ def block(name: str) -> Convert:
         return codec, width, data
 
     return check
+
+
+def _is_uint(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_UINT
 
 
 def _refs(value: Any) -> list[int | str]:

@@ -107,8 +107,17 @@ def _decompress_exactly(data: bytes, expected: int) -> bytes:
     if declared != expected:
         code = ErrorCode.DECOMPRESSION_BOMB if declared > expected else ErrorCode.BAD_FIELD
         raise InvalidFieldError(f"zstd frame declares {declared} bytes, expected {expected}", code)
+    if data[:4] != ZSTD_FRAME_MAGIC:
+        raise InvalidFieldError(
+            "a skippable frame holds no content", ErrorCode.DECOMPRESSION_FAILED
+        )
     try:
-        raw = _decompressor().decompress(data, max_output_size=expected, allow_extra_data=False)
+        if expected == 0:
+            raw = _decompress_empty(data)
+        else:
+            raw = _decompressor().decompress(
+                data, max_output_size=expected, allow_extra_data=False
+            )
     except zstandard.ZstdError as exc:
         raise InvalidFieldError(f"zstd: {exc}", ErrorCode.DECOMPRESSION_FAILED) from None
     if len(raw) != expected:
@@ -116,4 +125,19 @@ def _decompress_exactly(data: bytes, expected: int) -> bytes:
             f"zstd frame holds {len(raw)} bytes, expected {expected}",
             ErrorCode.DECOMPRESSION_FAILED,
         )
+    return raw
+
+
+ZSTD_FRAME_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+
+
+def _decompress_empty(data: bytes) -> bytes:
+    """A frame that declares no content, read to its end. python-zstandard's one-shot
+    decompress returns b"" for it without reading its blocks, which would let corrupt blocks
+    or a bomb through: a bounded streaming read must find the frame's end and nothing after
+    it (libzstd refuses, at its first block, output beyond the declared 0 bytes)."""
+    stream = _decompressor().decompressobj()
+    raw = stream.decompress(data)
+    if raw or not stream.eof or stream.unused_data:
+        raise zstandard.ZstdError("an empty frame holds blocks, is incomplete, or is followed")
     return raw

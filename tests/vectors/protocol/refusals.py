@@ -374,8 +374,56 @@ def refusals() -> list[Any]:
             _tele(_body({11: [0, 2, b"\x00\x00\x01"]})),
             "BAD_FIELD",
         ),
+        e(
+            "err_zstd_skippable_frame",
+            "a heartbeat whose empty values block is a skippable frame",
+            _tele(_heartbeat_body({16: [1, 1, struct.pack("<II", 0x184D2A50, 4) + b"abcd"]})),
+            "DECOMPRESSION_FAILED",
+        ),
+        e(
+            "err_zstd_empty_frame_with_blocks",
+            "a heartbeat whose values frame declares 0 bytes and holds RLE blocks",
+            _tele(_heartbeat_body({16: [1, 1, rle_bomb_frame(0, 1000)]})),
+            "DECOMPRESSION_FAILED",
+        ),
+        e(
+            "err_codec_negative",
+            "block codec -1",
+            _tele(_body({16: [-1, 1, b"\x00\x00"]})),
+            "BAD_FIELD",
+        ),
+        e(
+            "err_codec_2_63",
+            "block codec 2**63",
+            _tele(_body({16: [2**63, 1, b"\x00\x00"]})),
+            "BAD_FIELD",
+        ),
+        e(
+            "err_key_rotated_at_minor_1",
+            "KEY_ROTATED with its public_key (a 1.2 key) in a minor 1 frame",
+            frame(
+                2,
+                cbor2.dumps(_events_body([{0: 11, 1: MONO, 4: "3", 11: bytes(32)}])),
+                minor=1,
+            ),
+            "UNKNOWN_FIELD",
+        ),
         *_precedence(),
     ]
+
+
+def _heartbeat_body(changes: dict[Any, Any]) -> dict[Any, Any]:
+    heartbeat = TelemetryBatch.from_values(
+        robot_id=ROBOT,
+        boot_id=BOOT,
+        seq=6,
+        prev_digest=bytes([9]) * 32,
+        wall_us=WALL,
+        mono_us=MONO,
+        timestamps_us=[MONO],
+        series={},
+    )
+    return body_of(encode(heartbeat, SIGNER)) | changes  # type: ignore[no-any-return]
 
 
 def _drop_body(changes: dict[Any, Any] | None = None) -> dict[Any, Any]:
