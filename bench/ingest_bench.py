@@ -148,7 +148,7 @@ def copy_payloads(robots: int, batches: int, flush_batches: int) -> list[bytes]:
             [np.full(b.values.size, np.frombuffer(b.robot_id.bytes, "V16")[0]) for b in group]
         )
         metrics = np.concatenate(
-            [np.repeat(np.arange(1, len(b.keys) + 1, dtype=np.int16), 60) for b in group]
+            [np.repeat(np.arange(1, len(b.keys) + 1, dtype=np.int32), 60) for b in group]
         )
         values = np.concatenate([b.values.reshape(-1) for b in group])
         seqs = np.concatenate([np.full(b.values.size, b.seq, dtype=np.int64) for b in group])
@@ -194,7 +194,7 @@ def naive_bridge(settings: CloudSettings, broker: MosquittoBroker, batches: int)
     robot = SimRobot("bench", register_robot(settings.libpq_url, signer, tenant="bench"), signer)
     payloads = [robot.telemetry(samples=60) for _ in range(batches)]
     received: list[bytes] = []
-    creds = broker.service_credentials
+    creds = broker.standin_credentials("naive")
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="naive", protocol=mqtt.MQTTv5)
     sub.username_pw_set(creds.username, creds.password)
     sub.on_message = lambda _c, _u, m: received.append(bytes(m.payload))

@@ -343,7 +343,7 @@ def features(conn: Connection, robots: int, hours: int, loop_rows: int, sql_rows
     loop = timed(lambda: python_fold(subset, roles), 1)
     conn.execute(
         text(
-            "CREATE TEMPORARY TABLE bench_rollups (robot_id int, metric_id smallint, bucket float8,"
+            "CREATE TEMPORARY TABLE bench_rollups (robot_id int, metric_id integer, bucket float8,"
             " samples float8, total float8, minimum float8, maximum float8)"
         )
     )

@@ -34,10 +34,13 @@ def lock_rescoring(conn: Connection) -> None:
 
 
 def load_robots(conn: Connection, robot_ids: list[uuid.UUID] | None) -> pl.DataFrame:
-    """Every robot that is not revoked: robot_id, robot_class, commissioned_at, tamper_flagged."""
+    """Every robot that is not revoked: robot_id, robot_class, commissioned_at, tamper_flagged
+    (1 while the robot has an open tamper review case: ingest/models/review.py)."""
     query = (
         "SELECT id::text, robot_class, extract(epoch FROM coalesce(enrolled_at, created_at)),"
-        " (tamper_flagged_at IS NOT NULL)::int::float8 FROM robots WHERE status <> 'revoked' AND "
+        " EXISTS (SELECT 1 FROM review_cases c WHERE c.robot_id = robots.id"
+        " AND c.category = 'tamper' AND c.status = 'open')::int::float8"
+        " FROM robots WHERE status <> 'revoked' AND "
         " ({robot_ids}::uuid[] IS NULL OR id = ANY({robot_ids}::uuid[]))"
         " ORDER BY id"
     )
@@ -101,12 +104,12 @@ def load_rollups(
     query = (
         "SELECT robot_id::text, metric_id, extract(epoch FROM bucket), samples, total, minimum,"
         " maximum FROM telemetry_hourly WHERE bucket >= {since}"
-        " AND metric_id = ANY({metric_ids}::smallint[]) AND "
+        " AND metric_id = ANY({metric_ids}::int[]) AND "
         " ({robot_ids}::uuid[] IS NULL OR robot_id = ANY({robot_ids}::uuid[]))"
     )
     schema: Schema = {
         "robot_id": S,
-        "metric_id": pl.Int16,
+        "metric_id": pl.Int32,
         "bucket": F64,
         "samples": F64,
         "total": F64,
@@ -134,7 +137,7 @@ def load_rollup_changes(
         "SELECT robot_id::text, extract(epoch FROM bucket), extract(epoch FROM updated_at)"
         " FROM telemetry_hourly WHERE updated_at > {after} AND updated_at <= {through}"
         " AND bucket >= {period} AND bucket < {before}"
-        " AND metric_id = ANY({metric_ids}::smallint[]) AND "
+        " AND metric_id = ANY({metric_ids}::int[]) AND "
         " ({robot_ids}::uuid[] IS NULL OR robot_id = ANY({robot_ids}::uuid[]))"
     )
     schema: Schema = {"robot_id": S, "bucket": F64, "updated_at": F64}

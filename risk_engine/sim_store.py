@@ -28,7 +28,7 @@ def write_rollups(conn: Connection, rollups: pl.DataFrame) -> None:
     """Insert (or fold into) telemetry_hourly rows; times in epoch seconds."""
     conn.execute(
         text(
-            "CREATE TEMPORARY TABLE risk_sim_rollups (robot_id uuid, metric_id smallint,"
+            "CREATE TEMPORARY TABLE risk_sim_rollups (robot_id uuid, metric_id integer,"
             " bucket double precision, samples bigint, total double precision,"
             " total_sq double precision, minimum double precision, maximum double precision,"
             " last_time double precision, last_value double precision) ON COMMIT DROP"

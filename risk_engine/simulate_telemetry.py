@@ -136,7 +136,7 @@ def rollup_frame(
             pl.DataFrame(
                 {
                     "robot_id": robot_ids.gather(np.repeat(np.arange(fleet.robots), hours)),
-                    "metric_id": np.full(fleet.robots * hours, metric_ids[key], dtype=np.int16),
+                    "metric_id": np.full(fleet.robots * hours, metric_ids[key], dtype=np.int32),
                     "bucket": np.tile(fleet.buckets, fleet.robots),
                     "samples": np.full(fleet.robots * hours, float(SAMPLES_PER_HOUR)),
                     "total": total.ravel(),

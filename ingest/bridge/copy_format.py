@@ -1,6 +1,6 @@
 """PostgreSQL's binary COPY format for telemetry rows, built with numpy in one pass.
 
-Each row of ``telemetry (time, robot_id, metric_id, value, seq)`` is a fixed 64-byte record:
+Each row of ``telemetry (time, robot_id, metric_id, value, seq)`` is a fixed 66-byte record:
 a field count, then each field as a big-endian length and value. Building it as a numpy
 structured array costs a few nanoseconds a row, so the database, not Python, sets the pace.
 """
@@ -25,7 +25,7 @@ _ROW = np.dtype(
         ("robot_len", ">i4"),
         ("robot", "V16"),
         ("metric_len", ">i4"),
-        ("metric", ">i2"),
+        ("metric", ">i4"),
         ("value_len", ">i4"),
         ("value", ">f8"),
         ("seq_len", ">i4"),
@@ -38,7 +38,7 @@ ROW_BYTES = _ROW.itemsize
 def telemetry_copy_rows(
     time_us: NDArray[np.int64],
     robot_uuid: NDArray[np.void],
-    metric_id: NDArray[np.int16],
+    metric_id: NDArray[np.int32],
     value: NDArray[np.float64],
     seq: NDArray[np.int64],
 ) -> bytes:
@@ -53,7 +53,7 @@ def telemetry_copy_rows(
     rows["time"] = time_us - PG_EPOCH_OFFSET_US
     rows["robot_len"] = 16
     rows["robot"] = robot_uuid
-    rows["metric_len"] = 2
+    rows["metric_len"] = 4
     rows["metric"] = metric_id
     rows["value_len"] = 8
     rows["value"] = value

@@ -42,6 +42,17 @@ class RobotGaps:
             return
         self._close(seq, seq, "filled")
 
+    def owe(self, last_seq: int, now_us: int) -> None:
+        """A birth says the chain reaches `last_seq`: what is not held up to it is owed, a gap
+        from now on (so a tail deleted before it was sent does not go unnoticed)."""
+        if self.head is not None and last_seq <= self.head:
+            return
+        start = 0 if self.head is None else self.head + 1
+        self.open.append(GapPiece(start, last_seq, now_us))
+        self.open.sort()
+        self.head = last_seq
+        self.changed = True
+
     def account_for_drop(self, first_seq: int, last_seq: int) -> None:
         """A drop notice says the robot discarded first_seq..last_seq."""
         self._close(first_seq, last_seq, "dropped")

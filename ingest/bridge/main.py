@@ -26,7 +26,7 @@ async def run_ingest(
         loop.add_signal_handler(sig, stop.set)
     metrics, health = IngestMetrics(), Health()
     server = serve(settings.http_host, settings.http_port, metrics, health)
-    logger.bind(client_id=settings.mqtt_client_id, share_group=settings.mqtt_share_group).info(
+    logger.bind(client_id=settings.client_id, share_group=settings.mqtt_share_group).info(
         "ingest starting; health and metrics on http://{}:{}", *server.server_address[:2]
     )
     retention = asyncio.create_task(

@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 
 from ingest.bridge.copy_format import COPY_HEADER, COPY_TRAILER, TELEMETRY_COLUMNS
 from ingest.bridge.gaps import GapPiece
+from ingest.bridge.keys import KeySpan
 from ingest.bridge.rollups import HourlyRollup
 
 
@@ -28,6 +29,11 @@ class RobotRecord:
     chain_head_seq: int | None
     presence_reported_at: datetime | None
     registered_at: datetime
+    tenant_id: uuid.UUID
+    presence_connection_seq: int | None
+    presence_state: int | None
+    rotation_id: int | None
+    """The robot's credential rotation awaiting its KEY_ROTATED message, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,9 @@ async def lock_robots(conn: Conn, robot_ids: Iterable[uuid.UUID]) -> dict[uuid.U
     ids = sorted(set(robot_ids))
     cursor = await conn.execute(
         "SELECT r.id, t.slug, r.status, r.signing_public_key, r.chain_head_seq,"
-        " r.presence_reported_at, r.created_at FROM robots r JOIN tenants t ON t.id = r.tenant_id"
+        " r.presence_reported_at, r.created_at, r.tenant_id, r.presence_connection_seq,"
+        " r.presence_state, (SELECT c.id FROM credential_rotations c WHERE c.robot_id = r.id"
+        " AND c.state = 'requested') FROM robots r JOIN tenants t ON t.id = r.tenant_id"
         " WHERE r.id = ANY(%s) ORDER BY r.id FOR UPDATE OF r",
         (ids,),
     )
@@ -142,6 +150,48 @@ async def merge_clock_offsets(
     return {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
 
 
+async def key_spans(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[KeySpan]]:
+    """Each robot's signing keys with the part of its chain they sign (keys.py)."""
+    cursor = await conn.execute(
+        "SELECT robot_id, first_seq, last_seq, public_key,"
+        " (extract(epoch FROM retired_at) * 1e6)::int8 FROM robot_keys WHERE robot_id = ANY(%s)"
+        " ORDER BY robot_id, first_seq",
+        (list(robot_ids),),
+    )
+    spans: dict[uuid.UUID, list[KeySpan]] = {}
+    for row in await cursor.fetchall():
+        spans.setdefault(row[0], []).append(KeySpan(row[1], row[2], row[3], row[4]))
+    return spans
+
+
+async def tenant_catalogues(
+    conn: Conn, tenant_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
+    """The metric keys each tenant's robots have registered."""
+    cursor = await conn.execute(
+        "SELECT tm.tenant_id, m.key FROM tenant_metrics tm JOIN metrics m ON m.id = tm.metric_id"
+        " WHERE tm.tenant_id = ANY(%s)",
+        (list(tenant_ids),),
+    )
+    catalogues: dict[uuid.UUID, set[str]] = {tenant: set() for tenant in tenant_ids}
+    for tenant, key in await cursor.fetchall():
+        catalogues[tenant].add(key)
+    return catalogues
+
+
+async def register_catalogue(
+    conn: Conn, keys: dict[uuid.UUID, set[str]], metric_ids: dict[str, int]
+) -> None:
+    """Add keys to their tenants' catalogues."""
+    pairs = sorted((tenant, metric_ids[key]) for tenant, new in keys.items() for key in new)
+    if pairs:
+        await conn.execute(
+            "INSERT INTO tenant_metrics (tenant_id, metric_id)"
+            " SELECT * FROM unnest(%s::uuid[], %s::int4[]) ON CONFLICT DO NOTHING",
+            ([p[0] for p in pairs], [p[1] for p in pairs]),
+        )
+
+
 async def ensure_metrics(
     conn: Conn, wanted: dict[str, tuple[str, int, str, str]]
 ) -> dict[str, int]:
@@ -201,7 +251,7 @@ async def upsert_rollups(conn: Conn, rollup: HourlyRollup, robots: list[uuid.UUI
     await conn.execute(
         "INSERT INTO telemetry_hourly AS h (robot_id, metric_id, bucket, samples, total,"
         " total_sq, minimum, maximum, last_time, last_value)"
-        " SELECT * FROM unnest(%s::uuid[], %s::int2[], %s::timestamptz[], %s::int8[],"
+        " SELECT * FROM unnest(%s::uuid[], %s::int4[], %s::timestamptz[], %s::int8[],"
         " %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::timestamptz[],"
         " %s::float8[])"
         " ON CONFLICT (robot_id, metric_id, bucket) DO UPDATE SET"
@@ -268,39 +318,16 @@ async def advance_chain_heads(conn: Conn, heads: dict[uuid.UUID, tuple[int, byte
         )
 
 
-async def flag_tampering(conn: Conn, flags: dict[uuid.UUID, str]) -> None:
-    if not flags:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "UPDATE robots SET tamper_flagged_at = coalesce(tamper_flagged_at, now()),"
-            " tamper_reason = coalesce(tamper_reason, %s) WHERE id = %s",
-            [(reason, robot) for robot, reason in sorted(flags.items())],
-        )
-
-
-async def insert_dead_letters(conn: Conn, rows: list[tuple[object, ...]]) -> None:
-    """rows: (received_at, topic, payload, reason, detail, robot_id)."""
-    if not rows:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO dead_letters (received_at, topic, payload, reason, detail, robot_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            rows,
-        )
-
-
 async def record_presence(conn: Conn, rows: list[tuple[object, ...]]) -> None:
-    """rows: (online, reported_at, boot_id, firmware_version, software_version, robot_id);
-    a report older than the one applied is ignored (status can arrive out of order)."""
+    """rows: (online, reported_at, boot_id, firmware_version, software_version, connection_seq,
+    state, robot_id): the newest status of each robot (judge.py decides which is newest)."""
     if not rows:
         return
     async with conn.cursor() as cur:
         await cur.executemany(
             "UPDATE robots SET online = %s, presence_reported_at = %s, boot_id = %s,"
             " firmware_version = coalesce(%s, firmware_version),"
-            " software_version = coalesce(%s, software_version), last_seen_at = now()"
-            " WHERE id = %s",
+            " software_version = coalesce(%s, software_version), presence_connection_seq = %s,"
+            " presence_state = %s, last_seen_at = now() WHERE id = %s",
             rows,
         )

@@ -20,9 +20,10 @@ from loguru import logger
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from ingest.bridge import source as broker
-from ingest.bridge.flush import Flusher, FlushOutcome, FlushPolicy, Inbound, Prepared
+from ingest.bridge.flush import Flusher, Prepared
 from ingest.bridge.metrics import Health, IngestMetrics
 from ingest.bridge.repository import Conn
+from ingest.bridge.writes import Budgets, FlushOutcome, FlushPolicy, Inbound, Writes
 from ingest.settings import IngestSettings
 
 
@@ -31,6 +32,13 @@ def policy_from(settings: IngestSettings) -> FlushPolicy:
         clock_skew_threshold_us=int(settings.clock_skew_threshold_s * 1e6),
         max_future_us=int(settings.max_future_s * 1e6),
         accept_json=settings.accept_json,
+        budgets=Budgets(
+            robot_messages=settings.dead_letter_robot_messages_per_hour,
+            robot_bytes=settings.dead_letter_robot_bytes_per_hour,
+            tenant_bytes=settings.dead_letter_tenant_bytes_per_hour,
+            unattributed_bytes=settings.dead_letter_unattributed_bytes_per_hour,
+            metric_catalogue=settings.metric_catalogue_limit,
+        ),
     )
 
 
@@ -157,16 +165,17 @@ class Bridge:
     async def _commit_isolating(
         self, batch: list[Inbound], prepared: Prepared | None = None
     ) -> FlushOutcome:
-        """Commit the flush; if the database refuses its data (not its connection), find the
-        message it refuses by halving, and send that one to dead letters alone."""
+        """Commit the flush; if the database refuses its data (not its connection), or writing
+        it fails in any other way, find the message at fault by halving, and send that one to
+        dead letters alone. Nothing a message holds makes the bridge exit."""
         try:
             return await self._commit_once(prepared or self.flusher.prepare(batch))
         except psycopg.OperationalError:
             raise
-        except psycopg.Error as exc:
-            self.flusher.forget_metric_ids()
+        except Exception as exc:
+            self.flusher.forget_cached_state()
             if len(batch) == 1:
-                logger.error("the database refuses a message: {}", exc)
+                logger.opt(exception=exc).error("a message cannot be written: {}", exc)
                 return await self._commit_storage_error(batch[0], exc)
             half = len(batch) // 2
             first = await self._commit_isolating(batch[:half])
@@ -181,19 +190,18 @@ class Bridge:
         except psycopg.OperationalError:
             await conn.close()
             self._conn = None
-            self.flusher.forget_metric_ids()
+            self.flusher.forget_cached_state()
             raise
 
-    async def _commit_storage_error(self, inbound: Inbound, exc: psycopg.Error) -> FlushOutcome:
+    async def _commit_storage_error(self, inbound: Inbound, exc: Exception) -> FlushOutcome:
+        reason = "storage_error" if isinstance(exc, psycopg.Error) else "internal_error"
+        writes = Writes()
+        writes.dead_letter(inbound, reason, f"{type(exc).__name__}: {exc}"[:2000])
         conn = await self._connection()
         async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO dead_letters (received_at, topic, payload, reason, detail)"
-                " VALUES (to_timestamp(%s / 1e6), %s, %s, 'storage_error', %s)",
-                (inbound.received_us, inbound.topic, inbound.payload, str(exc)[:2000]),
-            )
+            await self.flusher.write_dead_letters(conn, writes)
         outcome = FlushOutcome()
-        outcome.dead_letters["storage_error"] += 1
+        outcome.dead_letters[reason] += 1
         return outcome
 
     async def _connection(self) -> Conn:

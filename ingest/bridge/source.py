@@ -24,7 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from firmware_protocol import Ack, SeqRange, Topic, TopicKind, encode, shared_subscription
-from ingest.bridge.flush import Inbound
+from ingest.bridge.writes import Inbound
 from ingest.settings import IngestSettings
 
 SUBSCRIBED_KINDS = (TopicKind.TELEMETRY, TopicKind.EVENTS, TopicKind.STATUS)
@@ -140,7 +140,7 @@ def _client(settings: IngestSettings, *, clean_start: bool, expiry_s: int) -> ai
     return aiomqtt.Client(
         url.host or "127.0.0.1",
         url.port or 1883,
-        identifier=settings.mqtt_client_id,
+        identifier=settings.client_id,
         username=settings.mqtt_username,
         password=password,
         protocol=aiomqtt.ProtocolVersion.V5,

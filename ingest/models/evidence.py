@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,7 +29,9 @@ from ingest.db.base import Base
 TIMESTAMP = DateTime(timezone=True)
 
 # Every message the ingest refused, with its raw bytes: nothing a robot sent is lost, even when it
-# cannot be used. A hypertable, so that old dead letters go by dropping chunks.
+# cannot be used, up to each robot's and tenant's budget (dead_letter_tally counts the rest). A
+# hypertable, so that old dead letters go by dropping chunks; its id (from a sequence: hypertables
+# take no identity column) names a dead letter in review cases' evidence.
 dead_letters = Table(
     "dead_letters",
     Base.metadata,
@@ -38,6 +41,13 @@ dead_letters = Table(
     Column("reason", String(40), nullable=False, comment="reason code, e.g. bad_signature"),
     Column("detail", Text, nullable=False, server_default=""),
     Column("robot_id", Uuid, comment="the topic's robot, when the topic names a known one"),
+    Column(
+        "id",
+        BigInteger,
+        nullable=False,
+        server_default=text("nextval('dead_letters_id_seq')"),
+    ),
+    Column("tenant", String(32), comment="the topic's tenant, when the topic parses"),
     Index("ix_dead_letters_reason_received_at", "reason", "received_at"),
     Index("ix_dead_letters_robot_id_received_at", "robot_id", "received_at"),
 )
@@ -83,4 +93,23 @@ class DropNoticeRecord(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-    dropped_samples: Mapped[int | None] = mapped_column(Integer)
+    dropped_samples: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DeadLetterTally(Base):
+    """Refused messages per budget scope (a robot, a tenant, or what no topic names), hour and
+    reason: how many were stored, and how many were only counted, past the scope's budget."""
+
+    __tablename__ = "dead_letter_tally"
+
+    scope: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="robot:<uuid>, tenant:<slug> or unattributed"
+    )
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stored_messages: Mapped[int] = mapped_column(Integer, server_default="0")
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    counted_messages: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="past the budget: counted, not stored"
+    )
+    counted_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")

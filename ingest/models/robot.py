@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
     func,
@@ -34,7 +35,7 @@ class RobotClass(enum.StrEnum):
 class RobotStatus(enum.StrEnum):
     PENDING = "pending"  # registered, not yet enrolled: no key, may not publish
     ACTIVE = "active"  # enrolled: its signed batches are accepted
-    SUSPENDED = "suspended"  # flagged (tampering) or paused by staff: batches go to dead letters
+    SUSPENDED = "suspended"  # paused by staff: broker account disabled, batches to dead letters
     REVOKED = "revoked"  # credentials withdrawn for good
 
 
@@ -66,20 +67,29 @@ class Robot(Base):
     model: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), server_default=RobotStatus.PENDING.value)
 
-    # Authentication and tamper evidence: the robot's Ed25519 public key (the private key never
-    # leaves the robot), its broker user name, and the head of its hash chain as last committed.
+    # Authentication and tamper evidence: the robot's current Ed25519 public key (the private key
+    # never leaves the robot; earlier keys are in robot_keys), its broker user name, and the head
+    # of its hash chain as last committed. Suspicions are review cases (review_cases).
     signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     mqtt_username: Mapped[str | None] = mapped_column(String(128), unique=True)
     enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     chain_head_seq: Mapped[int | None] = mapped_column(BigInteger)
     chain_head_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
-    tamper_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    tamper_reason: Mapped[str | None] = mapped_column(String(40))
+    status_reason: Mapped[str | None] = mapped_column(
+        String(200), comment="why staff suspended or revoked the robot"
+    )
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Presence, from the status topic (birth message and last will).
     online: Mapped[bool] = mapped_column(Boolean, server_default="false")
     presence_reported_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="device time of the status report applied last"
+    )
+    presence_connection_seq: Mapped[int | None] = mapped_column(
+        BigInteger, comment="connection_seq of the status applied last (protocol 1.2)"
+    )
+    presence_state: Mapped[int | None] = mapped_column(
+        SmallInteger, comment="state of the status applied last: 1 online, 2 offline"
     )
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     boot_id: Mapped[uuid.UUID | None]

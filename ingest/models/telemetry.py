@@ -34,12 +34,26 @@ class Metric(Base):
     __tablename__ = "metrics"
     __table_args__ = (CheckConstraint("channel BETWEEN 0 AND 255", name="channel_range"),)
 
-    id: Mapped[int] = mapped_column(SmallInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     key: Mapped[str] = mapped_column(String(70), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     channel: Mapped[int] = mapped_column(SmallInteger)
     unit: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(String(200), server_default="")
+
+
+class TenantMetric(Base):
+    """A tenant's catalogue: the metric keys its robots registered. Keys are shared names (one
+    id per key across tenants), but each tenant may register at most the ingest's
+    metric_catalogue_limit of them, so that one robot cannot use up what every tenant shares."""
+
+    __tablename__ = "tenant_metrics"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id"), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 # One row per sample, narrow, written by binary COPY: a TimescaleDB hypertable partitioned on time.
@@ -55,7 +69,7 @@ telemetry = Table(
         "time", DateTime(timezone=True), nullable=False, comment="sample time, corrected for skew"
     ),
     Column("robot_id", Uuid, nullable=False),
-    Column("metric_id", SmallInteger, nullable=False),
+    Column("metric_id", Integer, nullable=False),
     Column("value", Double, nullable=False),
     Column("seq", BigInteger, nullable=False, comment="sequence number of the batch it came in"),
     Index("ix_telemetry_robot_id_time", "robot_id", "time"),
@@ -118,7 +132,7 @@ telemetry_hourly = Table(
     "telemetry_hourly",
     Base.metadata,
     Column("robot_id", Uuid, primary_key=True),
-    Column("metric_id", SmallInteger, primary_key=True),
+    Column("metric_id", Integer, primary_key=True),
     Column("bucket", DateTime(timezone=True), primary_key=True, comment="start of the hour"),
     Column("samples", BigInteger, nullable=False),
     Column("total", Double, nullable=False, comment="sum of values"),

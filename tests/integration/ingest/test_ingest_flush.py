@@ -152,10 +152,18 @@ def test_a_forked_history_is_refused_and_the_robot_flagged(database: str, robot:
     outcome = flush(database, (topic, forged))
     assert outcome.dead_letters == {"tampered_fork": 1}
     assert query(database, "SELECT count(*) FROM telemetry") == [(60,)]
-    flagged = query(database, "SELECT tamper_flagged_at IS NOT NULL, tamper_reason FROM robots")
-    assert flagged == [(True, "tampered_fork")]
+    cases = query(
+        database,
+        "SELECT category, reason, status, evidence_count, evidence -> 0 ->> 'reason',"
+        " (evidence -> 0 ->> 'dead_letter_id')::bigint = (SELECT id FROM dead_letters)"
+        " FROM review_cases",
+    )
+    assert cases == [("tamper", "tampered_fork", "open", 1, "tampered_fork", True)]
     assert query(database, "SELECT reason, payload FROM dead_letters") == [
         ("tampered_fork", forged)
+    ]
+    assert query(database, "SELECT action, actor FROM review_case_actions") == [
+        ("opened", "ingest")
     ]
 
 
@@ -171,7 +179,9 @@ def test_a_signature_by_another_key_is_refused_and_flagged(database: str, robot:
     impostor = SimRobot("acme", robot.robot_id, RobotSigner.generate())
     outcome = flush(database, (robot.topic(TopicKind.TELEMETRY), impostor.telemetry()))
     assert outcome.dead_letters == {"bad_signature": 1}
-    assert query(database, "SELECT tamper_reason FROM robots") == [("bad_signature",)]
+    assert query(database, "SELECT category, reason FROM review_cases") == [
+        ("tamper", "bad_signature")
+    ]
     assert query(database, "SELECT count(*) FROM telemetry") == [(0,)]
 
 
@@ -215,7 +225,7 @@ def test_unknown_inactive_and_misplaced_robots_are_refused(database: str, robot:
     )
     assert outcome.dead_letters == {
         "unknown_robot": 1,
-        "robot_inactive": 1,
+        "robot_revoked": 1,
         "tenant_mismatch": 1,
         "kind_topic_mismatch": 1,
     }

@@ -1,0 +1,557 @@
+"""Judging a flush's decoded messages against what the cloud holds. No I/O: the flusher loads
+the context from the database, this decides what to write (Writes), and the flusher writes it.
+
+For every message: the robot must be known, of the topic's tenant and active; its signature
+must verify with the key in force for it (keys.py); a chained message must link to what is held
+(classify_link), and its data must fit the tenant's metric catalogue; a status must agree with
+the chain it describes. What fails goes to dead letters with its reason, and where it is
+evidence of tampering or misconduct, to the robot's review case. Any exception while judging
+one message is that message's problem: it is dead-lettered as judging_error and the rest of
+the flush goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import numpy as np
+from loguru import logger
+from nacl.exceptions import BadSignatureError
+
+from firmware_protocol import (
+    Decoded,
+    DropNotice,
+    EventBatch,
+    EventKind,
+    Form,
+    LinkVerdict,
+    SignatureError,
+    Status,
+    TelemetryBatch,
+    Topic,
+    classify_link,
+)
+from firmware_protocol.messages import RobotState
+from ingest.bridge import repository as repo
+from ingest.bridge.clock import clock_shift_us
+from ingest.bridge.gaps import RobotGaps
+from ingest.bridge.keys import KeyRing, KeySpan, verify_key
+from ingest.bridge.samples import PlacedBatch
+from ingest.bridge.writes import (
+    CaseKey,
+    FlushOutcome,
+    FlushPolicy,
+    Inbound,
+    KeyRotation,
+    Writes,
+)
+from ingest.models import CaseCategory, RobotStatus
+
+# A robot's data may start a little before its registration (clocks, enrolment on the bench);
+# a device time earlier than this margin before it is a clock that was reset.
+PLAUSIBILITY_MARGIN_S = 7 * 86_400
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    inbound: Inbound
+    topic: Topic
+    decoded: Decoded
+    key: KeySpan | None = None
+    """The key that verified it (None for the unsigned JSON debug form)."""
+
+
+@dataclass(slots=True)
+class ChainContext:
+    """What the database holds around the flush's chained messages and statuses."""
+
+    held: dict[tuple[uuid.UUID, int], repo.HeldLink] = field(default_factory=dict)
+    drops: dict[uuid.UUID, list[repo.HeldDrop]] = field(default_factory=dict)
+    open_gaps: dict[uuid.UUID, list[Any]] = field(default_factory=dict)
+
+
+def tamper(robot_id: uuid.UUID, reason: str) -> CaseKey:
+    return CaseKey(robot_id, CaseCategory.TAMPER.value, reason)
+
+
+def conduct(robot_id: uuid.UUID, reason: str) -> CaseKey:
+    return CaseKey(robot_id, CaseCategory.CONDUCT.value, reason)
+
+
+class Judge:
+    def __init__(
+        self,
+        policy: FlushPolicy,
+        *,
+        robots: dict[uuid.UUID, repo.RobotRecord],
+        keys: dict[uuid.UUID, KeyRing],
+        catalogues: dict[uuid.UUID, set[str]],
+        writes: Writes,
+        outcome: FlushOutcome,
+    ) -> None:
+        self.policy = policy
+        self.robots = robots
+        self.keys = keys
+        self.catalogues = catalogues
+        self.writes = writes
+        self.outcome = outcome
+
+    # ------------------------------------------------------------------ isolation
+
+    def guarded(self, item: Parsed, step: Callable[[], T]) -> T | None:
+        """Run one message's step; an exception is that message's, never the flush's."""
+        try:
+            return step()
+        except Exception as exc:
+            logger.opt(exception=exc).error("judging a message failed: {}", exc)
+            self.dead_letter(item, "judging_error", f"{type(exc).__name__}: {exc}"[:500])
+            return None
+
+    def dead_letter(
+        self, item: Parsed, reason: str, detail: str, case: CaseKey | None = None, **evidence: Any
+    ) -> None:
+        robot_id = item.topic.robot_id
+        self.writes.dead_letter(
+            item.inbound,
+            reason,
+            detail,
+            robot_id=robot_id,
+            known_robot=robot_id in self.robots,
+            tenant=item.topic.tenant,
+            case=case,
+            evidence=evidence,
+        )
+
+    # ------------------------------------------------------------------ authentication
+
+    def authenticate(self, items: list[Parsed], now_us: int) -> list[Parsed]:
+        """The messages that come from an active robot of the topic's tenant and verify with
+        the key in force for them. Each robot's chained messages are taken in seq order, so a
+        KEY_ROTATED message that verifies installs the key of the messages after it."""
+        ordered = sorted(items, key=_authentication_order)
+        trusted = []
+        for item in ordered:
+            verified = self.guarded(item, partial(self._authenticate, item, now_us))
+            if verified is not None:
+                trusted.append(verified)
+        return trusted
+
+    def _authenticate(self, item: Parsed, now_us: int) -> Parsed | None:
+        robot_id = item.topic.robot_id
+        robot = self.robots.get(robot_id)
+        if robot is None:
+            self.dead_letter(item, "unknown_robot", f"no robot {robot_id}")
+            return None
+        if robot.tenant_slug != item.topic.tenant:
+            detail = f"robot {robot_id} belongs to another tenant than {item.topic.tenant!r}"
+            self.dead_letter(item, "tenant_mismatch", detail)
+            return None
+        if robot.status != RobotStatus.ACTIVE:
+            # Suspended and revoked robots are refused without a word to them: what the robot
+            # is not told is committed, it keeps in its outbox.
+            self.dead_letter(item, f"robot_{robot.status}", f"robot {robot_id} is {robot.status}")
+            return None
+        if item.decoded.form is Form.JSON and self.policy.accept_json:
+            return item
+        ring = self.keys.setdefault(robot_id, KeyRing.of([], robot.public_key))
+        link = item.decoded.link
+        candidates = (
+            [span for span in [ring.for_seq(link.seq)] if span is not None]
+            if link is not None
+            else ring.for_status(now_us, self.policy.key_overlap_us)
+        )
+        span = _verifying(item.decoded, candidates)
+        if span is None:
+            return self._refuse_signature(item, robot, ring)
+        verified = Parsed(item.inbound, item.topic, item.decoded, span)
+        rotation = _announced_key(item.decoded, robot)
+        if rotation is not None and link is not None:
+            ring.rotate(link.seq, item.decoded.digest, rotation, now_us)
+        return verified
+
+    def _refuse_signature(
+        self, item: Parsed, robot: repo.RobotRecord, ring: KeyRing
+    ) -> Parsed | None:
+        if item.decoded.signature is None:
+            self.dead_letter(item, "unsigned", "the message is not signed")
+            return None
+        if robot.rotation_id is not None:
+            # A key rotation is under way: this may be signed with the new key, announced by a
+            # message still on its way. Not evidence of anything; not acknowledged to the
+            # robot, which sends it again.
+            self.dead_letter(
+                item, "key_pending_rotation", f"rotation {robot.rotation_id} not confirmed yet"
+            )
+            return None
+        link = item.decoded.link
+        where = f"seq {link.seq}" if link is not None else item.decoded.kind.name.lower()
+        self.dead_letter(
+            item,
+            "bad_signature",
+            f"{where}: the signature does not verify",
+            case=tamper(robot.robot_id, "bad_signature"),
+            seq=None if link is None else link.seq,
+        )
+        return None
+
+    # ------------------------------------------------------------------ the chain
+
+    def judge_chains(self, items: list[Parsed], context: ChainContext) -> None:
+        chained = sorted(
+            (p for p in items if p.decoded.link is not None),
+            key=lambda p: (p.topic.robot_id, _seq(p)),
+        )
+        for robot_id in sorted({p.topic.robot_id for p in chained}):
+            self.robot_gaps(robot_id, context)
+        for item in chained:
+            self.guarded(item, partial(self._judge_link, item, context))
+
+    def robot_gaps(self, robot_id: uuid.UUID, context: ChainContext) -> RobotGaps:
+        gaps = self.writes.gaps.get(robot_id)
+        if gaps is None:
+            pieces = context.open_gaps.get(robot_id, [])
+            held = self.robots[robot_id].chain_head_seq
+            # A birth's claims may have opened gaps beyond what is held: the head is past them.
+            owed = max((piece.last_seq for piece in pieces), default=None)
+            head = max((h for h in (held, owed) if h is not None), default=None)
+            gaps = self.writes.gaps[robot_id] = RobotGaps(head, list(pieces))
+        return gaps
+
+    def _judge_link(self, item: Parsed, context: ChainContext) -> None:
+        held, writes, outcome = context.held, self.writes, self.outcome
+        link, robot = item.decoded.link, self.robots[item.topic.robot_id]
+        assert link is not None  # noqa: S101 - only chained messages come here
+        robot_id = robot.robot_id
+        robot_drops = context.drops.get(robot_id, [])
+        ring = self.keys[robot_id]
+        if item.key is not None and (announced := ring.announced_by(item.key)) is not None:
+            # Verified with a key announced in this very flush: only if that announcement
+            # itself took its place in the chain.
+            seq, digest = announced
+            accepted = held.get((robot_id, seq))
+            if accepted is None or accepted.digest != digest:
+                self.dead_letter(item, "key_not_established", f"seq {link.seq}")
+                return
+        same = held.get((robot_id, link.seq))
+        before = held.get((robot_id, link.seq - 1))
+        after = held.get((robot_id, link.seq + 1))
+        predecessor = before.digest if before else _drop_last_digest(robot_drops, link.seq - 1)
+        successor_prev = (
+            after.prev_digest if after else _drop_digest_before(robot_drops, link.seq + 1)
+        )
+        assessment = classify_link(
+            link,
+            same_seq_digest=same.digest if same else None,
+            predecessor_digest=predecessor,
+            successor_prev_digest=successor_prev,
+        )
+        if assessment.verdict is LinkVerdict.DUPLICATE:
+            outcome.duplicates += 1
+            outcome.commit(robot_id, robot.tenant_slug, link.seq)
+            return
+        if assessment.verdict is LinkVerdict.TAMPERED:
+            reason = f"tampered_{assessment.reason.value if assessment.reason else 'chain'}"
+            held_digest = same.digest.hex() if same else None
+            self.dead_letter(
+                item,
+                reason,
+                f"seq {link.seq}",
+                case=tamper(robot_id, reason),
+                seq=link.seq,
+                held_digest=held_digest,
+            )
+            outcome.commit(robot_id, robot.tenant_slug, link.seq)
+            return
+        if not self._accept(item, robot):
+            return
+        held[(robot_id, link.seq)] = repo.HeldLink(link.digest, link.prev_digest)
+        robot_gaps = self.robot_gaps(robot_id, context)
+        had_open = len(robot_gaps.open)
+        robot_gaps.arrive(link.seq, item.inbound.received_us)
+        outcome.gaps_opened += max(0, len(robot_gaps.open) - had_open)
+        message = item.decoded.message
+        if isinstance(message, DropNotice):
+            robot_drops.append(
+                repo.HeldDrop(
+                    message.first_seq, message.last_seq, message.digest_before, message.last_digest
+                )
+            )
+            context.drops[robot_id] = robot_drops
+            robot_gaps.account_for_drop(message.first_seq, message.last_seq)
+        rotation = _announced_key(item.decoded, robot)
+        if rotation is not None and robot.rotation_id is not None:
+            writes.rotations.append(KeyRotation(robot_id, link.seq, robot.rotation_id, rotation))
+        head = writes.heads.get(robot_id)
+        if head is None or link.seq > head[0]:
+            writes.heads[robot_id] = (link.seq, link.digest)
+
+    def _accept(self, item: Parsed, robot: repo.RobotRecord) -> bool:
+        """Gather the rows of an accepted chained message; False if its data is refused
+        before the chain takes it (a full metric catalogue)."""
+        message: Any = item.decoded.message
+        inbound, robot_id, writes = item.inbound, robot.robot_id, self.writes
+        if isinstance(message, TelemetryBatch) and not self._admit_metrics(item, robot, message):
+            return False
+        offset_us = message.wall_us - inbound.received_us
+        shift_us = clock_shift_us(
+            writes.clocks.get((robot_id, message.boot_id), offset_us),
+            message.wall_us,
+            self.policy.clock_skew_threshold_us,
+            int((robot.registered_at.timestamp() - PLAUSIBILITY_MARGIN_S) * 1e6),
+        )
+        samples = 0
+        if isinstance(message, TelemetryBatch):
+            placed = PlacedBatch(message, np.empty(0, np.int64), shift_us)
+            last_sample_us = int(placed.sample_times_us()[-1])
+            if last_sample_us > inbound.received_us + self.policy.max_future_us:
+                detail = f"a sample is {(last_sample_us - inbound.received_us) / 1e6:.0f} s ahead"
+                self.dead_letter(item, "future_timestamp", detail)
+            else:
+                writes.placed.append(placed)
+                samples = message.sample_count
+        elif isinstance(message, EventBatch):
+            writes.events.extend(_event_rows(message, shift_us))
+        elif isinstance(message, DropNotice):
+            writes.drops.append(
+                (
+                    robot_id,
+                    message.seq,
+                    message.first_seq,
+                    message.last_seq,
+                    message.reason,
+                    message.dropped_bytes,
+                    message.digest_before,
+                    message.last_digest,
+                    message.dropped_samples,
+                )
+            )
+        # The receipt keeps the chain whole even when the data itself went to dead letters.
+        writes.receipts.append(
+            (
+                robot_id,
+                message.seq,
+                item.decoded.kind.name.lower(),
+                item.decoded.digest,
+                message.prev_digest,
+                message.boot_id,
+                repo.to_datetime(message.wall_us),
+                repo.to_datetime(inbound.received_us),
+                offset_us / 1e6,
+                shift_us / 1e6,
+                samples,
+            )
+        )
+        self.outcome.accepted += 1
+        self.outcome.samples += samples
+        self.outcome.commit(robot_id, robot.tenant_slug, message.seq)
+        return True
+
+    def _admit_metrics(self, item: Parsed, robot: repo.RobotRecord, batch: TelemetryBatch) -> bool:
+        """A tenant registers at most `metric_catalogue` keys: past that, the batch's data is
+        refused (kept as a dead letter, its place in the chain taken) and the robot reviewed."""
+        catalogue = self.catalogues.setdefault(robot.tenant_id, set())
+        new = {str(key) for key in batch.keys} - catalogue
+        if not new:
+            return True
+        limit = self.policy.budgets.metric_catalogue
+        if len(catalogue) + len(new) > limit:
+            self.dead_letter(
+                item,
+                "metric_catalogue_full",
+                f"{len(new)} new metric keys; the tenant has {len(catalogue)} of {limit}",
+                case=conduct(robot.robot_id, "metric_catalogue_full"),
+                seq=batch.seq,
+            )
+            self._receipt_only(item, robot)
+            return False
+        catalogue |= new
+        self.writes.catalogue.setdefault(robot.tenant_id, set()).update(new)
+        return True
+
+    def _receipt_only(self, item: Parsed, robot: repo.RobotRecord) -> None:
+        """Take the message's place in the chain with no data (its bytes are a dead letter)."""
+        message: Any = item.decoded.message
+        self.writes.receipts.append(
+            (
+                robot.robot_id,
+                message.seq,
+                item.decoded.kind.name.lower(),
+                item.decoded.digest,
+                message.prev_digest,
+                message.boot_id,
+                repo.to_datetime(message.wall_us),
+                repo.to_datetime(item.inbound.received_us),
+                (message.wall_us - item.inbound.received_us) / 1e6,
+                0.0,
+                0,
+            )
+        )
+        self.outcome.accepted += 1
+        self.outcome.commit(robot.robot_id, robot.tenant_slug, message.seq)
+
+    # ------------------------------------------------------------------ status
+
+    def judge_statuses(self, items: list[Parsed], context: ChainContext) -> None:
+        """Each status's claims about the chain; then presence, from the newest of each robot
+        by (connection_seq, state), or by the device's clock for robots on protocol < 1.2."""
+        latest: dict[uuid.UUID, Status] = {}
+        for item in items:
+            if isinstance(item.decoded.message, Status):
+                status = self.guarded(item, partial(self._status_claims, item, context))
+                if status is not None:
+                    known = latest.get(status.robot_id)
+                    if known is None or _presence_order(status) >= _presence_order(known):
+                        latest[status.robot_id] = status
+        for robot_id, status in latest.items():
+            if _newer_than_applied(status, self.robots[robot_id]):
+                self.writes.presence.append(
+                    (
+                        status.state == RobotState.ONLINE,
+                        repo.to_datetime(status.wall_us),
+                        status.boot_id,
+                        status.firmware_version,
+                        status.agent_version,
+                        status.connection_seq,
+                        status.state,
+                        robot_id,
+                    )
+                )
+
+    def _status_claims(self, item: Parsed, context: ChainContext) -> Status | None:
+        status: Status = item.decoded.message  # type: ignore[assignment]
+        robot = self.robots[status.robot_id]
+        if status.next_seq is None or status.next_seq == 0:
+            return status
+        last = status.next_seq - 1
+        held = context.held.get((robot.robot_id, last))
+        contradicts = held is not None and held.digest != status.head_digest
+        if status.head_digest is not None and contradicts:
+            self.dead_letter(
+                item,
+                "tampered_status_head",
+                f"the status says seq {last} has another digest than the one held",
+                case=tamper(robot.robot_id, "tampered_status_head"),
+                seq=last,
+                held_digest=held.digest.hex() if held else None,
+                claimed_digest=status.head_digest.hex(),
+            )
+            return None
+        if status.state != RobotState.ONLINE or not _newer_than_applied(status, robot):
+            return status
+        gaps = self.robot_gaps(robot.robot_id, context)
+        heads = (robot.chain_head_seq, self.writes.heads.get(robot.robot_id, (None,))[0])
+        held_head = max((h for h in heads if h is not None), default=None)
+        if held_head is not None and last < held_head:
+            self.writes.suspect(
+                conduct(robot.robot_id, "chain_rollback"),
+                {"kind": "status", "next_seq": status.next_seq, "held_head": held_head},
+            )
+        elif gaps.head is None or last > gaps.head:
+            gaps.owe(last, item.inbound.received_us)
+        return status
+
+
+def _authentication_order(item: Parsed) -> tuple[uuid.UUID, int, int]:
+    """Per robot: chained messages by seq, then statuses."""
+    link = item.decoded.link
+    return (item.topic.robot_id, 0 if link is not None else 1, link.seq if link else 0)
+
+
+def _seq(item: Parsed) -> int:
+    link = item.decoded.link
+    return link.seq if link is not None else -1
+
+
+def _verifying(decoded: Decoded, spans: Iterable[KeySpan]) -> KeySpan | None:
+    if decoded.signature is None or decoded.form is not Form.BINARY:
+        return None
+    for span in spans:
+        try:
+            verify_key(span.public_key).verify(decoded.signed_data, decoded.signature)
+        except (BadSignatureError, SignatureError):
+            continue
+        return span
+    return None
+
+
+def _announced_key(decoded: Decoded, robot: repo.RobotRecord) -> bytes | None:
+    """The new key of a KEY_ROTATED event answering the robot's pending rotation request."""
+    message = decoded.message
+    if not isinstance(message, EventBatch) or robot.rotation_id is None:
+        return None
+    for event in message.events:
+        if (
+            event.kind == EventKind.KEY_ROTATED
+            and event.code == str(robot.rotation_id)
+            and event.public_key is not None
+        ):
+            return event.public_key
+    return None
+
+
+def _presence_order(status: Status) -> tuple[int, int, int]:
+    """1.2 robots by (connection_seq, state): a connection's will comes after its birth.
+    Older robots by their clock. A robot moving to 1.2 ranks after its old statuses."""
+    if status.connection_seq is not None:
+        return (1, status.connection_seq, min(status.state, 2))
+    return (0, status.wall_us, 0)
+
+
+def _newer_than_applied(status: Status, robot: repo.RobotRecord) -> bool:
+    if status.state not in (RobotState.ONLINE, RobotState.OFFLINE):
+        return False  # a state of a later minor: recorded nowhere, presence unchanged
+    if robot.presence_connection_seq is not None:
+        if status.connection_seq is None:
+            return False
+        return (status.connection_seq, status.state) > (
+            robot.presence_connection_seq,
+            robot.presence_state or 0,
+        )
+    if status.connection_seq is not None:
+        return True
+    applied = robot.presence_reported_at
+    return applied is None or repo.to_datetime(status.wall_us) >= applied
+
+
+def _drop_last_digest(drops: list[repo.HeldDrop], seq: int) -> bytes | None:
+    return next((d.last_digest for d in drops if d.last_seq == seq), None)
+
+
+def _drop_digest_before(drops: list[repo.HeldDrop], seq: int) -> bytes | None:
+    return next((d.digest_before for d in drops if d.first_seq == seq), None)
+
+
+def _event_rows(batch: EventBatch, shift_us: int) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for position, event in enumerate(batch.events):
+        when = batch.wall_us + (event.mono_us - batch.mono_us) + shift_us
+        known = event.known_kind
+        detail = {
+            "channel": event.channel,
+            "message": event.message,
+            "value": event.value,
+            "threshold": event.threshold,
+            "metric": None if event.metric is None else str(event.metric),
+            "from_version": event.from_version,
+            "to_version": event.to_version,
+            "public_key": None if event.public_key is None else event.public_key.hex(),
+        }
+        rows.append(
+            (
+                repo.to_datetime(when),
+                batch.robot_id,
+                batch.seq,
+                position,
+                known.name.lower() if known is not None else f"kind_{event.kind}",
+                event.code,
+                int(event.severity),
+                json.dumps({k: v for k, v in detail.items() if v is not None}),
+            )
+        )
+    return rows
