@@ -76,10 +76,13 @@ class Acker:
     """Acknowledges every chained message of one robot, as the ingest would after committing."""
 
     def __init__(self, broker: object, robot_id: uuid.UUID) -> None:
-        creds = broker.service_credentials  # type: ignore[attr-defined]
+        client_id = f"acker-{uuid.uuid4().hex[:8]}"
+        creds = broker.standin_credentials(client_id)  # type: ignore[attr-defined]
         self.robot_id = robot_id
         self.received = 0
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         self.client.username_pw_set(creds.username, creds.password)
         self.client.on_message = self._on_message
         self.ack_topic = str(Topic(TENANT, str(robot_id), TopicKind.ACK))

@@ -25,7 +25,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cloud_api.enrollment.broker_accounts import DynsecAdmin
+from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
 from cloud_api.enrollment.service import enroll, issue_token
 from cloud_api.health import probe_all
 from cloud_api.settings import ApiSettings
@@ -73,21 +73,13 @@ def _enroll_fleet(settings: ApiSettings, robots: int, fleet_dir: Path) -> list[u
     """Each robot makes its key in its own state directory; the cloud registers it, issues a
     one-time token, enrolls it and creates its broker account, as `robocover-agent enroll`
     would over HTTP."""
-    if settings.mqtt_admin_password is None:
-        raise RuntimeError("no broker admin password: run scripts/services-up.sh")
-    host, port = settings.mqtt_url.host or "127.0.0.1", settings.mqtt_url.port or 1884
     run = uuid.uuid4().hex[:6]
     now = datetime.now(UTC)
     engine = make_engine(settings, pool_size=1)
     enrolled: list[uuid.UUID] = []
     try:
         with (
-            DynsecAdmin(
-                host=host,
-                port=port,
-                username=settings.mqtt_admin_username,
-                password=settings.mqtt_admin_password.get_secret_value(),
-            ) as accounts,
+            _admin(settings) as accounts,
             Session(engine) as session,
             session.begin(),
         ):
@@ -122,32 +114,53 @@ def _enroll_fleet(settings: ApiSettings, robots: int, fleet_dir: Path) -> list[u
     return enrolled
 
 
-def _start_ingest(settings: ApiSettings, client_id: str) -> subprocess.Popen[bytes]:
-    env = {
+def _admin(settings: ApiSettings) -> DynsecAdmin:
+    if settings.mqtt_admin_password is None:
+        raise RuntimeError("no broker admin password: run scripts/services-up.sh")
+    return DynsecAdmin(
+        host=settings.mqtt_url.host or "127.0.0.1",
+        port=settings.mqtt_url.port or 1884,
+        username=settings.mqtt_admin_username,
+        password=settings.mqtt_admin_password.get_secret_value(),
+    )
+
+
+def _ingest_env(settings: ApiSettings, account: MqttCredentials) -> dict[str, str]:
+    """The demo's ingest process has a broker account of its own, bound to its client id."""
+    return {
         **os.environ,
         "ROBOCOVER_DATABASE_URL": settings.libpq_url,
         "ROBOCOVER_MQTT_URL": str(settings.mqtt_url),
-        "ROBOCOVER_MQTT_CLIENT_ID": client_id,
+        "ROBOCOVER_MQTT_USERNAME": account.username,
+        "ROBOCOVER_MQTT_PASSWORD": account.password,
+        "ROBOCOVER_MQTT_CLIENT_ID": account.username,
         "ROBOCOVER_HTTP_PORT": "0",
         "ROBOCOVER_LOG_FORMAT": "json",
     }
+
+
+def _start_ingest(settings: ApiSettings, account: MqttCredentials) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "cloud_api", "ingest"]
+    env = _ingest_env(settings, account)
     return subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
-def _stop_ingest(process: subprocess.Popen[bytes], client_id: str, settings: ApiSettings) -> None:
+def _stop_ingest(
+    process: subprocess.Popen[bytes], account: MqttCredentials, settings: ApiSettings
+) -> None:
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
-    # A demo's ingest is not coming back: leave the share group without a session behind.
-    env = {**os.environ, "ROBOCOVER_MQTT_CLIENT_ID": client_id, "ROBOCOVER_HTTP_PORT": "0"}
-    env["ROBOCOVER_DATABASE_URL"] = settings.libpq_url
+    # A demo's ingest is not coming back: leave the share group without a session behind,
+    # and remove its account.
     subprocess.run(
         [sys.executable, "-m", "cloud_api", "ingest", "--retire"],
-        env=env,
+        env=_ingest_env(settings, account),
         stderr=subprocess.DEVNULL,
         check=False,
         timeout=120,
     )
+    with _admin(settings) as admin:
+        admin.delete_clients([account.username])
 
 
 def _progress_table(report: FleetProgress) -> Table:
@@ -205,7 +218,8 @@ def run_demo(
     upgrade(settings.sqlalchemy_url)
     revision = ",".join(sorted(current_heads(settings.sqlalchemy_url)))
     console.print(f"Schema at revision [bold]{revision}[/].")
-    client_id = f"robocover-demo-{uuid.uuid4().hex[:8]}"
+    with _admin(settings) as admin:
+        account = admin.ensure_ingest(f"robocover-demo-{uuid.uuid4().hex[:8]}")
     with tempfile.TemporaryDirectory(prefix="robocover-demo-") as tmp:
         fleet_dir = Path(tmp)
         robot_ids = _enroll_fleet(settings, robots, fleet_dir)
@@ -213,12 +227,12 @@ def run_demo(
             f"Enrolled {len(robot_ids)} robots of tenant [bold]{DEMO_TENANT}[/]: keys made on the"
             " robots, public keys and broker accounts registered by the cloud."
         )
-        ingest = _start_ingest(settings, client_id)
+        ingest = _start_ingest(settings, account)
         try:
             time.sleep(1.0)
             final = _run_fleet(settings, console, fleet_dir, robots, duration_s)
         finally:
-            _stop_ingest(ingest, client_id, settings)
+            _stop_ingest(ingest, account, settings)
     console.print()
     samples, batches = _landed(settings, robot_ids)
     console.print(

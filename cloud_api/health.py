@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -45,6 +46,22 @@ def probe_database(settings: CloudSettings) -> ProbeResult:
 
 
 async def _mqtt_round_trip(settings: CloudSettings) -> str:
+    """One probe; the account is bound to one client id, so another process's probe at the
+    same moment may take the session over: then try again (three times at most), within the
+    probe's time."""
+    for attempt in range(3):
+        try:
+            return await _mqtt_round_trip_once(settings)
+        except aiomqtt.MqttCodeError:
+            raise  # refused at connection (not authorised, ...): trying again changes nothing
+        except aiomqtt.MqttError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(random.uniform(0.02, 0.2))  # noqa: S311 - jitter
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _mqtt_round_trip_once(settings: CloudSettings) -> str:
     topic = f"robocover/health/{uuid.uuid4().hex}"
     host = settings.mqtt_url.host or "127.0.0.1"
     port = settings.mqtt_url.port or 1883
@@ -52,6 +69,7 @@ async def _mqtt_round_trip(settings: CloudSettings) -> str:
     async with aiomqtt.Client(
         host,
         port,
+        identifier=settings.client_id,
         username=settings.mqtt_username,
         password=password,
         protocol=aiomqtt.ProtocolVersion.V5,

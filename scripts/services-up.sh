@@ -162,22 +162,33 @@ new_secret() {
 }
 new_secret mqtt_admin_password
 new_secret mqtt_ingest_password
-[ -s "$SECRETS_DIR/mqtt_ingest_username" ] || (umask 077; echo robocover-ingest > "$SECRETS_DIR/mqtt_ingest_username")
+new_secret mqtt_cloud_password
+# Every account is bound to one client id, its user name: the first ingest process's account is
+# robocover-ingest-1 (earlier versions had one unbound robocover-ingest account for all).
+if [ "$(cat "$SECRETS_DIR/mqtt_ingest_username" 2>/dev/null)" != robocover-ingest-1 ]; then
+  (umask 077; echo robocover-ingest-1 > "$SECRETS_DIR/mqtt_ingest_username")
+fi
+[ -s "$SECRETS_DIR/mqtt_cloud_username" ] || (umask 077; echo robocover-cloud > "$SECRETS_DIR/mqtt_cloud_username")
 here=$(cd "$(dirname "$0")" && pwd)
 DYNSEC_FILE=$MQTT_DIR/data/dynamic-security.json
 DYNSEC_PLUGIN=$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)
 [ -n "$DYNSEC_PLUGIN" ] || die "mosquitto_dynamic_security.so is missing (package mosquitto)"
-if [ ! -f "$DYNSEC_FILE" ]; then
-  log "creating the broker's accounts (admin, $(cat "$SECRETS_DIR/mqtt_ingest_username"))"
-  python3 "$here/dynsec_init.py" --file "$DYNSEC_FILE" --admin-username admin \
+dynsec_init() {
+  python3 "$here/dynsec_init.py" --file "$DYNSEC_FILE" "$@" --admin-username admin \
     --admin-password-file "$SECRETS_DIR/mqtt_admin_password" \
-    --service-username "$(cat "$SECRETS_DIR/mqtt_ingest_username")" \
-    --service-password-file "$SECRETS_DIR/mqtt_ingest_password"
+    --ingest-username "$(cat "$SECRETS_DIR/mqtt_ingest_username")" \
+    --ingest-password-file "$SECRETS_DIR/mqtt_ingest_password" \
+    --cloud-username "$(cat "$SECRETS_DIR/mqtt_cloud_username")" \
+    --cloud-password-file "$SECRETS_DIR/mqtt_cloud_password"
+}
+if [ ! -f "$DYNSEC_FILE" ]; then
+  log "creating the broker's accounts (admin, $(cat "$SECRETS_DIR/mqtt_ingest_username"), $(cat "$SECRETS_DIR/mqtt_cloud_username"))"
+  dynsec_init
 fi
 # mosquitto_sub reads its options from $XDG_CONFIG_HOME/mosquitto_sub: the password stays off `ps`.
 MQTT_CLIENT_CONF=$SECRETS_DIR/mosquitto-clients
 install -d -m 0700 "$MQTT_CLIENT_CONF"
-client_conf_new=$(printf -- '-u admin\n-P %s\n' "$(cat "$SECRETS_DIR/mqtt_admin_password")")
+client_conf_new=$(printf -- '-u admin\n-i robocover-admin\n-P %s\n' "$(cat "$SECRETS_DIR/mqtt_admin_password")")
 if [ ! -f "$MQTT_CLIENT_CONF/mosquitto_sub" ] || [ "$(cat "$MQTT_CLIENT_CONF/mosquitto_sub")" != "$client_conf_new" ]; then
   (umask 077; printf '%s\n' "$client_conf_new" > "$MQTT_CLIENT_CONF/mosquitto_sub")
 fi
@@ -194,6 +205,17 @@ mqtt_running() {
   p=$(mqtt_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null \
     && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mosquitto ]
 }
+# An existing accounts file from an earlier version is brought up to date (client ids bound,
+# cloud roles narrowed) while the broker is stopped: the broker owns the file while it runs.
+if ! dynsec_init --check; then
+  if mqtt_running; then
+    log "updating the broker's accounts: stopping the robocover broker"
+    kill "$(mqtt_pid)"
+    for _ in $(seq 50); do mqtt_running || break; sleep 0.1; done
+  fi
+  dynsec_init --reconcile
+  chown mosquitto: "$DYNSEC_FILE" 2>/dev/null || true
+fi
 if [ ! -f "$conf_file" ] || [ "$(cat "$conf_file")" != "$conf_new" ]; then
   printf '%s\n' "$conf_new" > "$conf_file"
   if mqtt_running; then

@@ -154,6 +154,7 @@ async def publish_until_acked(
     async with aiomqtt.Client(
         broker_host,
         broker_port,
+        identifier=f"robot-{robot.robot_id}",  # the client id the robot's account is bound to
         username=robot.mqtt_username,
         password=robot.mqtt_password,
         protocol=aiomqtt.ProtocolVersion.V5,

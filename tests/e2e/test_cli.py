@@ -27,8 +27,8 @@ def _run(
         **os.environ,
         "ROBOCOVER_DATABASE_URL": settings.libpq_url,
         "ROBOCOVER_MQTT_URL": broker.url,
-        "ROBOCOVER_MQTT_USERNAME": broker.service_credentials.username,
-        "ROBOCOVER_MQTT_PASSWORD": broker.service_credentials.password,
+        "ROBOCOVER_MQTT_USERNAME": broker.cloud_credentials.username,
+        "ROBOCOVER_MQTT_PASSWORD": broker.cloud_credentials.password,
         "ROBOCOVER_MQTT_ADMIN_PASSWORD": broker.admin_credentials.password,
         "ROBOCOVER_LOG_FORMAT": "json",
     }

@@ -23,9 +23,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 def _client(client_id: str, broker: MosquittoBroker, *, clean_start: bool) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    # The broker authenticates everyone: these tests log in as the cloud's service account,
-    # whose role covers the health-probe topics used here.
-    creds = broker.service_credentials
+    # The broker authenticates everyone, each account bound to one client id: these tests log
+    # in as test stand-ins for the cloud, whose role covers the health-probe topics used here.
+    creds = broker.standin_credentials(client_id)
     client.username_pw_set(creds.username, creds.password)
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 3600
@@ -75,9 +75,8 @@ def test_broker_queues_qos1_for_a_persistent_session_across_its_own_restart(
             done.set()
 
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=subscriber_id, protocol=mqtt.MQTTv5)
-    sub.username_pw_set(
-        mqtt_broker.service_credentials.username, mqtt_broker.service_credentials.password
-    )
+    creds = mqtt_broker.standin_credentials(subscriber_id)
+    sub.username_pw_set(creds.username, creds.password)
     sub.on_message = on_message
     sub.connect("127.0.0.1", mqtt_broker.port, clean_start=False)
     sub.loop_start()

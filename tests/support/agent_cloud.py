@@ -47,12 +47,11 @@ class CloudStandIn:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        client_id = f"standin-{uuid.uuid4().hex[:8]}"
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"standin-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5,
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
-        creds = self.broker.service_credentials
+        creds = self.broker.standin_credentials(client_id)
         self._client.username_pw_set(creds.username, creds.password)
         self._client.reconnect_delay_set(1, 2)
         self._client.on_connect = self._on_connect

@@ -2,9 +2,10 @@
 project's own broker (scripts/mosquitto.conf.template), each on a free port with its own storage.
 
 Like the project's broker they run the dynamic security plugin with anonymous access off: the
-first start writes the admin and cloud service accounts (scripts/dynsec_init.py, as
+first start writes the admin, first ingest and cloud accounts (scripts/dynsec_init.py, as
 scripts/services-up.sh does), and `add_robot` creates a robot's account through the broker's
-control topic with the cloud's own code (cloud_api/enrollment/broker_accounts.py).
+control topic with the cloud's own code (cloud_api/enrollment/broker_accounts.py). Every
+account is bound to one client id: a test process connects with the id of the account it uses.
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ PROJECT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT / "scripts" / "mosquitto.conf.template"
 DYNSEC_INIT = PROJECT / "scripts" / "dynsec_init.py"
 ADMIN_USER = "admin"
-SERVICE_USER = "robocover-ingest"
+INGEST_USER = "robocover-ingest-1"
+CLOUD_USER = "robocover-cloud"
+STANDIN_ROLE = "test-cloud-standin"
+STANDIN_ACLS = [
+    {"acltype": acltype, "topic": topic, "allow": True}
+    for topic in ("rc/v1/#", "robocover/health/#", "$share/#")
+    for acltype in ("publishClientSend", "publishClientReceive", "subscribePattern")
+]
+"""Test stand-ins for the whole cloud (one process that reads robots' traffic and sends configs
+and acks): what the cloud's accounts may do, together, in one test-only role."""
 
 
 def dynsec_plugin() -> str:
@@ -68,6 +78,7 @@ class MosquittoBroker:
     tls: TlsFiles | None = None
     """When set, a second listener speaks MQTT over TLS on `tls_port` with these server files."""
     tls_port: int = field(default_factory=free_port)
+    _accounts: dict[str, MqttCredentials] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -98,9 +109,29 @@ class MosquittoBroker:
         return MqttCredentials(ADMIN_USER, self._secret("mqtt_admin_password"))
 
     @property
-    def service_credentials(self) -> MqttCredentials:
-        """The cloud's service account (what the ingest and the health probe log in with)."""
-        return MqttCredentials(SERVICE_USER, self._secret("mqtt_ingest_password"))
+    def cloud_credentials(self) -> MqttCredentials:
+        """The cloud's service account (configs, the health probe), bound to its user name."""
+        return MqttCredentials(CLOUD_USER, self._secret("mqtt_cloud_password"))
+
+    def ingest_credentials(self, client_id: str = INGEST_USER) -> MqttCredentials:
+        """An ingest process's own account, bound to `client_id` (made once per id)."""
+        if client_id == INGEST_USER:
+            return MqttCredentials(INGEST_USER, self._secret("mqtt_ingest_password"))
+        if client_id not in self._accounts:
+            with self.admin() as admin:
+                self._accounts[client_id] = admin.ensure_ingest(client_id)
+        return self._accounts[client_id]
+
+    def standin_credentials(self, client_id: str) -> MqttCredentials:
+        """A test stand-in for the whole cloud (STANDIN_ROLE), bound to `client_id`."""
+        key = f"standin:{client_id}"
+        if key not in self._accounts:
+            password = secrets.token_urlsafe(24)
+            with self.admin() as admin:
+                admin.ensure_role(STANDIN_ROLE, STANDIN_ACLS)
+                admin.ensure_client(client_id, password, STANDIN_ROLE, client_id)
+            self._accounts[key] = MqttCredentials(client_id, password)
+        return self._accounts[key]
 
     def admin(self) -> DynsecAdmin:
         creds = self.admin_credentials
@@ -139,7 +170,9 @@ class MosquittoBroker:
         return path
 
     def _init_accounts(self) -> None:
-        self.admin_credentials, self.service_credentials  # noqa: B018 - writes the secret files
+        for name in ("mqtt_admin_password", "mqtt_ingest_password", "mqtt_cloud_password"):
+            self._secret(name)  # written once
+        secrets_dir = self.workdir / "secrets"
         subprocess.run(
             [
                 sys.executable,
@@ -149,11 +182,15 @@ class MosquittoBroker:
                 "--admin-username",
                 ADMIN_USER,
                 "--admin-password-file",
-                str(self.workdir / "secrets" / "mqtt_admin_password"),
-                "--service-username",
-                SERVICE_USER,
-                "--service-password-file",
-                str(self.workdir / "secrets" / "mqtt_ingest_password"),
+                str(secrets_dir / "mqtt_admin_password"),
+                "--ingest-username",
+                INGEST_USER,
+                "--ingest-password-file",
+                str(secrets_dir / "mqtt_ingest_password"),
+                "--cloud-username",
+                CLOUD_USER,
+                "--cloud-password-file",
+                str(secrets_dir / "mqtt_cloud_password"),
             ],
             check=True,
         )

@@ -42,7 +42,7 @@ class IngestProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        creds = self.broker.service_credentials
+        creds = self.broker.ingest_credentials(self.client_id)
         return {
             **os.environ,
             "ROBOCOVER_DATABASE_URL": self.database.libpq_url,

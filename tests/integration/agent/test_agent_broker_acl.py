@@ -17,7 +17,9 @@ class _Robot:
     def __init__(self, broker: MosquittoBroker, tenant: str, robot_id: uuid.UUID) -> None:
         self.robot_id, self.tenant = robot_id, tenant
         username, password = broker.add_robot(tenant, robot_id)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"robot-{robot_id}", protocol=mqtt.MQTTv5
+        )
         self.client.username_pw_set(username, password)
         self.acks: dict[int, ReasonCode] = {}
         self.granted: list[ReasonCode] = []
