@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 
 from cloud_api.enrollment.cli import app as robots_app
+from cloud_api.robots.cli import register as register_robot_commands
+from cloud_api.robots.cli import reviews_app
 from ingest.logs import configure_logging
 from ingest.settings import CloudSettings
 from risk_engine.cli import app as risk_app
@@ -27,7 +29,9 @@ app = typer.Typer(
 )
 services_app = typer.Typer(no_args_is_help=True, help="The local services robocover runs on.")
 app.add_typer(services_app, name="services")
+register_robot_commands(robots_app)
 app.add_typer(robots_app, name="robots")
+app.add_typer(reviews_app, name="reviews")
 app.add_typer(risk_app, name="risk")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

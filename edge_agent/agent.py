@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
+from edge_agent import rotation
 from edge_agent.collectors import Collector
-from edge_agent.identity import OUTBOX_FILE, Identity
+from edge_agent.identity import OUTBOX_FILE, Identity, load_identity, load_signer
 from edge_agent.origin import Origin
 from edge_agent.outbox import MessageFactory, Outbox, OutboxStats
 from edge_agent.publisher import Publisher
@@ -82,6 +83,11 @@ class Agent:
             low_water=settings.outbox.low_water,
             compress=settings.sampling.compress,
         )
+        if rotation.finish(settings.state_dir, self.outbox):  # one a crash left half done
+            identity, signer = load_identity(settings.state_dir), load_signer(settings.state_dir)
+            self.identity = identity
+            self.outbox.replace_signer(signer)
+        self._connection_seq = 0
         self._exponents = {d.key: d.exponent for d in self.declarations}
         rules = tuple(ThresholdRule(t.metric, t.above, t.hysteresis) for t in settings.thresholds)
         self._detector = ThresholdDetector(self.keys, rules)
@@ -99,6 +105,7 @@ class Agent:
             birth=self._birth,
             last_will=self._last_will,
             on_config=self._on_config,
+            on_connecting=self._begin_connection,
         )
         stored = self.outbox.get_state(STATE_KEY)
         applied = AppliedConfig.from_json(stored) if stored else None
@@ -146,6 +153,20 @@ class Agent:
                 self.outbox.budget_bytes = budget_bytes
 
     def _on_config(self, payload: bytes) -> None:
+        request = self.remote_config.decode(payload)
+        if request is not None and rotation.wanted(request, self.outbox):
+            try:
+                rotated = rotation.rotate(
+                    self.settings.state_dir, self.outbox, self.identity, self.origin, request
+                )
+            except (rotation.RotationError, OSError) as exc:
+                logger.error("credential rotation %s failed: %s", request.rotation_id, exc)
+                self._report_config(
+                    EventKind.CONFIG_REJECTED, request.config_version, f"rotation: {exc}"
+                )
+                return
+            self.identity = rotated.identity
+            self.publisher.switch_credentials(rotated.identity, rotated.signer)
         applied = self.remote_config.handle(payload)
         if applied is not None:
             self.outbox.set_state(STATE_KEY, applied.to_json())
@@ -161,9 +182,14 @@ class Agent:
 
     # ------------------------------------------------------------------ status messages
 
+    def _begin_connection(self) -> None:
+        """Count the connection about to open: its will and its birth carry the count."""
+        self._connection_seq = self.outbox.next_counter("connection_seq")
+
     def _status(self, state: RobotState) -> Status:
         wall_us, mono_us = self.origin.clock()
         online = state == RobotState.ONLINE
+        next_seq, head_digest = self.outbox.head()
         return Status(
             robot_id=self.identity.robot_id,
             boot_id=self.origin.boot_id,
@@ -172,11 +198,13 @@ class Agent:
             state=state,
             firmware_version=self.settings.firmware_version if online else None,
             agent_version=agent_version() if online else None,
-            next_seq=self.outbox.stats().next_seq if online else None,
+            next_seq=next_seq if online or next_seq > 0 else None,
             catalogue=self.declarations if online else (),
             vendor=self.settings.vendor if online else None,
             model=self.settings.model if online else None,
             config_version=self._config_version() if online else None,
+            connection_seq=self._connection_seq or None,
+            head_digest=head_digest if next_seq > 0 else None,
         )
 
     def _config_version(self) -> int | None:

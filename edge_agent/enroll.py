@@ -8,8 +8,10 @@ directory. Standard library HTTP only: the agent extra carries no HTTP client.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -26,9 +28,30 @@ class EnrollmentError(RuntimeError):
     pass
 
 
+def check_cloud_url(cloud_url: str) -> None:
+    """https:// only: the token, and the broker password that comes back, would travel in
+    clear over http://. Plain http:// is allowed to a loopback address (a local test cloud)."""
+    parts = urllib.parse.urlsplit(cloud_url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return
+    raise EnrollmentError(
+        f"the cloud URL must be https:// (http:// only to a loopback address): {cloud_url!r}"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def enroll(*, cloud_url: str, token: str, state_dir: Path, timeout_s: float = 30.0) -> Identity:
-    if not cloud_url.startswith(("http://", "https://")):
-        raise EnrollmentError("the cloud URL must be http:// or https://")
+    check_cloud_url(cloud_url)
     if (state_dir / IDENTITY_FILE).exists():
         raise EnrollmentError(f"this robot is already enrolled ({state_dir / IDENTITY_FILE})")
     signer = load_or_create_signer(state_dir)
@@ -57,6 +80,7 @@ def enroll(*, cloud_url: str, token: str, state_dir: Path, timeout_s: float = 30
         tenant=answer["tenant"],
         mqtt_username=answer["mqtt_username"],
         mqtt_password=answer["mqtt_password"],
+        mqtt_client_id=answer.get("mqtt_client_id", ""),
     )
     save_identity(state_dir, identity)
     return identity

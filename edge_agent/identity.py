@@ -30,6 +30,12 @@ class Identity:
     tenant: str
     mqtt_username: str
     mqtt_password: str
+    mqtt_client_id: str = ""
+    """The client id the broker binds the robot's accounts to (robot-<id> when not given)."""
+
+    def __post_init__(self) -> None:
+        if not self.mqtt_client_id:
+            object.__setattr__(self, "mqtt_client_id", f"robot-{self.robot_id}")
 
     def __repr__(self) -> str:
         return f"Identity(robot_id={self.robot_id}, tenant={self.tenant!r}, password='***')"
@@ -63,14 +69,15 @@ def load_signer(state_dir: Path) -> RobotSigner:
     return RobotSigner.from_seed(path.read_bytes())
 
 
-def save_identity(state_dir: Path, identity: Identity) -> None:
+def save_identity(state_dir: Path, identity: Identity, *, name: str = IDENTITY_FILE) -> None:
     document = {
         "robot_id": str(identity.robot_id),
         "tenant": identity.tenant,
         "mqtt_username": identity.mqtt_username,
         "mqtt_password": identity.mqtt_password,
+        "mqtt_client_id": identity.mqtt_client_id,
     }
-    write_private(state_dir / IDENTITY_FILE, json.dumps(document, indent=2).encode())
+    write_private(state_dir / name, json.dumps(document, indent=2).encode())
 
 
 def load_identity(state_dir: Path) -> Identity:
@@ -83,4 +90,5 @@ def load_identity(state_dir: Path) -> Identity:
         tenant=document["tenant"],
         mqtt_username=document["mqtt_username"],
         mqtt_password=document["mqtt_password"],
+        mqtt_client_id=document.get("mqtt_client_id", ""),
     )

@@ -264,6 +264,51 @@ class Outbox:
             dropped_bytes=int(chain[3]),
         )
 
+    def head(self) -> tuple[int, bytes]:
+        """(next_seq, digest of message next_seq - 1): what a status says of the chain."""
+        with self._lock:
+            row = self._db.execute("SELECT next_seq, last_digest FROM chain").fetchone()
+        return int(row[0]), bytes(row[1])
+
+    def next_counter(self, key: str) -> int:
+        """Add one to the integer kept under `key`, durably, and return it (connection_seq:
+        never reused, across restarts, like seq)."""
+        with self._transaction(durable=True) as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+            value = (int(bytes(row[0])) if row else 0) + 1
+            _set_state(db, key, str(value).encode())
+            return value
+
+    @property
+    def signer(self) -> RobotSigner:
+        return self._signer
+
+    def replace_signer(self, signer: RobotSigner) -> None:
+        """At start, after a rotation a crash left half done was completed (rotation.py)."""
+        with self._lock:
+            self._signer = signer
+
+    def rotate_key(
+        self, build: MessageFactory, new_signer: RobotSigner, state_key: str, state: bytes
+    ) -> StoredMessage:
+        """Append `build`'s message (the KEY_ROTATED event) signed with the current key, and
+        record `state` under `state_key`, in one durable transaction; from then on every
+        message is signed with `new_signer`."""
+        with self._lock:
+            db = self._db
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                stored = self._append_locked(db, build, 0)
+                _set_state(db, state_key, state)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            # Still under the lock: no message is signed with the old key after this one.
+            self._signer = new_signer
+            return stored
+
     def get_state(self, key: str) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
@@ -271,11 +316,15 @@ class Outbox:
 
     def set_state(self, key: str, value: bytes) -> None:
         with self._transaction(durable=True) as db:
-            db.execute(
-                "INSERT INTO state (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            _set_state(db, key, value)
+
+
+def _set_state(db: sqlite3.Connection, key: str, value: bytes) -> None:
+    db.execute(
+        "INSERT INTO state (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 def _contiguous_runs(

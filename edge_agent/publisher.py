@@ -115,16 +115,20 @@ class Publisher:
         birth: Callable[[], Status],
         last_will: Callable[[], Status],
         on_config: Callable[[bytes], None],
+        on_connecting: Callable[[], None] = lambda: None,
     ) -> None:
+        """`on_connecting` is called before each connection attempt, before the last will of
+        that connection is made (the agent counts connections: protocol 1.2 connection_seq)."""
         self._settings = settings
         self._host, self._port = host, port
         self._signer = signer
         self._outbox = outbox
         self._birth, self._last_will, self._on_config = birth, last_will, on_config
+        self._on_connecting = on_connecting
         robot = str(identity.robot_id)
         self.topics = {kind: str(Topic(identity.tenant, robot, kind)) for kind in TopicKind}
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=identity.mqtt_username, protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2, client_id=identity.mqtt_client_id, protocol=mqtt.MQTTv5
         )
         self._client.username_pw_set(identity.mqtt_username, identity.mqtt_password)
         if tls:
@@ -171,7 +175,17 @@ class Publisher:
             self._thread.join(timeout_s)
         self.state = LinkState.STOPPED
 
+    def switch_credentials(self, identity: Identity, signer: RobotSigner) -> None:
+        """After a key rotation: sign statuses with `signer` and connect with the identity's
+        new broker account from the next connection, which starts now (a clean disconnect:
+        the broker does not publish the old will)."""
+        with self._lock:
+            self._signer = signer
+            self._client.username_pw_set(identity.mqtt_username, identity.mqtt_password)
+        self._client.disconnect()
+
     def _connect(self, first: bool) -> None:
+        self._on_connecting()
         will = encode(self._last_will(), self._signer)
         self._client.will_set(self.topics[TopicKind.STATUS], will, qos=1, retain=True)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]

@@ -119,6 +119,14 @@ class RemoteConfig:
         budget = config.outbox_budget_bytes or self.applied.budget_bytes
         return AppliedConfig(config.config_version, sampling, budget)
 
+    def decode(self, payload: bytes) -> Config | None:
+        """The config `payload` holds, if it is one (handle reports what is not)."""
+        try:
+            message = decode(payload, topic=self._topic, allow_json=False).message
+        except ProtocolError:
+            return None
+        return message if isinstance(message, Config) else None
+
     def handle(self, payload: bytes) -> AppliedConfig | None:
         """Apply the config message `payload`; returns what was applied, or None."""
         try:

@@ -1,17 +1,25 @@
 """Broker accounts through Mosquitto's dynamic security plugin, at run time.
 
-The cloud (enrollment) and the test suite's brokers use this one code path: an admin client sends
-commands to ``$CONTROL/dynamic-security/v1`` and waits, boundedly, for the broker's answer. Each
-robot gets a client (its MQTT user name and a random password, never stored by the cloud) and a
-role of its own that lets it publish only on its own telemetry, events and status topics and
-subscribe only to its own config and ack topics.
+The cloud (enrollment, credential lifecycle) and the test suite's brokers use this one code
+path: an admin client sends commands to ``$CONTROL/dynamic-security/v1`` and waits, boundedly,
+for the broker's answer. Each robot gets a client (its MQTT user name and a random password,
+never stored by the cloud) bound to the client id ``robot-<id>``, and a role of its own that lets
+it publish only on its own telemetry, events and status topics and subscribe only to its own
+config and ack topics. During a credential rotation a robot has two clients, both bound to that
+one client id, so either password works and neither can take another account's session.
+
+The admin account is bound to one client id too: two admin connections at once (two API
+processes enrolling) take the session from each other, and each command is then sent again
+(every command here is idempotent).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
@@ -26,6 +34,9 @@ from firmware_protocol import Topic, TopicKind
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 ALREADY_EXISTS = ("Client already exists", "Role already exists")
+ADMIN_CLIENT_ID = "robocover-admin"
+INGEST_ROLE = "cloud-ingest"
+ATTEMPTS = 8
 
 
 class BrokerAccountError(RuntimeError):
@@ -41,7 +52,14 @@ class MqttCredentials:
         return f"MqttCredentials(username={self.username!r}, password='**********')"
 
 
-def robot_username(robot_id: uuid.UUID) -> str:
+def robot_username(robot_id: uuid.UUID, rotation: int | None = None) -> str:
+    """A robot's broker user name; a rotation's new account is suffixed with its id."""
+    base = f"robot-{robot_id}"
+    return base if rotation is None else f"{base}-r{rotation}"
+
+
+def robot_client_id(robot_id: uuid.UUID) -> str:
+    """The one client id every account of the robot is bound to."""
     return f"robot-{robot_id}"
 
 
@@ -66,21 +84,29 @@ class DynsecAdmin:
     """A short-lived admin connection: ``with DynsecAdmin(...) as admin: admin.ensure_robot()``."""
 
     def __init__(
-        self, *, host: str, port: int, username: str, password: str, timeout_s: float = 10.0
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        client_id: str = ADMIN_CLIENT_ID,
+        timeout_s: float = 10.0,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         self._host, self._port, self._timeout = host, port, timeout_s
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"robocover-dynsec-{uuid.uuid4().hex[:12]}",
-            protocol=mqtt.MQTTv5,
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
         self._client.username_pw_set(username, password)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_message = self._on_message
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = self._on_disconnect
         self._ready = threading.Event()
+        self._lost = threading.Event()
         self._connect_error: str | None = None
         self._answer = threading.Event()
         self._responses: list[dict[str, Any]] = []
@@ -97,6 +123,10 @@ class DynsecAdmin:
 
     def _on_subscribe(self, *_args: object) -> None:
         self._ready.set()
+
+    def _on_disconnect(self, *_args: object) -> None:
+        self._ready.clear()
+        self._lost.set()  # paho's loop reconnects by itself
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         self._responses = list(json.loads(message.payload).get("responses", []))
@@ -125,14 +155,29 @@ class DynsecAdmin:
         self._client.loop_stop()
 
     def execute(self, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Send commands as one request; return the broker's per-command responses."""
+        """Send commands as one request; return the broker's per-command responses. A request
+        whose connection was taken over before the answer came is sent again."""
         with self._lock:
-            self._answer.clear()
-            info = self._client.publish(CONTROL_TOPIC, json.dumps({"commands": commands}), qos=1)
-            info.wait_for_publish(self._timeout)
-            if not self._answer.wait(self._timeout):
-                raise BrokerAccountError("the broker did not answer the dynamic-security command")
-            return self._responses
+            for _ in range(ATTEMPTS):
+                if not self._ready.wait(self._timeout):
+                    break
+                self._answer.clear()
+                self._lost.clear()
+                payload = json.dumps({"commands": commands})
+                self._client.publish(CONTROL_TOPIC, payload, qos=1)
+                if self._wait_answer():
+                    return self._responses
+                time.sleep(random.uniform(0.05, 0.5))  # noqa: S311 - jitter between admins
+            raise BrokerAccountError("the broker did not answer the dynamic-security command")
+
+    def _wait_answer(self) -> bool:
+        deadline = time.monotonic() + self._timeout
+        while time.monotonic() < deadline:
+            if self._answer.wait(0.05):
+                return True
+            if self._lost.is_set():
+                return False
+        return False
 
     def _check(self, responses: list[dict[str, Any]], tolerated: tuple[str, ...] = ()) -> None:
         for response in responses:
@@ -158,14 +203,16 @@ class DynsecAdmin:
             return
         self._check(responses)
 
-    def ensure_client(self, username: str, password: str, rolename: str) -> None:
-        """Create the client, or give an existing one this password and role."""
+    def ensure_client(self, username: str, password: str, rolename: str, client_id: str) -> None:
+        """Create the client, bound to `client_id`, or give an existing one this password,
+        binding and role."""
         responses = self.execute(
             [
                 {
                     "command": "createClient",
                     "username": username,
                     "password": password,
+                    "clientid": client_id,
                     "roles": [{"rolename": rolename}],
                 }
             ]
@@ -175,6 +222,7 @@ class DynsecAdmin:
             roles = client[0].get("data", {}).get("client", {}).get("roles", [])
             commands: list[dict[str, Any]] = [
                 {"command": "setClientPassword", "username": username, "password": password},
+                {"command": "setClientId", "username": username, "clientid": client_id},
                 {"command": "enableClient", "username": username},
             ]
             if rolename not in {role.get("rolename") for role in roles}:
@@ -185,17 +233,38 @@ class DynsecAdmin:
             return
         self._check(responses)
 
-    def ensure_robot(self, tenant: str, robot_id: uuid.UUID) -> MqttCredentials:
-        """The robot's account with a fresh random password (re-enrolling replaces it)."""
-        credentials = MqttCredentials(robot_username(robot_id), secrets.token_urlsafe(32))
+    def ensure_robot(
+        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
+    ) -> MqttCredentials:
+        """An account of the robot with a fresh random password (re-enrolling replaces it); a
+        rotation's account sits beside the robot's current one."""
+        credentials = MqttCredentials(robot_username(robot_id, rotation), secrets.token_urlsafe(32))
         self.ensure_role(robot_role(robot_id), robot_acls(tenant, robot_id))
-        self.ensure_client(credentials.username, credentials.password, robot_role(robot_id))
+        self.ensure_client(
+            credentials.username,
+            credentials.password,
+            robot_role(robot_id),
+            robot_client_id(robot_id),
+        )
         return credentials
 
-    def disable_robot(self, robot_id: uuid.UUID) -> None:
-        self._check(
-            self.execute([{"command": "disableClient", "username": robot_username(robot_id)}])
-        )
+    def ensure_ingest(self, username: str) -> MqttCredentials:
+        """An ingest process's own account (role cloud-ingest), bound to its user name as
+        client id; a fresh password, shown once."""
+        credentials = MqttCredentials(username, secrets.token_urlsafe(32))
+        self.ensure_client(username, credentials.password, INGEST_ROLE, username)
+        return credentials
+
+    def set_enabled(self, usernames: list[str], *, enabled: bool) -> None:
+        """Enable or disable accounts. Disabling ends their connections at once (the broker
+        kicks a disabled client) and refuses new ones."""
+        command = "enableClient" if enabled else "disableClient"
+        self._check(self.execute([{"command": command, "username": u} for u in usernames]))
+
+    def delete_clients(self, usernames: list[str]) -> None:
+        """Delete accounts (their connections end at once); one already gone is no error."""
+        responses = self.execute([{"command": "deleteClient", "username": u} for u in usernames])
+        self._check(responses, tolerated=("Client not found",))
 
 
 def _spec(acl: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 
 from cloud_api.enrollment import service
-from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
+from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials, robot_client_id
 from cloud_api.enrollment.schemas import EnrollmentRequest, EnrollmentResponse
 from cloud_api.errors import ServiceUnavailableError
 from cloud_api.settings import ApiSettings
@@ -24,13 +25,15 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-class _BrokerAccounts:
+class BrokerAccounts:
     """Robot accounts through the broker's dynamic security plugin, one admin connection each."""
 
     def __init__(self, settings: ApiSettings) -> None:
         self._settings = settings
 
-    def ensure_robot(self, tenant: str, robot_id: object) -> MqttCredentials:
+    def ensure_robot(
+        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
+    ) -> MqttCredentials:
         settings = self._settings
         if settings.mqtt_admin_password is None:
             raise ServiceUnavailableError("no broker admin password is configured")
@@ -40,11 +43,11 @@ class _BrokerAccounts:
             username=settings.mqtt_admin_username,
             password=settings.mqtt_admin_password.get_secret_value(),
         ) as admin:
-            return admin.ensure_robot(tenant, robot_id)  # type: ignore[arg-type]
+            return admin.ensure_robot(tenant, robot_id, rotation)
 
 
 def get_accounts(request: Request) -> service.RobotAccounts:
-    return _BrokerAccounts(request.app.state.settings)
+    return BrokerAccounts(request.app.state.settings)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -67,4 +70,5 @@ def create_enrollment(
         tenant=enrollment.tenant,
         mqtt_username=enrollment.credentials.username,
         mqtt_password=enrollment.credentials.password,
+        mqtt_client_id=robot_client_id(enrollment.robot_id),
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cloud_api.models import EnrollmentToken
 from ingest.fleet.repository import upsert_tenant
-from ingest.models import Robot, RobotClass, RobotStatus, Tenant
+from ingest.models import Robot, RobotClass, RobotKey, RobotStatus, Tenant
 
 
 def tenant_id_for(session: Session, slug: str) -> uuid.UUID:
@@ -58,6 +58,24 @@ def add_token(
     session.add(token)
     session.flush()
     return token
+
+
+def void_tokens(session: Session, robot_id: uuid.UUID, now: datetime) -> None:
+    """The robot's unconsumed tokens stop working."""
+    session.execute(
+        update(EnrollmentToken)
+        .where(
+            EnrollmentToken.robot_id == robot_id,
+            EnrollmentToken.consumed_at.is_(None),
+            EnrollmentToken.voided_at.is_(None),
+        )
+        .values(voided_at=now)
+    )
+
+
+def add_first_key(session: Session, robot_id: uuid.UUID, public_key: bytes) -> None:
+    """The robot's first signing key signs its chain from seq 0."""
+    session.add(RobotKey(robot_id=robot_id, first_seq=0, public_key=public_key))
 
 
 def token_for_update(session: Session, token_id: uuid.UUID) -> EnrollmentToken | None:

@@ -38,3 +38,6 @@ class EnrollmentResponse(BaseModel):
     tenant: str
     mqtt_username: str
     mqtt_password: str = Field(description="Shown once; the cloud does not keep it.")
+    mqtt_client_id: str = Field(
+        description="The client id the broker binds the account to: connect with it, or be refused."
+    )

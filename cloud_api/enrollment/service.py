@@ -30,7 +30,9 @@ from ingest.models import RobotClass, RobotStatus
 
 
 class RobotAccounts(Protocol):
-    def ensure_robot(self, tenant: str, robot_id: uuid.UUID) -> MqttCredentials: ...
+    def ensure_robot(
+        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
+    ) -> MqttCredentials: ...
 
 
 class InvalidTokenError(NotAuthenticatedError):
@@ -42,6 +44,10 @@ class TokenUsedError(ConflictError):
 
 
 class TokenExpiredError(GoneError):
+    pass
+
+
+class TokenVoidedError(GoneError):
     pass
 
 
@@ -100,6 +106,7 @@ def issue_token(
         )
     elif robot.status != RobotStatus.PENDING:
         raise RobotNotPendingError(f"robot {serial_number} of {tenant} is {robot.status}")
+    repository.void_tokens(session, robot.id, now)  # a new token voids the older ones
     secret = secrets.token_urlsafe(32)
     row = repository.add_token(
         session, robot_id=robot.id, secret_hash=_hash(secret), expires_at=now + ttl
@@ -122,6 +129,8 @@ def enroll(
         raise InvalidTokenError("the enrollment token is not valid")
     if row.consumed_at is not None:
         raise TokenUsedError("the enrollment token was already used")
+    if row.voided_at is not None:
+        raise TokenVoidedError("a newer enrollment token was issued for this robot")
     if row.expires_at <= now:
         raise TokenExpiredError("the enrollment token has expired")
     robot = repository.robot_for_update(session, row.robot_id)
@@ -139,5 +148,6 @@ def enroll(
     except BrokerAccountError as exc:
         raise BrokerUnavailableError(f"the broker could not create the account: {exc}") from exc
     robot.mqtt_username = credentials.username
+    repository.add_first_key(session, robot.id, public_key)
     session.flush()
     return Enrollment(robot.id, tenant, credentials)

@@ -22,3 +22,29 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exited.value.code == 2
     assert "required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://cloud.example.com", True),
+        ("https://cloud.example.com:8443/base", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("http://cloud.example.com", False),
+        ("http://127.0.0.1.evil.example", False),
+        ("http://10.0.0.5", False),
+        ("ftp://cloud.example.com", False),
+        ("cloud.example.com", False),
+        ("https://", False),
+    ],
+)
+def test_enrollment_needs_https_except_on_loopback(url: str, allowed: bool) -> None:
+    from edge_agent.enroll import EnrollmentError, check_cloud_url
+
+    if allowed:
+        check_cloud_url(url)
+    else:
+        with pytest.raises(EnrollmentError, match="https://"):
+            check_cloud_url(url)

@@ -24,7 +24,7 @@ from cloud_api.settings import ApiSettings
 from edge_agent.enroll import EnrollmentError, enroll
 from edge_agent.identity import KEY_FILE, load_identity, load_signer
 from firmware_protocol import RobotSigner, Topic, TopicKind
-from ingest.models import Robot, RobotClass
+from ingest.models import Robot, RobotClass, RobotKey
 from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker, free_port, wait_for_port
 
@@ -127,6 +127,27 @@ def test_an_expired_token_is_gone(api_settings: ApiSettings, client: TestClient)
     assert answer.status_code == 410
 
 
+def test_a_new_token_voids_the_older_ones(api_settings: ApiSettings, client: TestClient) -> None:
+    first = _issue(api_settings)
+    second = _issue(api_settings)
+    assert second.robot_id == first.robot_id
+    old = client.post("/v1/enrollments", json={"token": first.token, "public_key": _key()})
+    assert old.status_code == 410
+    assert old.json()["detail"] == "a newer enrollment token was issued for this robot"
+    assert _robot(api_settings, first.robot_id).status == "pending"
+    key = RobotSigner.generate().public_key
+    new = client.post(
+        "/v1/enrollments",
+        json={"token": second.token, "public_key": base64.b64encode(key).decode()},
+    )
+    assert new.status_code == 201, new.text
+    engine = create_engine(api_settings.sqlalchemy_url, poolclass=pool.NullPool)
+    with Session(engine) as session:
+        keys = session.execute(select(RobotKey.first_seq, RobotKey.public_key)).all()
+    engine.dispose()
+    assert [tuple(row) for row in keys] == [(0, key)]
+
+
 def test_a_bad_public_key_is_a_validation_error(
     api_settings: ApiSettings, client: TestClient
 ) -> None:
@@ -145,8 +166,8 @@ def test_a_bad_public_key_is_a_validation_error(
 def test_an_enrolled_robot_gets_no_second_token_and_keys_are_unique(
     api_settings: ApiSettings, client: TestClient
 ) -> None:
-    first = _issue(api_settings, "SN-A")
-    stale = _issue(api_settings, "SN-A")  # a second token for the same pending robot
+    stale = _issue(api_settings, "SN-A")
+    first = _issue(api_settings, "SN-A")  # a second token for the same pending robot
     key = _key()
     assert (
         client.post("/v1/enrollments", json={"token": first.token, "public_key": key}).status_code
@@ -158,7 +179,7 @@ def test_an_enrolled_robot_gets_no_second_token_and_keys_are_unique(
         client.post(
             "/v1/enrollments", json={"token": stale.token, "public_key": _key()}
         ).status_code
-        == 409
+        == 410  # voided: a newer token was issued after it
     )
     other = _issue(api_settings, "SN-B")
     answer = client.post("/v1/enrollments", json={"token": other.token, "public_key": key})
@@ -212,7 +233,10 @@ def test_the_agent_enrolls_against_a_running_api_and_publishes(
     # And the credentials work on the broker, for this robot's topics.
     published = threading.Event()
     codes: list[object] = []
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    assert identity.mqtt_client_id == f"robot-{identity.robot_id}"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=identity.mqtt_client_id, protocol=mqtt.MQTTv5
+    )
     client.username_pw_set(identity.mqtt_username, identity.mqtt_password)
 
     def on_publish(_c: object, _u: object, _m: int, reason: object, _p: object) -> None:

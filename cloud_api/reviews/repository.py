@@ -1,0 +1,39 @@
+"""Queries of the reviews domain. Callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.models import CaseStatus, ReviewCase, ReviewCaseAction
+
+
+def cases(
+    session: Session, *, robot_id: uuid.UUID | None, open_only: bool, limit: int
+) -> list[ReviewCase]:
+    query = select(ReviewCase).order_by(ReviewCase.opened_at.desc(), ReviewCase.id.desc())
+    if robot_id is not None:
+        query = query.where(ReviewCase.robot_id == robot_id)
+    if open_only:
+        query = query.where(ReviewCase.status == CaseStatus.OPEN)
+    return list(session.scalars(query.limit(limit)))
+
+
+def case_for_update(session: Session, case_id: int) -> ReviewCase | None:
+    return session.scalar(select(ReviewCase).where(ReviewCase.id == case_id).with_for_update())
+
+
+def actions(session: Session, case_id: int) -> list[ReviewCaseAction]:
+    return list(
+        session.scalars(
+            select(ReviewCaseAction)
+            .where(ReviewCaseAction.case_id == case_id)
+            .order_by(ReviewCaseAction.at, ReviewCaseAction.id)
+        )
+    )
+
+
+def add_action(session: Session, case_id: int, *, actor: str, action: str, note: str) -> None:
+    session.add(ReviewCaseAction(case_id=case_id, actor=actor, action=action, note=note))

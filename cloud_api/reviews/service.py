@@ -1,0 +1,49 @@
+"""Deciding review cases. A case is cleared (an innocent explanation: a firmware bug, a restored
+backup) or confirmed (the robot's data is not to be trusted), always with who and why; every
+step is in the case's audit. Pricing reads open tamper cases (risk_engine/repository.py), so
+clearing one lifts the tamper factor at the next rescore, and a confirmed one no longer counts
+as open: what it proved is for underwriting and claims to act on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from cloud_api.errors import ConflictError, NotFoundError
+from cloud_api.reviews import repository
+from ingest.models import CaseStatus, ReviewCase
+
+
+class CaseNotFoundError(NotFoundError):
+    pass
+
+
+class CaseClosedError(ConflictError):
+    pass
+
+
+def decide(
+    session: Session,
+    *,
+    case_id: int,
+    outcome: CaseStatus,
+    actor: str,
+    note: str,
+    now: datetime,
+) -> ReviewCase:
+    if outcome == CaseStatus.OPEN:
+        raise ValueError("a decision clears or confirms a case")
+    if not note.strip():
+        raise ValueError("a decision needs its reason")
+    case = repository.case_for_update(session, case_id)
+    if case is None:
+        raise CaseNotFoundError(f"no review case {case_id}")
+    if case.status != CaseStatus.OPEN:
+        raise CaseClosedError(f"case {case_id} is already {case.status}")
+    case.status = outcome.value
+    case.resolved_at = now
+    case.resolved_by = actor
+    case.resolution_note = note
+    repository.add_action(session, case.id, actor=actor, action=outcome.value, note=note)
+    return case

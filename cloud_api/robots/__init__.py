@@ -1,0 +1,1 @@
+"""Robots: their standing (active, suspended, revoked) and their credentials."""
