@@ -144,6 +144,13 @@ async def confirm_rotations(conn: Conn, rotations: list[KeyRotation]) -> None:
     """A robot's KEY_ROTATED message took its place in the chain: the old key ends at its seq,
     the new key signs from the next, and the rotation request is confirmed."""
     for rotation in rotations:
+        # A robot whose first key predates robot_keys signs its chain from 0 with it.
+        await conn.execute(
+            "INSERT INTO robot_keys (robot_id, first_seq, public_key)"
+            " SELECT id, 0, signing_public_key FROM robots WHERE id = %s"
+            " AND NOT EXISTS (SELECT 1 FROM robot_keys WHERE robot_id = %s)",
+            (rotation.robot_id, rotation.robot_id),
+        )
         await conn.execute(
             "UPDATE robot_keys SET last_seq = %s, retired_at = now()"
             " WHERE robot_id = %s AND last_seq IS NULL",

@@ -64,6 +64,11 @@ def register_robot(
         ).fetchone()
         assert row is not None
         robot_id: uuid.UUID = row[0]
+        if status != "pending":  # the key signs the robot's chain from seq 0, as enrollment says
+            conn.execute(
+                "INSERT INTO robot_keys (robot_id, first_seq, public_key) VALUES (%s, 0, %s)",
+                (robot_id, signer.public_key),
+            )
         return robot_id
 
 
