@@ -103,7 +103,11 @@ class Flusher:
                 tenant=None if topic is None else topic.tenant,
             )
         parsed = prepared.parsed
-        robots = await repo.lock_robots(conn, (p.topic.robot_id for p in parsed))
+        # The robots of what did not decode too: their dead letters name them, and their
+        # budgets and review cases are theirs.
+        named = [p.topic.robot_id for p in parsed]
+        named += [r.topic.robot_id for r in prepared.rejected if r.topic is not None]
+        robots = await repo.lock_robots(conn, named)
         for letter in writes.dead:
             letter.known_robot = letter.robot_id in robots
         keys = {

@@ -72,3 +72,10 @@ def telemetry_bomb_body(
         15: bytes(8 * metrics),
         16: [1, width, rle_bomb_frame(metrics * samples * width, 60_000)],
     }
+
+
+def body_of(payload: bytes) -> dict[int, Any]:
+    """The CBOR body of a binary frame, as a map to mutate."""
+    length = struct.unpack(">I", payload[6:10])[0]
+    body: dict[int, Any] = cbor2.loads(payload[10 : 10 + length])
+    return body

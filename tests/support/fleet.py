@@ -101,8 +101,10 @@ class SimRobot:
         metrics: list[str] | None = None,
         period_us: int = 1_000_000,
         wall_us: int | None = None,
+        exponents: dict[str, int] | None = None,
     ) -> bytes:
-        """A signed telemetry batch of `samples` per metric, ending now on the device clock."""
+        """A signed telemetry batch of `samples` per metric, ending now on the device clock
+        (vendor metrics need their `exponents`)."""
         keys = TYPICAL_METRICS if metrics is None else metrics
         self.mono_us += samples * period_us
         timestamps = self.mono_us - period_us * np.arange(samples - 1, -1, -1, dtype=np.int64)
@@ -119,6 +121,7 @@ class SimRobot:
             mono_us=self.mono_us,
             timestamps_us=timestamps,
             series=series,
+            exponents=exponents,
         )
         return self._chain(encode(batch, self.signer))
 
