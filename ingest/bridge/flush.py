@@ -33,6 +33,7 @@ from ingest.bridge.budget import allocate, scopes_of, window_start_us
 from ingest.bridge.copy_format import telemetry_copy_rows
 from ingest.bridge.judge import ChainContext, Judge, Parsed, conduct
 from ingest.bridge.keys import KeyRing
+from ingest.bridge.presence import judge_statuses
 from ingest.bridge.rollups import hourly_rollup
 from ingest.bridge.samples import PlacedBatch, SampleColumns, flatten
 from ingest.bridge.writes import FlushOutcome, FlushPolicy, Inbound, Writes
@@ -127,7 +128,7 @@ class Flusher:
         writes.clocks = await repo.merge_clock_offsets(conn, _largest_offsets(trusted))
         context = await _chain_context(conn, trusted)
         judge.judge_chains(trusted, context)
-        judge.judge_statuses(trusted, context)
+        judge_statuses(judge, trusted, context)
         await self._write(conn, writes)
         outcome.dead_letters = writes.reasons()
         return outcome

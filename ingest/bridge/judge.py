@@ -12,7 +12,6 @@ the flush goes on.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,13 +30,12 @@ from firmware_protocol import (
     Form,
     LinkVerdict,
     SignatureError,
-    Status,
     TelemetryBatch,
     Topic,
     classify_link,
 )
-from firmware_protocol.messages import RobotState
 from ingest.bridge import repository as repo
+from ingest.bridge import rows
 from ingest.bridge.clock import clock_shift_us
 from ingest.bridge.gaps import RobotGaps
 from ingest.bridge.keys import KeyRing, KeySpan, verify_key
@@ -268,8 +266,7 @@ class Judge:
             )
             outcome.commit(robot_id, robot.tenant_slug, link.seq)
             return
-        if not self._accept(item, robot):
-            return
+        self._accept(item, robot)
         held[(robot_id, link.seq)] = repo.HeldLink(link.digest, link.prev_digest)
         robot_gaps = self.robot_gaps(robot_id, context)
         had_open = len(robot_gaps.open)
@@ -291,13 +288,12 @@ class Judge:
         if head is None or link.seq > head[0]:
             writes.heads[robot_id] = (link.seq, link.digest)
 
-    def _accept(self, item: Parsed, robot: repo.RobotRecord) -> bool:
-        """Gather the rows of an accepted chained message; False if its data is refused
-        before the chain takes it (a full metric catalogue)."""
+    def _accept(self, item: Parsed, robot: repo.RobotRecord) -> None:
+        """Gather the rows of an accepted chained message. Its data may still be refused (a
+        full metric catalogue, samples from the future): then its bytes are a dead letter,
+        and its receipt alone keeps the chain whole."""
         message: Any = item.decoded.message
         inbound, robot_id, writes = item.inbound, robot.robot_id, self.writes
-        if isinstance(message, TelemetryBatch) and not self._admit_metrics(item, robot, message):
-            return False
         offset_us = message.wall_us - inbound.received_us
         shift_us = clock_shift_us(
             writes.clocks.get((robot_id, message.boot_id), offset_us),
@@ -307,58 +303,31 @@ class Judge:
         )
         samples = 0
         if isinstance(message, TelemetryBatch):
-            placed = PlacedBatch(message, np.empty(0, np.int64), shift_us)
-            last_sample_us = int(placed.sample_times_us()[-1])
-            if last_sample_us > inbound.received_us + self.policy.max_future_us:
-                detail = f"a sample is {(last_sample_us - inbound.received_us) / 1e6:.0f} s ahead"
-                self.dead_letter(item, "future_timestamp", detail)
-            else:
-                writes.placed.append(placed)
+            if self._admit_samples(item, robot, message, shift_us):
                 samples = message.sample_count
         elif isinstance(message, EventBatch):
-            writes.events.extend(_event_rows(message, shift_us))
+            writes.events.extend(rows.event_rows(message, shift_us))
         elif isinstance(message, DropNotice):
-            writes.drops.append(
-                (
-                    robot_id,
-                    message.seq,
-                    message.first_seq,
-                    message.last_seq,
-                    message.reason,
-                    message.dropped_bytes,
-                    message.digest_before,
-                    message.last_digest,
-                    message.dropped_samples,
-                )
-            )
-        # The receipt keeps the chain whole even when the data itself went to dead letters.
+            writes.drops.append(rows.drop_row(message))
         writes.receipts.append(
-            (
-                robot_id,
-                message.seq,
-                item.decoded.kind.name.lower(),
-                item.decoded.digest,
-                message.prev_digest,
-                message.boot_id,
-                repo.to_datetime(message.wall_us),
-                repo.to_datetime(inbound.received_us),
-                offset_us / 1e6,
-                shift_us / 1e6,
-                samples,
-            )
+            rows.receipt_row(item.decoded, inbound.received_us, offset_us, shift_us, samples)
         )
         self.outcome.accepted += 1
         self.outcome.samples += samples
         self.outcome.commit(robot_id, robot.tenant_slug, message.seq)
-        return True
 
-    def _admit_metrics(self, item: Parsed, robot: repo.RobotRecord, batch: TelemetryBatch) -> bool:
-        """A tenant registers at most `metric_catalogue` keys: past that, the batch's data is
-        refused (kept as a dead letter, its place in the chain taken) and the robot reviewed."""
+    def _admit_samples(
+        self, item: Parsed, robot: repo.RobotRecord, batch: TelemetryBatch, shift_us: int
+    ) -> bool:
+        """Place a batch's samples, unless they come from the future or would take the
+        tenant's metric catalogue past its limit (then the robot is reviewed)."""
+        placed = PlacedBatch(batch, np.empty(0, np.int64), shift_us)
+        ahead_us = int(placed.sample_times_us()[-1]) - item.inbound.received_us
+        if ahead_us > self.policy.max_future_us:
+            self.dead_letter(item, "future_timestamp", f"a sample is {ahead_us / 1e6:.0f} s ahead")
+            return False
         catalogue = self.catalogues.setdefault(robot.tenant_id, set())
         new = {str(key) for key in batch.keys} - catalogue
-        if not new:
-            return True
         limit = self.policy.budgets.metric_catalogue
         if len(catalogue) + len(new) > limit:
             self.dead_letter(
@@ -368,93 +337,12 @@ class Judge:
                 case=conduct(robot.robot_id, "metric_catalogue_full"),
                 seq=batch.seq,
             )
-            self._receipt_only(item, robot)
             return False
-        catalogue |= new
-        self.writes.catalogue.setdefault(robot.tenant_id, set()).update(new)
+        if new:
+            catalogue |= new
+            self.writes.catalogue.setdefault(robot.tenant_id, set()).update(new)
+        self.writes.placed.append(placed)
         return True
-
-    def _receipt_only(self, item: Parsed, robot: repo.RobotRecord) -> None:
-        """Take the message's place in the chain with no data (its bytes are a dead letter)."""
-        message: Any = item.decoded.message
-        self.writes.receipts.append(
-            (
-                robot.robot_id,
-                message.seq,
-                item.decoded.kind.name.lower(),
-                item.decoded.digest,
-                message.prev_digest,
-                message.boot_id,
-                repo.to_datetime(message.wall_us),
-                repo.to_datetime(item.inbound.received_us),
-                (message.wall_us - item.inbound.received_us) / 1e6,
-                0.0,
-                0,
-            )
-        )
-        self.outcome.accepted += 1
-        self.outcome.commit(robot.robot_id, robot.tenant_slug, message.seq)
-
-    # ------------------------------------------------------------------ status
-
-    def judge_statuses(self, items: list[Parsed], context: ChainContext) -> None:
-        """Each status's claims about the chain; then presence, from the newest of each robot
-        by (connection_seq, state), or by the device's clock for robots on protocol < 1.2."""
-        latest: dict[uuid.UUID, Status] = {}
-        for item in items:
-            if isinstance(item.decoded.message, Status):
-                status = self.guarded(item, partial(self._status_claims, item, context))
-                if status is not None:
-                    known = latest.get(status.robot_id)
-                    if known is None or _presence_order(status) >= _presence_order(known):
-                        latest[status.robot_id] = status
-        for robot_id, status in latest.items():
-            if _newer_than_applied(status, self.robots[robot_id]):
-                self.writes.presence.append(
-                    (
-                        status.state == RobotState.ONLINE,
-                        repo.to_datetime(status.wall_us),
-                        status.boot_id,
-                        status.firmware_version,
-                        status.agent_version,
-                        status.connection_seq,
-                        status.state,
-                        robot_id,
-                    )
-                )
-
-    def _status_claims(self, item: Parsed, context: ChainContext) -> Status | None:
-        status: Status = item.decoded.message  # type: ignore[assignment]
-        robot = self.robots[status.robot_id]
-        if status.next_seq is None or status.next_seq == 0:
-            return status
-        last = status.next_seq - 1
-        held = context.held.get((robot.robot_id, last))
-        contradicts = held is not None and held.digest != status.head_digest
-        if status.head_digest is not None and contradicts:
-            self.dead_letter(
-                item,
-                "tampered_status_head",
-                f"the status says seq {last} has another digest than the one held",
-                case=tamper(robot.robot_id, "tampered_status_head"),
-                seq=last,
-                held_digest=held.digest.hex() if held else None,
-                claimed_digest=status.head_digest.hex(),
-            )
-            return None
-        if status.state != RobotState.ONLINE or not _newer_than_applied(status, robot):
-            return status
-        gaps = self.robot_gaps(robot.robot_id, context)
-        heads = (robot.chain_head_seq, self.writes.heads.get(robot.robot_id, (None,))[0])
-        held_head = max((h for h in heads if h is not None), default=None)
-        if held_head is not None and last < held_head:
-            self.writes.suspect(
-                conduct(robot.robot_id, "chain_rollback"),
-                {"kind": "status", "next_seq": status.next_seq, "held_head": held_head},
-            )
-        elif gaps.head is None or last > gaps.head:
-            gaps.owe(last, item.inbound.received_us)
-        return status
 
 
 def _authentication_order(item: Parsed) -> tuple[uuid.UUID, int, int]:
@@ -495,63 +383,9 @@ def _announced_key(decoded: Decoded, robot: repo.RobotRecord) -> bytes | None:
     return None
 
 
-def _presence_order(status: Status) -> tuple[int, int, int]:
-    """1.2 robots by (connection_seq, state): a connection's will comes after its birth.
-    Older robots by their clock. A robot moving to 1.2 ranks after its old statuses."""
-    if status.connection_seq is not None:
-        return (1, status.connection_seq, min(status.state, 2))
-    return (0, status.wall_us, 0)
-
-
-def _newer_than_applied(status: Status, robot: repo.RobotRecord) -> bool:
-    if status.state not in (RobotState.ONLINE, RobotState.OFFLINE):
-        return False  # a state of a later minor: recorded nowhere, presence unchanged
-    if robot.presence_connection_seq is not None:
-        if status.connection_seq is None:
-            return False
-        return (status.connection_seq, status.state) > (
-            robot.presence_connection_seq,
-            robot.presence_state or 0,
-        )
-    if status.connection_seq is not None:
-        return True
-    applied = robot.presence_reported_at
-    return applied is None or repo.to_datetime(status.wall_us) >= applied
-
-
 def _drop_last_digest(drops: list[repo.HeldDrop], seq: int) -> bytes | None:
     return next((d.last_digest for d in drops if d.last_seq == seq), None)
 
 
 def _drop_digest_before(drops: list[repo.HeldDrop], seq: int) -> bytes | None:
     return next((d.digest_before for d in drops if d.first_seq == seq), None)
-
-
-def _event_rows(batch: EventBatch, shift_us: int) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
-    for position, event in enumerate(batch.events):
-        when = batch.wall_us + (event.mono_us - batch.mono_us) + shift_us
-        known = event.known_kind
-        detail = {
-            "channel": event.channel,
-            "message": event.message,
-            "value": event.value,
-            "threshold": event.threshold,
-            "metric": None if event.metric is None else str(event.metric),
-            "from_version": event.from_version,
-            "to_version": event.to_version,
-            "public_key": None if event.public_key is None else event.public_key.hex(),
-        }
-        rows.append(
-            (
-                repo.to_datetime(when),
-                batch.robot_id,
-                batch.seq,
-                position,
-                known.name.lower() if known is not None else f"kind_{event.kind}",
-                event.code,
-                int(event.severity),
-                json.dumps({k: v for k, v in detail.items() if v is not None}),
-            )
-        )
-    return rows
