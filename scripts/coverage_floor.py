@@ -28,6 +28,7 @@ CORE = {
         "edge_agent/windows.py",
         "edge_agent/identity.py",
         "edge_agent/origin.py",
+        "edge_agent/rotation.py",
     ],
 }
 
