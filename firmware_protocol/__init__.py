@@ -43,6 +43,14 @@ if TYPE_CHECKING:
         Form,
         payload_digest,
     )
+    from firmware_protocol.control import (
+        Ack,
+        Config,
+        MetricDeclaration,
+        RobotState,
+        SeqRange,
+        Status,
+    )
     from firmware_protocol.errors import (
         ErrorCode,
         InvalidFieldError,
@@ -55,10 +63,8 @@ if TYPE_CHECKING:
     )
     from firmware_protocol.json_form import to_json
     from firmware_protocol.messages import (
-        Ack,
         ChainedMessage,
         ChainLink,
-        Config,
         DropNotice,
         DropReason,
         Event,
@@ -66,11 +72,9 @@ if TYPE_CHECKING:
         EventKind,
         Message,
         MessageKind,
-        MetricDeclaration,
-        RobotState,
-        SeqRange,
         Severity,
-        Status,
+    )
+    from firmware_protocol.rows import (
         TelemetryRows,
     )
     from firmware_protocol.signing import (
@@ -163,11 +167,11 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "UnsupportedVersionError",
     ),
     "json_form": ("to_json",),
+    "control": ("Ack", "Config", "MetricDeclaration", "RobotState", "SeqRange", "Status"),
+    "rows": ("TelemetryRows",),
     "messages": (
-        "Ack",
         "ChainLink",
         "ChainedMessage",
-        "Config",
         "DropNotice",
         "DropReason",
         "Event",
@@ -175,12 +179,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "EventKind",
         "Message",
         "MessageKind",
-        "MetricDeclaration",
-        "RobotState",
-        "SeqRange",
         "Severity",
-        "Status",
-        "TelemetryRows",
     ),
     "signing": ("RobotSigner", "load_public_key", "seal_credentials", "verify"),
     "telemetry": ("TelemetryBatch",),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from firmware_protocol.messages import TelemetryRows, dequantize_rows
+from firmware_protocol.rows import TelemetryRows, dequantize_rows
 
 if TYPE_CHECKING:
     from firmware_protocol.telemetry import TelemetryBatch

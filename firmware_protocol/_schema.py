@@ -17,259 +17,61 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from firmware_protocol import _validate as v
-from firmware_protocol.catalogue import VENDOR_NAME_RE, MetricKey, check_exponent
+from firmware_protocol._rules import (
+    Convert,
+    array,
+    block,
+    bytes_value,
+    decl_from_cbor,
+    decl_from_json,
+    decl_to_cbor,
+    decl_to_json,
+    decls,
+    digest,
+    exponents,
+    flag,
+    float_value,
+    key_from_cbor,
+    key_from_json,
+    key_to_cbor,
+    keys,
+    names,
+    ranges_in,
+    ranges_out,
+    refs,
+    same,
+    text_value,
+    time_value,
+    uint,
+    uuid_value,
+    wall,
+)
+from firmware_protocol.control import (
+    Ack,
+    Config,
+    Status,
+)
 from firmware_protocol.errors import (
     ErrorCode,
     InvalidFieldError,
-    LimitExceededError,
-    UnsupportedVersionError,
 )
 from firmware_protocol.limits import (
-    MAX_ACK_RANGES,
-    MAX_CATALOGUE_ENTRIES,
     MAX_CHANNEL,
-    MAX_CONFIG_COLLECTORS,
-    MAX_CONFIG_METRICS,
     MAX_EVENTS_PER_BATCH,
-    MAX_METRICS_PER_BATCH,
     MAX_NAME_BYTES,
-    MAX_QUANTIZED_MAGNITUDE,
     MAX_SEALED_BYTES,
-    MAX_TIME_US,
-    MAX_UINT,
     SEALED_OVERHEAD_BYTES,
 )
 from firmware_protocol.messages import (
-    Ack,
-    Config,
     DropNotice,
     Event,
     EventBatch,
     EventKind,
     MessageKind,
-    MetricDeclaration,
-    SeqRange,
-    Status,
 )
-
-Convert = Callable[[Any], Any]
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-# ---------------------------------------------------------------- a field's own rules
-
-
-def _uint(name: str, maximum: int = MAX_UINT, minimum: int = 0) -> Convert:
-    def check(value: Any) -> int:
-        if type(value) is not int or not minimum <= value <= maximum:
-            raise InvalidFieldError(f"{name} must be an integer in {minimum}..{maximum}")
-        return value
-
-    return check
-
-
-def _time(name: str) -> Convert:
-    return _uint(name, MAX_TIME_US)
-
-
-def _wall(value: Any) -> int:
-    if type(value) is not int or not -MAX_TIME_US <= value <= MAX_TIME_US:
-        raise InvalidFieldError("wall_us must be an integer within +-2**54")
-    return value
-
-
-def _bytes(name: str, minimum: int = 0, maximum: int = MAX_SEALED_BYTES * 1024) -> Convert:
-    """A byte string of minimum..maximum bytes (the default maximum exceeds any payload)."""
-
-    def check(value: Any) -> bytes:
-        return v.byte_string(value, name, minimum, maximum)
-
-    return check
-
-
-def _digest(name: str) -> Convert:
-    return _bytes(name, 32, 32)
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    if type(value) is not bytes or len(value) != 16:
-        raise InvalidFieldError("a UUID field must be 16 bytes")
-    return uuid.UUID(bytes=value)
-
-
-def _text(name: str, max_bytes: int, *, empty: bool = False) -> Convert:
-    def check(value: Any) -> str:
-        return v.text(value, name, max_bytes, empty=empty)
-
-    return check
-
-
-def _float(name: str) -> Convert:
-    """A float, or an integer of magnitude <= 2**53 (C encoders may shorten 85.0 to 85)."""
-
-    def check(value: Any) -> float:
-        if type(value) is int and abs(value) <= MAX_QUANTIZED_MAGNITUDE:
-            value = float(value)
-        return v.finite(value, name)
-
-    return check
-
-
-def _flag(value: Any) -> bool:
-    return v.flag(value, "compress")
-
-
-def array(value: Any, minimum: int, maximum: int, what: str) -> list[Any]:
-    """An array whose length is outside its range is LIMIT_EXCEEDED, too short or too long."""
-    if type(value) is not list:
-        raise InvalidFieldError(f"{what} must be an array")
-    if not minimum <= len(value) <= maximum:
-        raise LimitExceededError(f"{what} holds {minimum}..{maximum} entries, got {len(value)}")
-    return value
-
-
-def metric_ref(ref: Any) -> int | str:
-    """A standard metric code 1..65535, or a vendor metric name x_{vendor}_{metric}."""
-    if type(ref) is int and 1 <= ref <= 0xFFFF:
-        return ref
-    if type(ref) is str and VENDOR_NAME_RE.fullmatch(ref) is not None:
-        return ref
-    raise InvalidFieldError(f"metric ref {ref!r} is not a code 1..65535 or x_{{vendor}}_{{name}}")
-
-
-def key_from_cbor(value: Any) -> MetricKey:
-    if type(value) is not list or len(value) != 2:
-        raise InvalidFieldError("a metric key must be [ref, channel]")
-    ref, channel = value
-    metric_ref(ref)
-    if type(channel) is not int or not 0 <= channel <= MAX_CHANNEL:
-        raise InvalidFieldError("a metric key's channel must be an integer in 0..255")
-    return MetricKey.from_wire(ref, channel)
-
-
-def key_to_cbor(key: MetricKey) -> list[Any]:
-    return [key.wire_ref, key.channel]
-
-
-def key_from_json(value: Any) -> MetricKey:
-    if type(value) is not str:
-        raise InvalidFieldError("a metric key must be text such as joint_temperature_c.3")
-    return MetricKey.parse(value)
-
-
-def _keys(convert: Convert) -> Convert:
-    return lambda value: tuple(
-        convert(k) for k in array(value, 0, MAX_CONFIG_METRICS, "config metrics")
-    )
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    names = array(value, 1, MAX_CONFIG_COLLECTORS, "collectors")
-    return v.unique_names(tuple(names), "collectors", MAX_CONFIG_COLLECTORS)
-
-
-def _ranges_in(value: Any) -> tuple[SeqRange, ...]:
-    ranges: list[SeqRange] = []
-    for item in array(value, 1, MAX_ACK_RANGES, "committed"):
-        if type(item) is not list or len(item) != 2:
-            raise InvalidFieldError("a committed range must be [first, last]")
-        first, last = (_uint("a range's first")(item[0]), _uint("a range's last")(item[1]))
-        if first > last:
-            raise InvalidFieldError("a committed range needs first <= last")
-        if ranges and first <= ranges[-1].last + 1:
-            raise InvalidFieldError("committed ranges must be sorted, disjoint and not adjacent")
-        ranges.append(SeqRange(first, last))
-    return tuple(ranges)
-
-
-def _ranges_out(ranges: tuple[SeqRange, ...]) -> list[list[int]]:
-    return [[r.first, r.last] for r in ranges]
-
-
-def _declaration(key: MetricKey, exponent: Any, unit: Any, description: Any) -> MetricDeclaration:
-    if type(exponent) is not int:
-        raise InvalidFieldError("a declared exponent must be an integer in -9..9")
-    check_exponent(exponent)
-    v.text(unit, "unit", 16, empty=True)
-    v.text(description, "description", empty=True)
-    return MetricDeclaration(key, exponent, unit, description)
-
-
-def _decl_from_cbor(value: Any) -> MetricDeclaration:
-    if type(value) is not list or len(value) != 5:
-        raise InvalidFieldError("a metric declaration must be [ref, channel, exponent, unit, text]")
-    return _declaration(key_from_cbor(value[:2]), value[2], value[3], value[4])
-
-
-def _decl_to_cbor(decl: MetricDeclaration) -> list[Any]:
-    return [*key_to_cbor(decl.key), decl.exponent, decl.unit, decl.description]
-
-
-def _decl_from_json(value: Any) -> MetricDeclaration:
-    if type(value) is not dict:
-        raise InvalidFieldError("a metric declaration must be an object")
-    key = key_from_json(value.get("key"))
-    return _declaration(key, value.get("exp"), value.get("unit", ""), value.get("description", ""))
-
-
-def _decl_to_json(decl: MetricDeclaration) -> dict[str, Any]:
-    return {
-        "key": str(decl.key),
-        "exp": decl.exponent,
-        "unit": decl.unit,
-        "description": decl.description,
-    }
-
-
-def _decls(convert: Convert) -> Convert:
-    return lambda value: tuple(
-        convert(d) for d in array(value, 0, MAX_CATALOGUE_ENTRIES, "catalogue")
-    )
-
-
-def block(name: str) -> Convert:
-    """A column block [codec, width, data]: its shape, then the codec, then the width."""
-
-    def check(value: Any) -> tuple[int, int, bytes]:
-        if type(value) is not list or len(value) != 3:
-            raise InvalidFieldError(f"{name} must be [codec, width, bytes]")
-        codec, width, data = value
-        if not (_is_uint(codec) and _is_uint(width) and type(data) is bytes):
-            raise InvalidFieldError(f"{name} must be [uint, uint, bytes]")
-        if codec not in (0, 1):
-            raise UnsupportedVersionError(
-                f"{name} codec {codec} is not 0 or 1", ErrorCode.UNSUPPORTED_ENCODING
-            )
-        if width not in (1, 2, 4):
-            raise InvalidFieldError(f"{name} width {width} is not 1, 2 or 4")
-        return codec, width, data
-
-    return check
-
-
-def _is_uint(value: Any) -> bool:
-    return type(value) is int and 0 <= value <= MAX_UINT
-
-
-def _refs(value: Any) -> list[int | str]:
-    return [metric_ref(ref) for ref in array(value, 0, MAX_METRICS_PER_BATCH, "metric_refs")]
-
-
-def _exponents(value: Any) -> bytes:
-    if type(value) is not bytes:
-        raise InvalidFieldError("exponents must be a byte string")
-    if any(9 < byte < 247 for byte in value):  # int8 outside -9..9
-        raise InvalidFieldError("exponents must be int8 values in -9..9")
-    return value
-
 
 # ---------------------------------------------------------------- the tables
 
@@ -278,12 +80,12 @@ def _exponents(value: Any) -> bytes:
 class Field:
     key: int
     name: str
-    check: Convert = _same
+    check: Convert = same
     """The wire (CBOR) value to the Python value, refusing anything outside the field's rules."""
-    to_cbor: Convert = _same
+    to_cbor: Convert = same
     from_json: Convert | None = None
     """The JSON debug form's value to the Python value; None: the same as `check`."""
-    to_json: Convert = _same
+    to_json: Convert = same
     since: int = 0
     """The minor version that introduced the field: a message of an older minor cannot carry it."""
     required: bool = False
@@ -319,11 +121,11 @@ def _hex(check: Convert) -> Convert:
 
 
 def _uuid_field(key: int, name: str) -> Field:
-    return Field(key, name, _uuid, lambda u: u.bytes, _uuid_from_text, str, required=True)
+    return Field(key, name, uuid_value, lambda u: u.bytes, _uuid_from_text, str, required=True)
 
 
 def _bytes_field(key: int, name: str, check: Convert, **options: Any) -> Field:
-    return Field(key, name, check, _same, _hex(check), bytes.hex, **options)
+    return Field(key, name, check, same, _hex(check), bytes.hex, **options)
 
 
 def _key_field(key: int, name: str) -> Field:
@@ -331,34 +133,34 @@ def _key_field(key: int, name: str) -> Field:
 
 
 ROBOT_ID, BOOT_ID = _uuid_field(0, "robot_id"), _uuid_field(1, "boot_id")
-SEQ = Field(2, "seq", _uint("seq"), required=True)
-PREV_DIGEST = _bytes_field(3, "prev_digest", _digest("prev_digest"), required=True)
-WALL_US = Field(4, "wall_us", _wall, required=True)
-MONO_US = Field(5, "mono_us", _time("mono_us"), required=True)
+SEQ = Field(2, "seq", uint("seq"), required=True)
+PREV_DIGEST = _bytes_field(3, "prev_digest", digest("prev_digest"), required=True)
+WALL_US = Field(4, "wall_us", wall, required=True)
+MONO_US = Field(5, "mono_us", time_value("mono_us"), required=True)
 _CHAINED: Final = (ROBOT_ID, BOOT_ID, SEQ, PREV_DIGEST, WALL_US, MONO_US)
 
 EVENT_FIELDS: Final = (
-    Field(0, "kind", _uint("event kind", 0xFFFF, 1), required=True),
-    Field(1, "mono_us", _time("event mono_us"), required=True),
-    Field(2, "severity", _uint("severity", 3)),
-    Field(3, "channel", _uint("event channel", MAX_CHANNEL)),
-    Field(4, "code", _text("event code", MAX_NAME_BYTES)),
-    Field(5, "message", _text("event message", 256)),
-    Field(6, "value", _float("event value")),
-    Field(7, "threshold", _float("event threshold")),
+    Field(0, "kind", uint("event kind", 0xFFFF, 1), required=True),
+    Field(1, "mono_us", time_value("event mono_us"), required=True),
+    Field(2, "severity", uint("severity", 3)),
+    Field(3, "channel", uint("event channel", MAX_CHANNEL)),
+    Field(4, "code", text_value("event code", MAX_NAME_BYTES)),
+    Field(5, "message", text_value("event message", 256)),
+    Field(6, "value", float_value("event value")),
+    Field(7, "threshold", float_value("event threshold")),
     _key_field(8, "metric"),
-    Field(9, "from_version", _text("from_version", MAX_NAME_BYTES)),
-    Field(10, "to_version", _text("to_version", MAX_NAME_BYTES)),
-    _bytes_field(11, "public_key", _digest("event public_key"), since=2),
+    Field(9, "from_version", text_value("from_version", MAX_NAME_BYTES)),
+    Field(10, "to_version", text_value("to_version", MAX_NAME_BYTES)),
+    _bytes_field(11, "public_key", digest("event public_key"), since=2),
 )
 
 _BINARY_TELEMETRY: Final = (
-    Field(10, "t_base", _time("t_base"), required=True),
+    Field(10, "t_base", time_value("t_base"), required=True),
     Field(11, "t_block", block("t_block"), required=True),
-    Field(12, "metric_refs", _refs, required=True),
-    Field(13, "channels", _bytes("channels"), required=True),
-    Field(14, "exponents", _exponents, required=True),
-    Field(15, "bases", _bytes("bases"), required=True),
+    Field(12, "metric_refs", refs, required=True),
+    Field(13, "channels", bytes_value("channels"), required=True),
+    Field(14, "exponents", exponents, required=True),
+    Field(15, "bases", bytes_value("bases"), required=True),
     Field(16, "v_block", block("v_block"), required=True),
 )
 TELEMETRY_BLOCK_NAMES: Final = frozenset(f.name for f in _BINARY_TELEMETRY)
@@ -380,67 +182,67 @@ FIELDS: Final[dict[MessageKind, tuple[Field, ...]]] = {
     MessageKind.EVENTS: (*_CHAINED, Field(20, "events", _events, required=True)),
     MessageKind.DROP_NOTICE: (
         *_CHAINED,
-        Field(30, "first_seq", _uint("first_seq"), required=True),
-        Field(31, "last_seq", _uint("last_seq"), required=True),
-        _bytes_field(32, "digest_before", _digest("digest_before"), required=True),
-        _bytes_field(33, "last_digest", _digest("last_digest"), required=True),
-        Field(34, "reason", _uint("drop reason", 0xFFFF, 1), required=True),
-        Field(35, "dropped_bytes", _uint("dropped_bytes"), required=True),
-        Field(36, "dropped_samples", _uint("dropped_samples"), since=1),
+        Field(30, "first_seq", uint("first_seq"), required=True),
+        Field(31, "last_seq", uint("last_seq"), required=True),
+        _bytes_field(32, "digest_before", digest("digest_before"), required=True),
+        _bytes_field(33, "last_digest", digest("last_digest"), required=True),
+        Field(34, "reason", uint("drop reason", 0xFFFF, 1), required=True),
+        Field(35, "dropped_bytes", uint("dropped_bytes"), required=True),
+        Field(36, "dropped_samples", uint("dropped_samples"), since=1),
     ),
     MessageKind.STATUS: (
         ROBOT_ID,
         BOOT_ID,
         WALL_US,
         MONO_US,
-        Field(40, "state", _uint("state", 0xFF, 1), required=True),
-        Field(41, "firmware_version", _text("firmware_version", MAX_NAME_BYTES)),
-        Field(42, "agent_version", _text("agent_version", MAX_NAME_BYTES)),
-        Field(43, "next_seq", _uint("next_seq")),
+        Field(40, "state", uint("state", 0xFF, 1), required=True),
+        Field(41, "firmware_version", text_value("firmware_version", MAX_NAME_BYTES)),
+        Field(42, "agent_version", text_value("agent_version", MAX_NAME_BYTES)),
+        Field(43, "next_seq", uint("next_seq")),
         Field(
             44,
             "catalogue",
-            _decls(_decl_from_cbor),
-            lambda ds: [_decl_to_cbor(d) for d in ds],
-            _decls(_decl_from_json),
-            lambda ds: [_decl_to_json(d) for d in ds],
+            decls(decl_from_cbor),
+            lambda ds: [decl_to_cbor(d) for d in ds],
+            decls(decl_from_json),
+            lambda ds: [decl_to_json(d) for d in ds],
         ),
-        Field(45, "vendor", _text("vendor", MAX_NAME_BYTES)),
-        Field(46, "model", _text("model", MAX_NAME_BYTES)),
-        Field(47, "config_version", _uint("config_version"), since=1),
-        Field(48, "connection_seq", _uint("connection_seq"), since=2),
-        _bytes_field(49, "head_digest", _digest("head_digest"), since=2),
+        Field(45, "vendor", text_value("vendor", MAX_NAME_BYTES)),
+        Field(46, "model", text_value("model", MAX_NAME_BYTES)),
+        Field(47, "config_version", uint("config_version"), since=1),
+        Field(48, "connection_seq", uint("connection_seq"), since=2),
+        _bytes_field(49, "head_digest", digest("head_digest"), since=2),
     ),
     MessageKind.CONFIG: (
         ROBOT_ID,
         WALL_US,
-        Field(50, "config_version", _uint("config_version"), required=True),
-        Field(51, "sample_interval_ms", _uint("sample_interval_ms", 3_600_000, 10)),
-        Field(52, "batch_interval_s", _uint("batch_interval_s", 3600, 1)),
-        Field(53, "compress", _flag),
-        Field(54, "outbox_budget_bytes", _uint("outbox_budget_bytes", minimum=1 << 20)),
+        Field(50, "config_version", uint("config_version"), required=True),
+        Field(51, "sample_interval_ms", uint("sample_interval_ms", 3_600_000, 10)),
+        Field(52, "batch_interval_s", uint("batch_interval_s", 3600, 1)),
+        Field(53, "compress", flag),
+        Field(54, "outbox_budget_bytes", uint("outbox_budget_bytes", minimum=1 << 20)),
         Field(
             55,
             "metrics",
-            _keys(key_from_cbor),
+            keys(key_from_cbor),
             lambda ks: [key_to_cbor(k) for k in ks],
-            _keys(key_from_json),
+            keys(key_from_json),
             lambda ks: [str(k) for k in ks],
         ),
-        Field(56, "read_interval_ms", _uint("read_interval_ms", 60_000, 10), since=1),
-        Field(57, "collectors", _names, list, _names, list, since=1),
-        Field(58, "rotation_id", _uint("rotation_id", minimum=1), since=2),
+        Field(56, "read_interval_ms", uint("read_interval_ms", 60_000, 10), since=1),
+        Field(57, "collectors", names, list, names, list, since=1),
+        Field(58, "rotation_id", uint("rotation_id", minimum=1), since=2),
         _bytes_field(
             59,
             "rotation_credentials",
-            _bytes("rotation_credentials", SEALED_OVERHEAD_BYTES + 2, MAX_SEALED_BYTES),
+            bytes_value("rotation_credentials", SEALED_OVERHEAD_BYTES + 2, MAX_SEALED_BYTES),
             since=2,
         ),
     ),
     MessageKind.ACK: (
         ROBOT_ID,
         WALL_US,
-        Field(60, "committed", _ranges_in, _ranges_out, _ranges_in, _ranges_out, required=True),
+        Field(60, "committed", ranges_in, ranges_out, ranges_in, ranges_out, required=True),
     ),
 }
 

@@ -37,7 +37,8 @@ from firmware_protocol.errors import (
     UnsupportedVersionError,
 )
 from firmware_protocol.limits import MAX_PAYLOAD_BYTES, MAX_SAMPLES_PER_BATCH
-from firmware_protocol.messages import CHAINED_KINDS, ChainLink, MessageKind, TelemetryRows
+from firmware_protocol.messages import CHAINED_KINDS, ChainLink, MessageKind
+from firmware_protocol.rows import TelemetryRows
 
 if TYPE_CHECKING:
     from firmware_protocol.messages import Message

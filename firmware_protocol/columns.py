@@ -115,9 +115,7 @@ def _decompress_exactly(data: bytes, expected: int) -> bytes:
         if expected == 0:
             raw = _decompress_empty(data)
         else:
-            raw = _decompressor().decompress(
-                data, max_output_size=expected, allow_extra_data=False
-            )
+            raw = _decompressor().decompress(data, max_output_size=expected, allow_extra_data=False)
     except zstandard.ZstdError as exc:
         raise InvalidFieldError(f"zstd: {exc}", ErrorCode.DECOMPRESSION_FAILED) from None
     if len(raw) != expected:

@@ -31,7 +31,8 @@ from firmware_protocol.errors import (
     MalformedPayloadError,
     UnsupportedVersionError,
 )
-from firmware_protocol.messages import MessageKind, TelemetryRows
+from firmware_protocol.messages import MessageKind
+from firmware_protocol.rows import TelemetryRows
 
 if TYPE_CHECKING:
     from firmware_protocol.messages import Message

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from firmware_protocol import _schema
+from firmware_protocol import _rules
 from firmware_protocol.catalogue import MetricKey, metric_keys
 from firmware_protocol.codec import sample_count
 from firmware_protocol.columns import decode_block
@@ -31,14 +31,16 @@ from firmware_protocol.limits import (
     MAX_TIME_US,
 )
 from firmware_protocol.messages import (
+    MessageKind,
+    check_chain,
+    check_origin,
+)
+from firmware_protocol.rows import (
     _MAGNITUDE_ERROR,
     _TIMESTAMPS_ERROR,
-    MessageKind,
     TelemetryRows,
-    _check_chain,
     _check_dimensions,
     _check_metrics,
-    _check_origin,
     _metric_exponents,
 )
 
@@ -88,8 +90,8 @@ class TelemetryBatch:
     values: FloatArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
-        _check_chain(self.seq, self.prev_digest)
+        check_origin(self.robot_id, self.boot_id, self.wall_us, self.mono_us)
+        check_chain(self.seq, self.prev_digest)
         ts, q = self.timestamps_us, self.quantized
         if not isinstance(ts, np.ndarray) or ts.dtype != np.int64 or ts.ndim != 1:
             raise InvalidFieldError("timestamps_us must be a 1-D int64 array")
@@ -241,7 +243,7 @@ def quantize(rows: FloatArray, exponents: Sequence[int]) -> Int64Array:
 def binary_columns(fields: dict[str, Any]) -> dict[str, Any]:
     """TelemetryBatch's arguments from a binary body whose fields each passed their own rules:
     the rules that span fields, in the order of docs/protocol.md section 6.1."""
-    _check_chain(fields["seq"], fields["prev_digest"])
+    check_chain(fields["seq"], fields["prev_digest"])
     t_base, (t_codec, t_width, t_data) = fields.pop("t_base"), fields.pop("t_block")
     refs, channels = fields.pop("metric_refs"), fields.pop("channels")
     exps, bases_raw = fields.pop("exponents"), fields.pop("bases")
@@ -302,7 +304,7 @@ def json_columns(fields: dict[str, Any]) -> dict[str, Any]:
     for entry in metrics:
         if type(entry) is not dict or {"key", "exp", "values"} - entry.keys():
             raise InvalidFieldError("a metric must be an object with key, exp and values")
-        keys.append(_schema.key_from_json(entry["key"]))
+        keys.append(_rules.key_from_json(entry["key"]))
         exps.append(entry["exp"])
         values = _numbers(entry["values"], "values", (int, float))
         if len(values) != len(stamps):

@@ -20,7 +20,8 @@ from firmware_protocol.codec import (
 )
 from firmware_protocol.errors import ErrorCode, MalformedPayloadError, SignatureError, TopicError
 from firmware_protocol.json_form import decode_json
-from firmware_protocol.messages import MessageKind, TelemetryRows
+from firmware_protocol.messages import MessageKind
+from firmware_protocol.rows import TelemetryRows
 from firmware_protocol.topics import Topic, TopicKind
 
 if TYPE_CHECKING:

@@ -281,7 +281,7 @@ def test_quantize_rows_matches_numpy_quantize(
     values: list[float], exponent: int, other: int
 ) -> None:
     """Two rows, so that a positive exponent in one changes numpy's path (`up`) for both."""
-    from firmware_protocol.messages import quantize_rows
+    from firmware_protocol.rows import quantize_rows
 
     rows = [values, values[::-1]]
     exps = (exponent, other)
