@@ -14,7 +14,7 @@ import uuid
 from functools import partial
 
 from firmware_protocol import Status
-from firmware_protocol.messages import RobotState
+from firmware_protocol.control import RobotState
 from ingest.bridge import repository as repo
 from ingest.bridge.judge import ChainContext, Judge, Parsed, conduct, tamper
 
