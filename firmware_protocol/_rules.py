@@ -24,8 +24,8 @@ from firmware_protocol.limits import (
     MAX_CONFIG_COLLECTORS,
     MAX_CONFIG_METRICS,
     MAX_METRICS_PER_BATCH,
+    MAX_PAYLOAD_BYTES,
     MAX_QUANTIZED_MAGNITUDE,
-    MAX_SEALED_BYTES,
     MAX_TIME_US,
     MAX_UINT,
 )
@@ -59,8 +59,8 @@ def wall(value: Any) -> int:
     return value
 
 
-def bytes_value(name: str, minimum: int = 0, maximum: int = MAX_SEALED_BYTES * 1024) -> Convert:
-    """A byte string of minimum..maximum bytes (the default maximum exceeds any payload)."""
+def bytes_value(name: str, minimum: int = 0, maximum: int = MAX_PAYLOAD_BYTES) -> Convert:
+    """A byte string of minimum..maximum bytes (by default any length a payload can hold)."""
 
     def check(value: Any) -> bytes:
         return v.byte_string(value, name, minimum, maximum)
