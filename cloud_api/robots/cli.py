@@ -103,7 +103,13 @@ def reinstate(robot: uuid.UUID, by: Annotated[str, ACTOR], reason: Annotated[str
 def rotate(
     robot: uuid.UUID,
     by: Annotated[str, ACTOR],
-    ttl_h: Annotated[float, typer.Option(help="Hours the robot has to answer.")] = 72.0,
+    ttl_h: Annotated[
+        float,
+        typer.Option(
+            help="Hours during which a message under a key not yet announced is waited for "
+            "rather than refused as a bad signature (the request itself does not expire)."
+        ),
+    ] = 72.0,
     wait_s: Annotated[float, typer.Option(help="Wait this long for the robot's answer.")] = 0.0,
 ) -> None:
     """Ask a robot to rotate its signing key and broker account (protocol 1.2)."""
@@ -145,7 +151,7 @@ def _rotation_state(rotation_id: int) -> str:
 
 
 def settle_rotations() -> bool:
-    """Finish the rotations robots answered, cancel those they did not answer in time."""
+    """Finish the rotations robots answered: their old broker accounts are deleted."""
     from cloud_api.robots.service import settle_rotations as settle
 
     with _session() as session:

@@ -55,12 +55,12 @@ def add_rotation(session: Session, rotation: CredentialRotation) -> CredentialRo
     return rotation
 
 
-def unsettled_rotations(session: Session) -> list[CredentialRotation]:
-    """Rotations confirmed by their robot, or still waiting for it: settle_rotations' work."""
+def confirmed_rotations(session: Session) -> list[CredentialRotation]:
+    """Rotations their robot answered, not yet settled."""
     return list(
         session.scalars(
             select(CredentialRotation)
-            .where(CredentialRotation.state.in_([RotationState.REQUESTED, RotationState.CONFIRMED]))
+            .where(CredentialRotation.state == RotationState.CONFIRMED)
             .order_by(CredentialRotation.id)
             .with_for_update(skip_locked=True)
         )

@@ -12,7 +12,8 @@ A rotation (docs/protocol.md section 12) makes the robot's next broker account a
 its current one and bound to the same client id, and asks the robot, by a retained config
 holding the new account sealed to its key, to make a new signing key. The ingest confirms the
 rotation when the robot's KEY_ROTATED message takes its place in the chain; `settle_rotations`
-then deletes the old account (or, for a rotation never answered, the new one).
+then deletes the old account. An unanswered rotation stays pending (the robot acts on it
+whenever it comes back); only revoking the robot cancels it.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ def _set_standing(
     robot.status = status.value
     robot.status_reason = reason[:200]
     robot.status_changed_at = now
+    if status in (RobotStatus.SUSPENDED, RobotStatus.REVOKED):
+        # The broker ends its connection without publishing its will (a kicked client), and
+        # whatever it says meanwhile is refused: the robot is offline from now on.
+        robot.online = False
     repository.record_action(
         session,
         robot.id,
@@ -205,34 +210,26 @@ def request_rotation(
 
 
 def settle_rotations(session: Session, *, now: datetime) -> BrokerChanges:
-    """Finish what robots answered (their old account goes, the new one becomes theirs) and
-    cancel what they did not answer in time (the new account goes)."""
+    """Finish what robots answered: their old account goes, the new one becomes theirs.
+
+    A rotation not answered in time is NOT cancelled: its request stays retained and queued for
+    the robot, which acts on it whenever it comes back, onto the account it holds sealed;
+    deleting that account would lock the robot out. `expires_at` only ends the time during
+    which the ingest treats an unverifiable message as signed with a key still on its way."""
     changes = BrokerChanges()
-    for rotation in repository.unsettled_rotations(session):
+    for rotation in repository.confirmed_rotations(session):
         robot = session.get_one(Robot, rotation.robot_id)
-        if rotation.state == RotationState.CONFIRMED:
-            if (
-                rotation.old_mqtt_username
-                and rotation.old_mqtt_username != rotation.new_mqtt_username
-            ):
-                changes.delete.append(rotation.old_mqtt_username)
-            robot.mqtt_username = rotation.new_mqtt_username
-            rotation.state = RotationState.COMPLETED.value
-            action = "rotation_completed"
-        elif rotation.expires_at <= now:
-            changes.delete.append(rotation.new_mqtt_username)
-            rotation.state = RotationState.CANCELLED.value
-            rotation.detail = "the robot did not answer in time"
-            action = "rotation_cancelled"
-        else:
-            continue
+        if rotation.old_mqtt_username and rotation.old_mqtt_username != rotation.new_mqtt_username:
+            changes.delete.append(rotation.old_mqtt_username)
+        robot.mqtt_username = rotation.new_mqtt_username
+        rotation.state = RotationState.COMPLETED.value
         rotation.finished_at = now
         repository.record_action(
             session,
             robot.id,
             actor="robocover",
-            action=action,
-            reason=rotation.detail,
+            action="rotation_completed",
+            reason="",
             detail={"rotation_id": rotation.id},
         )
     return changes
