@@ -20,6 +20,7 @@ from loguru import logger
 from firmware_protocol import (
     DropNotice,
     EventBatch,
+    EventKind,
     ProtocolError,
     Status,
     TelemetryBatch,
@@ -27,8 +28,10 @@ from firmware_protocol import (
     decode,
 )
 from firmware_protocol.catalogue import MetricKey
+from firmware_protocol.limits import MAX_UINT
 from ingest.bridge import evidence_repository as evidence_repo
 from ingest.bridge import repository as repo
+from ingest.bridge.authentication import authenticate
 from ingest.bridge.budget import allocate, scopes_of, window_start_us
 from ingest.bridge.copy_format import telemetry_copy_rows
 from ingest.bridge.judge import ChainContext, Judge, Parsed, conduct
@@ -122,9 +125,10 @@ class Flusher:
             catalogues=await self._tenant_catalogues(conn, robots),
             writes=writes,
             outcome=outcome,
+            keys_in_use=await repo.keys_in_use(conn, _announced_keys(parsed)),
         )
         now_us = max((m.received_us for m in prepared.messages), default=0)
-        trusted = judge.authenticate(parsed, now_us)
+        trusted = authenticate(judge, parsed, now_us)
         writes.clocks = await repo.merge_clock_offsets(conn, _largest_offsets(trusted))
         context = await _chain_context(conn, trusted)
         judge.judge_chains(trusted, context)
@@ -171,6 +175,7 @@ class Flusher:
             if robot_gaps.changed:
                 await repo.save_gaps(conn, robot_id, robot_gaps.open, robot_gaps.closed)
         await repo.advance_chain_heads(conn, writes.heads)
+        await repo.record_claims(conn, writes.claims)
         await evidence_repo.confirm_rotations(conn, writes.rotations)
         await repo.record_presence(conn, writes.presence)
         await self.write_dead_letters(conn, writes)
@@ -262,7 +267,12 @@ async def _chain_context(conn: repo.Conn, items: list[Parsed]) -> ChainContext:
     for item in items:
         link, message = item.decoded.link, item.decoded.message
         if link is not None:
-            wanted += [(item.topic.robot_id, link.seq + delta) for delta in (-1, 0, 1)]
+            # Only seqs the protocol allows: a message at the largest seq has no seq + 1.
+            wanted += [
+                (item.topic.robot_id, link.seq + delta)
+                for delta in (-1, 0, 1)
+                if 0 <= link.seq + delta <= MAX_UINT
+            ]
         elif isinstance(message, Status) and message.next_seq:
             wanted.append((item.topic.robot_id, message.next_seq - 1))
     robot_ids = sorted({robot for robot, _ in wanted})
@@ -272,6 +282,20 @@ async def _chain_context(conn: repo.Conn, items: list[Parsed]) -> ChainContext:
         held=await repo.held_links(conn, wanted),
         drops=await repo.held_drops(conn, robot_ids),
         open_gaps=dict(await repo.open_gaps(conn, robot_ids)),
+        claims=await repo.chain_claims(conn, wanted),
+    )
+
+
+def _announced_keys(items: list[Parsed]) -> list[bytes]:
+    """The public keys the flush's KEY_ROTATED events announce, before anything is verified."""
+    return sorted(
+        {
+            event.public_key
+            for item in items
+            if isinstance(item.decoded.message, EventBatch)
+            for event in item.decoded.message.events
+            if event.kind == EventKind.KEY_ROTATED and event.public_key is not None
+        }
     )
 
 

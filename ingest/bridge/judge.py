@@ -13,23 +13,19 @@ the flush goes on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 from loguru import logger
-from nacl.exceptions import BadSignatureError
 
 from firmware_protocol import (
     Decoded,
     DropNotice,
     EventBatch,
-    EventKind,
-    Form,
     LinkVerdict,
-    SignatureError,
     TelemetryBatch,
     Topic,
     classify_link,
@@ -38,7 +34,7 @@ from ingest.bridge import repository as repo
 from ingest.bridge import rows
 from ingest.bridge.clock import clock_shift_us
 from ingest.bridge.gaps import RobotGaps
-from ingest.bridge.keys import KeyRing, KeySpan, verify_key
+from ingest.bridge.keys import KeyRing, KeySpan
 from ingest.bridge.samples import PlacedBatch
 from ingest.bridge.writes import (
     CaseKey,
@@ -48,7 +44,7 @@ from ingest.bridge.writes import (
     KeyRotation,
     Writes,
 )
-from ingest.models import CaseCategory, RobotStatus
+from ingest.models import CaseCategory
 
 # A robot's data may start a little before its registration (clocks, enrolment on the bench);
 # a device time earlier than this margin before it is a clock that was reset.
@@ -71,6 +67,8 @@ class ChainContext:
 
     held: dict[tuple[uuid.UUID, int], repo.HeldLink] = field(default_factory=dict)
     drops: dict[uuid.UUID, list[repo.HeldDrop]] = field(default_factory=dict)
+    claims: dict[tuple[uuid.UUID, int], bytes] = field(default_factory=dict)
+    """Head digests births stated for seqs not yet held (chain_claims)."""
     open_gaps: dict[uuid.UUID, list[Any]] = field(default_factory=dict)
 
 
@@ -92,13 +90,17 @@ class Judge:
         catalogues: dict[uuid.UUID, set[str]],
         writes: Writes,
         outcome: FlushOutcome,
+        keys_in_use: frozenset[bytes] = frozenset(),
     ) -> None:
+        """`keys_in_use`: of the keys this flush's KEY_ROTATED messages announce, those some
+        robot already has or had."""
         self.policy = policy
         self.robots = robots
         self.keys = keys
         self.catalogues = catalogues
         self.writes = writes
         self.outcome = outcome
+        self.keys_in_use = set(keys_in_use)
 
     # ------------------------------------------------------------------ isolation
 
@@ -125,78 +127,6 @@ class Judge:
             case=case,
             evidence=evidence,
         )
-
-    # ------------------------------------------------------------------ authentication
-
-    def authenticate(self, items: list[Parsed], now_us: int) -> list[Parsed]:
-        """The messages that come from an active robot of the topic's tenant and verify with
-        the key in force for them. Each robot's chained messages are taken in seq order, so a
-        KEY_ROTATED message that verifies installs the key of the messages after it."""
-        ordered = sorted(items, key=_authentication_order)
-        trusted = []
-        for item in ordered:
-            verified = self.guarded(item, partial(self._authenticate, item, now_us))
-            if verified is not None:
-                trusted.append(verified)
-        return trusted
-
-    def _authenticate(self, item: Parsed, now_us: int) -> Parsed | None:
-        robot_id = item.topic.robot_id
-        robot = self.robots.get(robot_id)
-        if robot is None:
-            self.dead_letter(item, "unknown_robot", f"no robot {robot_id}")
-            return None
-        if robot.tenant_slug != item.topic.tenant:
-            detail = f"robot {robot_id} belongs to another tenant than {item.topic.tenant!r}"
-            self.dead_letter(item, "tenant_mismatch", detail)
-            return None
-        if robot.status != RobotStatus.ACTIVE:
-            # Suspended and revoked robots are refused without a word to them: what the robot
-            # is not told is committed, it keeps in its outbox.
-            self.dead_letter(item, f"robot_{robot.status}", f"robot {robot_id} is {robot.status}")
-            return None
-        if item.decoded.form is Form.JSON and self.policy.accept_json:
-            return item
-        ring = self.keys.setdefault(robot_id, KeyRing.of([], robot.public_key))
-        link = item.decoded.link
-        candidates = (
-            [span for span in [ring.for_seq(link.seq)] if span is not None]
-            if link is not None
-            else ring.for_status(now_us, self.policy.key_overlap_us)
-        )
-        span = _verifying(item.decoded, candidates)
-        if span is None:
-            return self._refuse_signature(item, robot, ring)
-        verified = Parsed(item.inbound, item.topic, item.decoded, span)
-        rotation = _announced_key(item.decoded, robot)
-        if rotation is not None and link is not None:
-            ring.rotate(link.seq, item.decoded.digest, rotation, now_us)
-        return verified
-
-    def _refuse_signature(
-        self, item: Parsed, robot: repo.RobotRecord, ring: KeyRing
-    ) -> Parsed | None:
-        if item.decoded.signature is None:
-            self.dead_letter(item, "unsigned", "the message is not signed")
-            return None
-        if robot.rotation_id is not None:
-            # A key rotation is under way: this may be signed with the new key, announced by a
-            # message still on its way. Not evidence of anything; not acknowledged to the
-            # robot, which sends it again.
-            self.dead_letter(
-                item, "key_pending_rotation", f"rotation {robot.rotation_id} not confirmed yet"
-            )
-            return None
-        link = item.decoded.link
-        where = f"seq {link.seq}" if link is not None else item.decoded.kind.name.lower()
-        self.dead_letter(
-            item,
-            "bad_signature",
-            f"{where}: the signature does not verify",
-            case=tamper(robot.robot_id, "bad_signature"),
-            seq=None if link is None else link.seq,
-        )
-        return None
 
     # ------------------------------------------------------------------ the chain
 
@@ -266,6 +196,19 @@ class Judge:
             )
             outcome.commit(robot_id, robot.tenant_slug, link.seq)
             return
+        claimed = context.claims.get((robot_id, link.seq))
+        if claimed is not None and claimed != link.digest:
+            # A birth stated another message for this seq: the history was rewritten since.
+            self.dead_letter(
+                item,
+                "tampered_claimed_head",
+                f"seq {link.seq} is not the message a birth stated",
+                case=tamper(robot_id, "tampered_claimed_head"),
+                seq=link.seq,
+                claimed_digest=claimed.hex(),
+            )
+            outcome.commit(robot_id, robot.tenant_slug, link.seq)
+            return
         self._accept(item, robot)
         held[(robot_id, link.seq)] = repo.HeldLink(link.digest, link.prev_digest)
         robot_gaps = self.robot_gaps(robot_id, context)
@@ -281,8 +224,13 @@ class Judge:
             )
             context.drops[robot_id] = robot_drops
             robot_gaps.account_for_drop(message.first_seq, message.last_seq)
-        rotation = _announced_key(item.decoded, robot)
-        if rotation is not None and robot.rotation_id is not None:
+        key_ring = self.keys.get(robot_id)
+        rotation = None if key_ring is None else key_ring.announced_at(link.seq, link.digest)
+        if (
+            rotation is not None
+            and robot.rotation_id is not None
+            and all(done.robot_id != robot_id for done in writes.rotations)
+        ):
             writes.rotations.append(KeyRotation(robot_id, link.seq, robot.rotation_id, rotation))
         head = writes.heads.get(robot_id)
         if head is None or link.seq > head[0]:
@@ -345,42 +293,9 @@ class Judge:
         return True
 
 
-def _authentication_order(item: Parsed) -> tuple[uuid.UUID, int, int]:
-    """Per robot: chained messages by seq, then statuses."""
-    link = item.decoded.link
-    return (item.topic.robot_id, 0 if link is not None else 1, link.seq if link else 0)
-
-
 def _seq(item: Parsed) -> int:
     link = item.decoded.link
     return link.seq if link is not None else -1
-
-
-def _verifying(decoded: Decoded, spans: Iterable[KeySpan]) -> KeySpan | None:
-    if decoded.signature is None or decoded.form is not Form.BINARY:
-        return None
-    for span in spans:
-        try:
-            verify_key(span.public_key).verify(decoded.signed_data, decoded.signature)
-        except (BadSignatureError, SignatureError):
-            continue
-        return span
-    return None
-
-
-def _announced_key(decoded: Decoded, robot: repo.RobotRecord) -> bytes | None:
-    """The new key of a KEY_ROTATED event answering the robot's pending rotation request."""
-    message = decoded.message
-    if not isinstance(message, EventBatch) or robot.rotation_id is None:
-        return None
-    for event in message.events:
-        if (
-            event.kind == EventKind.KEY_ROTATED
-            and event.code == str(robot.rotation_id)
-            and event.public_key is not None
-        ):
-            return event.public_key
-    return None
 
 
 def _drop_last_digest(drops: list[repo.HeldDrop], seq: int) -> bytes | None:

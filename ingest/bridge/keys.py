@@ -70,10 +70,20 @@ class KeyRing:
         """The key in force at `at_seq` ends there; `public_key` signs from at_seq + 1. The
         message announcing it (at_seq, `digest`) must itself be accepted (announced_by)."""
         current = self.spans[-1] if self.spans else None
+        if current is not None and current.first_seq > at_seq:
+            return  # the same announcement again (a redelivery in this flush), or an older one
         if current is not None and current.last_seq is None:
             self.spans[-1] = KeySpan(current.first_seq, at_seq, current.public_key, now_us)
         self.spans.append(KeySpan(at_seq + 1, None, public_key))
         self.provisional[at_seq + 1] = (at_seq, digest)
+
+    def announced_at(self, seq: int, digest: bytes) -> bytes | None:
+        """The key the message of this flush at (seq, digest) installed, if it did."""
+        announced = self.provisional.get(seq + 1)
+        if announced != (seq, digest):
+            return None
+        span = self.for_seq(seq + 1)
+        return None if span is None else span.public_key
 
     def announced_by(self, span: KeySpan) -> tuple[int, bytes] | None:
         """The seq and digest of the message of this flush that announced `span`, if any."""

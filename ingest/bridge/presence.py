@@ -52,24 +52,30 @@ def _status_claims(judge: Judge, item: Parsed, context: ChainContext) -> Status 
     if status.next_seq is None or status.next_seq == 0:
         return status
     last = status.next_seq - 1
-    held = context.held.get((robot.robot_id, last))
-    contradicts = held is not None and held.digest != status.head_digest
-    if status.head_digest is not None and contradicts:
+    key = (robot.robot_id, last)
+    held = context.held.get(key)
+    stated = held.digest if held is not None else context.claims.get(key)
+    if status.head_digest is not None and stated not in (None, status.head_digest):
         judge.dead_letter(
             item,
             "tampered_status_head",
-            f"the status says seq {last} has another digest than the one held",
+            f"the status says seq {last} has another digest than the one "
+            + ("held" if held is not None else "an earlier birth stated"),
             case=tamper(robot.robot_id, "tampered_status_head"),
             seq=last,
-            held_digest=held.digest.hex() if held else None,
+            held_digest=None if held is None else held.digest.hex(),
+            earlier_claim=None if held is not None or stated is None else stated.hex(),
             claimed_digest=status.head_digest.hex(),
         )
         return None
+    if status.head_digest is not None and held is None:
+        context.claims[key] = judge.writes.claims[key] = status.head_digest
     if status.state != RobotState.ONLINE or not _newer_than_applied(status, robot):
         return status
     gaps = judge.robot_gaps(robot.robot_id, context)
-    heads = (robot.chain_head_seq, judge.writes.heads.get(robot.robot_id, (None,))[0])
-    held_head = max((h for h in heads if h is not None), default=None)
+    # What was committed before this flush: a chained message judged in this same flush may
+    # have been sent after this birth (a robot's messages reach the ingest in its order).
+    held_head = robot.chain_head_seq
     if held_head is not None and last < held_head:
         judge.writes.suspect(
             conduct(robot.robot_id, "chain_rollback"),

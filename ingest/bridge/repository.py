@@ -34,6 +34,8 @@ class RobotRecord:
     presence_state: int | None
     rotation_id: int | None
     """The robot's credential rotation awaiting its KEY_ROTATED message, if any."""
+    rotation_expires_at: datetime | None
+    """Until when a message under a key not yet announced is waited for, not refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,8 @@ async def lock_robots(conn: Conn, robot_ids: Iterable[uuid.UUID]) -> dict[uuid.U
     cursor = await conn.execute(
         "SELECT r.id, t.slug, r.status, r.signing_public_key, r.chain_head_seq,"
         " r.presence_reported_at, r.created_at, r.tenant_id, r.presence_connection_seq,"
-        " r.presence_state, (SELECT c.id FROM credential_rotations c WHERE c.robot_id = r.id"
-        " AND c.state = 'requested') FROM robots r JOIN tenants t ON t.id = r.tenant_id"
+        " r.presence_state, c.id, c.expires_at FROM robots r JOIN tenants t ON t.id = r.tenant_id"
+        " LEFT JOIN credential_rotations c ON c.robot_id = r.id AND c.state = 'requested'"
         " WHERE r.id = ANY(%s) ORDER BY r.id FOR UPDATE OF r",
         (ids,),
     )
@@ -82,6 +84,33 @@ async def held_links(
         ([p[0] for p in pairs], [p[1] for p in pairs]),
     )
     return {(row[0], row[1]): HeldLink(row[2], row[3]) for row in await cursor.fetchall()}
+
+
+async def chain_claims(
+    conn: Conn, wanted: Iterable[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], bytes]:
+    """The head digests births claimed for these seqs."""
+    pairs = sorted(set(wanted))
+    if not pairs:
+        return {}
+    cursor = await conn.execute(
+        "SELECT c.robot_id, c.seq, c.digest FROM chain_claims c"
+        " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(robot_id, seq)"
+        " ON c.robot_id = w.robot_id AND c.seq = w.seq",
+        ([p[0] for p in pairs], [p[1] for p in pairs]),
+    )
+    return {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
+
+
+async def record_claims(conn: Conn, claims: dict[tuple[uuid.UUID, int], bytes]) -> None:
+    if not claims:
+        return
+    pairs = sorted(claims)
+    await conn.execute(
+        "INSERT INTO chain_claims (robot_id, seq, digest)"
+        " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[]) ON CONFLICT DO NOTHING",
+        ([p[0] for p in pairs], [p[1] for p in pairs], [claims[p] for p in pairs]),
+    )
 
 
 async def held_drops(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HeldDrop]]:
@@ -162,6 +191,18 @@ async def key_spans(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUI
     for row in await cursor.fetchall():
         spans.setdefault(row[0], []).append(KeySpan(row[1], row[2], row[3], row[4]))
     return spans
+
+
+async def keys_in_use(conn: Conn, keys: Sequence[bytes]) -> frozenset[bytes]:
+    """Which of these public keys some robot signs or signed with."""
+    if not keys:
+        return frozenset()
+    cursor = await conn.execute(
+        "SELECT public_key FROM robot_keys WHERE public_key = ANY(%s)"
+        " UNION SELECT signing_public_key FROM robots WHERE signing_public_key = ANY(%s)",
+        (list(keys), list(keys)),
+    )
+    return frozenset(bytes(row[0]) for row in await cursor.fetchall())
 
 
 async def tenant_catalogues(

@@ -111,6 +111,8 @@ class Writes:
     rotations: list[KeyRotation] = field(default_factory=list)
     catalogue: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     """Per tenant id: metric keys its robots register in this flush."""
+    claims: dict[tuple[uuid.UUID, int], bytes] = field(default_factory=dict)
+    """Head digests births stated, for seqs not yet held."""
 
     def dead_letter(self, inbound: Inbound, reason: str, detail: str, **more: Any) -> None:
         self.dead.append(DeadLetter(inbound, reason, detail, **more))

@@ -3,7 +3,13 @@
 from ingest.models.connector import VendorRelayState
 from ingest.models.credentials import CredentialRotation, RobotAction, RobotKey, RotationState
 from ingest.models.event import robot_events
-from ingest.models.evidence import DeadLetterTally, DropNoticeRecord, SequenceGap, dead_letters
+from ingest.models.evidence import (
+    ChainClaim,
+    DeadLetterTally,
+    DropNoticeRecord,
+    SequenceGap,
+    dead_letters,
+)
 from ingest.models.review import CaseCategory, CaseStatus, ReviewCase, ReviewCaseAction
 from ingest.models.robot import Robot, RobotClass, RobotStatus
 from ingest.models.telemetry import (
@@ -20,6 +26,7 @@ __all__ = [
     "BatchReceipt",
     "CaseCategory",
     "CaseStatus",
+    "ChainClaim",
     "CredentialRotation",
     "DeadLetterTally",
     "DropNoticeRecord",

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    SmallInteger,
     String,
     Table,
     Text,
@@ -80,13 +79,17 @@ class DropNoticeRecord(Base):
     """A robot's signed admission that it discarded part of its chain before sending it."""
 
     __tablename__ = "drop_notices"
-    __table_args__ = (CheckConstraint("first_seq <= last_seq", name="range_ordered"),)
+    __table_args__ = (
+        CheckConstraint("first_seq <= last_seq", name="range_ordered"),
+        CheckConstraint("reason BETWEEN 1 AND 65535", name="reason_in_protocol_range"),
+    )
 
     robot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("robots.id"), primary_key=True)
     notice_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     first_seq: Mapped[int] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[int] = mapped_column(Integer)
+    """The protocol's drop reason, 1..65535; numbers it does not name are kept as sent."""
     dropped_bytes: Mapped[int] = mapped_column(BigInteger)
     digest_before: Mapped[bytes] = mapped_column(LargeBinary)
     last_digest: Mapped[bytes] = mapped_column(LargeBinary)
@@ -113,3 +116,17 @@ class DeadLetterTally(Base):
         Integer, server_default="0", comment="past the budget: counted, not stored"
     )
     counted_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class ChainClaim(Base):
+    """What a robot's birth said its chain's head was (protocol 1.2 head_digest) before the cloud
+    held that message: the message that arrives for that seq must be the one claimed, or the
+    robot rewrote its history between the two."""
+
+    __tablename__ = "chain_claims"
+    __table_args__ = (CheckConstraint("octet_length(digest) = 32", name="digest_length"),)
+
+    robot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("robots.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

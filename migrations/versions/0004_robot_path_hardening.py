@@ -36,8 +36,7 @@ def upgrade() -> None:
     op.alter_column("drop_notices", "dropped_samples", type_=sa.BigInteger())
     op.add_column("enrollment_tokens", sa.Column("voided_at", TIMESTAMP, nullable=True))
     op.execute(
-        "COMMENT ON COLUMN enrollment_tokens.voided_at IS"
-        " 'a newer token was issued for the robot'"
+        "COMMENT ON COLUMN enrollment_tokens.voided_at IS 'a newer token was issued for the robot'"
     )
 
 
@@ -138,9 +137,7 @@ def _credential_rotations() -> None:
             "new_mqtt_username", name=op.f("uq_credential_rotations_new_mqtt_username")
         ),
     )
-    op.create_index(
-        op.f("ix_credential_rotations_robot_id"), "credential_rotations", ["robot_id"]
-    )
+    op.create_index(op.f("ix_credential_rotations_robot_id"), "credential_rotations", ["robot_id"])
     op.create_index(
         "ix_credential_rotations_pending",
         "credential_rotations",

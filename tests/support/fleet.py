@@ -147,7 +147,11 @@ class SimRobot:
         return [self.telemetry(samples=2) for _ in range(payloads)]
 
     def drop_notice(
-        self, dropped: list[bytes], first_seq: int, dropped_samples: int | None = None
+        self,
+        dropped: list[bytes],
+        first_seq: int,
+        dropped_samples: int | None = None,
+        reason: int = 1,
     ) -> bytes:
         """Admit, signed, that the messages `dropped` (seqs first_seq..) were discarded; with
         `dropped_samples`, a protocol 1.1 notice that also counts their samples."""
@@ -164,7 +168,7 @@ class SimRobot:
             last_seq=last_seq,
             digest_before=digest_before,
             last_digest=payload_digest(dropped[-1]),
-            reason=1,
+            reason=reason,
             dropped_bytes=sum(len(p) for p in dropped),
             dropped_samples=dropped_samples,
         )

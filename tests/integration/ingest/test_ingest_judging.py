@@ -252,3 +252,55 @@ def test_the_flusher_keeps_tenant_catalogues_between_flushes(
     flush(database, (robot.topic(TopicKind.TELEMETRY), robot.telemetry(samples=2)), flusher=flusher)
     flush(database, (robot.topic(TopicKind.TELEMETRY), robot.telemetry(samples=2)), flusher=flusher)
     assert query(database, "SELECT count(*) FROM tenant_metrics") == [(20,)]
+
+
+def test_a_tail_rewritten_after_a_birth_stated_it_is_tampering(
+    database: str, robot: SimRobot
+) -> None:
+    telemetry = robot.topic(TopicKind.TELEMETRY)
+    flush(database, (telemetry, robot.telemetry(samples=2)))  # seq 0
+    start_seq, start_digest = robot.seq, robot.last_digest
+    robot.skip(3)  # seqs 1..3, not sent yet
+    stated = status(robot, RobotState.ONLINE, 1, head_digest=robot.last_digest)
+    flush(database, (robot.topic(TopicKind.STATUS), stated))  # says seq 3 is this message
+    robot.seq, robot.last_digest = start_seq, start_digest  # the owner rewrites 1..3
+    rewritten = [robot.telemetry(samples=3) for _ in range(3)]
+    restated = status(robot, RobotState.ONLINE, 2, head_digest=robot.last_digest)
+    outcome = flush(database, (robot.topic(TopicKind.STATUS), restated))
+    assert outcome.dead_letters == {"tampered_status_head": 1}
+    outcome = flush(database, *((telemetry, p) for p in rewritten))
+    assert outcome.dead_letters == {"tampered_claimed_head": 1}  # seq 3: not what was stated
+    cases = query(database, "SELECT category, evidence_count FROM review_cases")
+    assert cases == [("tamper", 2)]
+
+
+def test_a_birth_judged_beside_a_later_message_is_no_rollback(
+    database: str, robot: SimRobot
+) -> None:
+    flush(database, (robot.topic(TopicKind.TELEMETRY), robot.telemetry(samples=2)))
+    birth = status(robot, RobotState.ONLINE, 1)  # next_seq 1, made at connect...
+    after = robot.telemetry(samples=2)  # ...then seq 1, sent right after it
+    flush(
+        database,
+        (robot.topic(TopicKind.STATUS), birth),
+        (robot.topic(TopicKind.TELEMETRY), after),
+    )
+    assert query(database, "SELECT count(*) FROM review_cases") == [(0,)]
+
+
+def test_during_a_rotation_only_what_may_follow_the_announcement_is_waited_for(
+    database: str, robot: SimRobot
+) -> None:
+    flush(database, *((robot.topic(TopicKind.TELEMETRY), robot.telemetry()) for _ in range(3)))
+    _request_rotation(database, robot)
+    robot.seq = 1  # seq 1 again, under another key
+    robot.signer = RobotSigner.generate()
+    outcome = flush(database, (robot.topic(TopicKind.TELEMETRY), robot.telemetry(samples=2)))
+    assert outcome.dead_letters == {"bad_signature": 1}  # below the held head: no excuse
+    query(
+        database,
+        "UPDATE credential_rotations SET expires_at = now() - interval '1 s' RETURNING id",
+    )
+    robot.seq = 3
+    outcome = flush(database, (robot.topic(TopicKind.TELEMETRY), robot.telemetry(samples=2)))
+    assert outcome.dead_letters == {"bad_signature": 1}  # the window is over

@@ -38,6 +38,19 @@ def test_a_rotation_seen_in_a_flush_is_provisional_until_its_message_is_held() -
     assert ring.announced_by(ring.spans[0]) is None
 
 
+def test_an_announcement_delivered_twice_in_one_flush_rotates_once() -> None:
+    """The broker may hand the same KEY_ROTATED message over twice (a resumed session and the
+    robot's resend): the second must not retire the new key, or a status the robot signed
+    with its old key before the switch would no longer verify."""
+    ring = KeyRing.of([], A)
+    ring.rotate(4, b"digest", B, now_us=7)
+    ring.rotate(4, b"digest", B, now_us=7)
+    assert ring.spans == [KeySpan(0, 4, A, retired_at_us=7), KeySpan(5, None, B)]
+    assert [s.public_key for s in ring.for_status(now_us=8, overlap_us=100)] == [B, A]
+    ring.rotate(2, b"older", bytes([3]) * 32, now_us=9)  # an older announcement changes nothing
+    assert ring.spans == [KeySpan(0, 4, A, retired_at_us=7), KeySpan(5, None, B)]
+
+
 def _letter(robot: uuid.UUID | None, tenant: str | None, size: int, at: int = 0) -> DeadLetter:
     return DeadLetter(Inbound("t", b"x" * size, at), "bad_magic", "", robot, True, tenant)
 
