@@ -166,7 +166,8 @@ class Agent:
                 )
                 return
             self.identity = rotated.identity
-            self.publisher.switch_credentials(rotated.identity, rotated.signer)
+            self.publisher.switch_after_ack(rotated.seq, rotated.identity, rotated.signer)
+            self.publisher.pump()
         applied = self.remote_config.handle(payload)
         if applied is not None:
             self.outbox.set_state(STATE_KEY, applied.to_json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -41,13 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stop_on_signals() -> threading.Event:
+    """An event set on SIGTERM or SIGINT. Not set by the signal handler: a Python handler runs
+    in the main thread between two of its instructions, and the main thread may then hold the
+    event's own lock (inside Event.wait, the sampling loop's sleep), so Event.set there can
+    deadlock and the agent ignore every SIGTERM after it. The interpreter's C handler writes
+    the signal to a pipe (signal.set_wakeup_fd); a thread of its own reads it and sets the
+    event."""
     stop = threading.Event()
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
 
-    def handle(_signum: int, _frame: FrameType | None) -> None:
+    def ignore(_signum: int, _frame: FrameType | None) -> None:
+        """The wakeup fd is written only for signals that have a Python handler."""
+
+    signal.signal(signal.SIGTERM, ignore)
+    signal.signal(signal.SIGINT, ignore)
+
+    def watch() -> None:
+        os.read(read_fd, 1)  # blocks until the first signal
         stop.set()
 
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
+    threading.Thread(target=watch, name="signals", daemon=True).start()
     return stop
 
 

@@ -45,6 +45,7 @@ from firmware_protocol import (
 )
 
 SESSION_EXPIRY_S = 3600  # acks published while the robot is away wait for it this long
+NOT_AUTHORIZED = (134, 135)  # MQTT 5: bad user name or password, not authorized
 
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class Publisher:
         self.state = LinkState.DISCONNECTED
         self.online = threading.Event()
         self.connections = 0
+        self._pending_switch: tuple[int, Identity, RobotSigner] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -175,14 +177,25 @@ class Publisher:
             self._thread.join(timeout_s)
         self.state = LinkState.STOPPED
 
-    def switch_credentials(self, identity: Identity, signer: RobotSigner) -> None:
-        """After a key rotation: sign statuses with `signer` and connect with the identity's
-        new broker account from the next connection, which starts now (a clean disconnect:
-        the broker does not publish the old will)."""
+    def switch_after_ack(self, seq: int, identity: Identity, signer: RobotSigner) -> None:
+        """After a key rotation announced at `seq`: keep this connection, its account and its
+        status key until the cloud acknowledges the announcement (until then a status signed
+        with the new key could not be verified), then sign statuses with `signer` and connect
+        with the identity's new account. If the old account is refused meanwhile (the cloud
+        settled the rotation first), switch at once."""
         with self._lock:
+            self._pending_switch = (seq, identity, signer)
+
+    def _switch_now(self) -> None:
+        with self._lock:
+            pending, self._pending_switch = self._pending_switch, None
+            if pending is None:
+                return
+            _, identity, signer = pending
             self._signer = signer
             self._client.username_pw_set(identity.mqtt_username, identity.mqtt_password)
-        self._client.disconnect()
+        logger.info("switching to the rotated broker account")
+        self._client.disconnect()  # clean: the broker does not publish the old will
 
     def _connect(self, first: bool) -> None:
         self._on_connecting()
@@ -236,6 +249,8 @@ class Publisher:
     ) -> None:
         if reason.is_failure:
             logger.warning("broker refused the connection: %s", reason)
+            if self._pending_switch is not None and reason.value in NOT_AUTHORIZED:
+                self._switch_now()  # the old account is gone: use the rotated one
             return
         self._backoff.reset()
         client.publish(self.topics[TopicKind.STATUS], encode(self._birth(), self._signer), 1, True)
@@ -264,6 +279,9 @@ class Publisher:
 
     def acknowledge(self, ack: Ack) -> None:
         self._outbox.acknowledge(ack.committed)
+        pending = self._pending_switch
+        if pending is not None and ack.covers(pending[0]):
+            self._switch_now()
         with self._lock:
             for seq in [s for s in self._inflight if ack.covers(s)]:
                 del self._inflight[seq]
