@@ -110,3 +110,9 @@ def robot_link(
     yield make
     for link in links:
         link.close()
+
+
+# The identity and lifecycle lab's fixtures (tests/adversarial/lab.py).
+from tests.adversarial.agents import agent_factory  # noqa: E402, F401
+from tests.adversarial.lab import lab  # noqa: E402, F401
+from tests.adversarial.lab_base import cli, db  # noqa: E402, F401
