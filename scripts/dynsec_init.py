@@ -165,14 +165,14 @@ def reconcile(
     config["clients"] = kept
     roles: list[dict[str, Any]] = config.setdefault("roles", [])
     by_name = {r.get("rolename"): r for r in roles}
-    for role in cloud_roles():
-        current = by_name.get(role["rolename"])
+    for cloud_role in cloud_roles():
+        current = by_name.get(cloud_role["rolename"])
         if current is None:
-            roles.append(role)
-            changes.append(f"added role {role['rolename']}")
-        elif _acl_set(current.get("acls", [])) != _acl_set(role["acls"]):
-            current["acls"] = role["acls"]
-            changes.append(f"set the ACLs of role {role['rolename']}")
+            roles.append(cloud_role)
+            changes.append(f"added role {cloud_role['rolename']}")
+        elif _acl_set(current.get("acls", [])) != _acl_set(cloud_role["acls"]):
+            current["acls"] = cloud_role["acls"]
+            changes.append(f"set the ACLs of role {cloud_role['rolename']}")
     return changes
 
 
