@@ -92,9 +92,11 @@ def test_redelivery_is_a_duplicate_that_writes_nothing(database: str, robot: Sim
 def test_rollups_stay_exact_under_late_and_out_of_order_batches(
     database: str, robot: SimRobot
 ) -> None:
-    now_us = time.time_ns() // 1000
-    early = robot.telemetry(samples=30, wall_us=now_us - 2 * 3_600_000_000)
-    late = robot.telemetry(samples=30, wall_us=now_us)
+    hour_us = 3_600_000_000
+    # Half past the previous hour: each batch's 30 s stay within one hour whatever the time.
+    half_past_us = (time.time_ns() // 1000 // hour_us) * hour_us - hour_us // 2
+    early = robot.telemetry(samples=30, wall_us=half_past_us - 2 * hour_us)
+    late = robot.telemetry(samples=30, wall_us=half_past_us)
     topic = robot.topic(TopicKind.TELEMETRY)
     flush(database, (topic, late))
     flush(database, (topic, early))  # arrives after a later one: fills the gap and its hour
