@@ -1,4 +1,4 @@
-"""The reference decoder against a decoder written from docs/protocol.md alone (doc_decoder.py,
+"""The reference decoder against a decoder written from docs/protocol.md alone (doc_decoder/,
 written clean-room by someone who saw only the document and the golden vectors): for every
 payload, valid or not, both must give the same message or the same error code.
 
