@@ -6,7 +6,6 @@ commands, the database as they leave it, and robots as raw MQTT clients. Its fix
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from firmware_protocol import (
     RobotState,
     Status,
     decode,
-    encode,
 )
 from tests.adversarial.agents import AgentFactory
 from tests.adversarial.conftest import IngestFactory
@@ -32,7 +30,6 @@ from tests.adversarial.lab_base import (
     Db,
 )
 from tests.support.broker import MosquittoBroker
-from tests.support.fleet import SimRobot
 from tests.support.ingest_process import eventually
 
 
@@ -175,31 +172,6 @@ def lab(
     yield Lab(db, cli, mqtt_broker, start_ingest, agent_factory, clients)
     for client in clients:
         client.close()
-
-
-def status_of(
-    robot: SimRobot,
-    state: RobotState,
-    *,
-    connection_seq: int,
-    next_seq: int | None = None,
-    head_digest: bytes | None = None,
-) -> bytes:
-    """A protocol 1.2 status of a simulated robot, signed with its key."""
-    online = state == RobotState.ONLINE
-    message = Status(
-        robot_id=robot.robot_id,
-        boot_id=robot.boot_id,
-        wall_us=time.time_ns() // 1000,
-        mono_us=robot.mono_us,
-        state=state,
-        firmware_version="5.11.2" if online else None,
-        agent_version="0.1.0" if online else None,
-        next_seq=next_seq,
-        connection_seq=connection_seq,
-        head_digest=head_digest,
-    )
-    return encode(message, robot.signer)
 
 
 def judged_marker(robot_topic_telemetry: str, publish: Callable[[str, bytes], None]) -> None:

@@ -17,7 +17,6 @@ from firmware_protocol import (
 from tests.adversarial.lab import (
     Lab,
     judged_marker,
-    status_of,
     wait_judged,
 )
 from tests.adversarial.lab_base import (
@@ -156,8 +155,7 @@ def test_a_tail_deleted_before_it_was_sent_is_owed_at_once_and_closes_when_it_ar
         wait_all_acked([link], 30)
         assert lab.db.open_gaps(robot.robot_id) == []
         withheld = robot.skip(5)  # seqs 5..9, signed and chained, never sent
-        birth = status_of(
-            robot,
+        birth = robot.status(
             RobotState.ONLINE,
             connection_seq=1,
             next_seq=robot.seq,
@@ -205,7 +203,7 @@ def test_a_birth_going_back_on_the_chain_is_reviewed(
         link.publish(TopicKind.TELEMETRY, robot.telemetry(samples=5))
         heads.append(robot.last_digest)
     wait_all_acked([link], 30)
-    birth = status_of(robot, RobotState.ONLINE, connection_seq=2, next_seq=5, head_digest=heads[4])
+    birth = robot.status(RobotState.ONLINE, connection_seq=2, next_seq=5, head_digest=heads[4])
     link.client.publish(robot.topic(TopicKind.STATUS), birth, qos=1, retain=True)
     eventually(lambda: lab.db.online(robot.robot_id), 15, "the birth is judged")
     cases = lab.db.rows(
@@ -233,15 +231,15 @@ def test_a_tail_rewritten_after_a_birth_committed_to_it_is_tampering(
     wait_all_acked([link], 30)
     after_four = robot.last_digest
     robot.skip(5)  # the history the first birth commits to
-    first = status_of(
-        robot, RobotState.ONLINE, connection_seq=1, next_seq=10, head_digest=robot.last_digest
+    first = robot.status(
+        RobotState.ONLINE, connection_seq=1, next_seq=10, head_digest=robot.last_digest
     )
     link.client.publish(robot.topic(TopicKind.STATUS), first, qos=1, retain=True)
     eventually(lambda: lab.db.open_gaps(robot.robot_id) == [(5, 9)], 15, "5..9 owed")
     robot.seq, robot.last_digest = 5, after_four
     rewritten = robot.skip(5)
-    second = status_of(
-        robot, RobotState.ONLINE, connection_seq=2, next_seq=10, head_digest=robot.last_digest
+    second = robot.status(
+        RobotState.ONLINE, connection_seq=2, next_seq=10, head_digest=robot.last_digest
     )
     link.client.publish(robot.topic(TopicKind.STATUS), second, qos=1, retain=True)
     for payload in rewritten:
@@ -268,8 +266,8 @@ def test_a_birth_contradicting_the_held_head_is_tampering(
         link.publish(TopicKind.TELEMETRY, robot.telemetry(samples=5))
     wait_all_acked([link], 30)
     forged_head = hashlib.sha256(b"another history").digest()
-    birth = status_of(
-        robot, RobotState.ONLINE, connection_seq=1, next_seq=robot.seq, head_digest=forged_head
+    birth = robot.status(
+        RobotState.ONLINE, connection_seq=1, next_seq=robot.seq, head_digest=forged_head
     )
     link.client.publish(robot.topic(TopicKind.STATUS), birth, qos=1, retain=True)
     flagged = wait_for(
@@ -309,8 +307,8 @@ def test_a_birth_judged_beside_later_messages_is_no_rollback(
     for _ in range(5):
         link.publish(TopicKind.TELEMETRY, robot.telemetry(samples=5))
     wait_all_acked([link], 30)
-    birth = status_of(
-        robot, RobotState.ONLINE, connection_seq=2, next_seq=5, head_digest=robot.last_digest
+    birth = robot.status(
+        RobotState.ONLINE, connection_seq=2, next_seq=5, head_digest=robot.last_digest
     )
     link.client.publish(robot.topic(TopicKind.STATUS), birth, qos=1, retain=True)
     link.publish(TopicKind.TELEMETRY, robot.telemetry(samples=5))  # seq 5, after the birth

@@ -25,7 +25,6 @@ from tests.adversarial.agents import (
 from tests.adversarial.lab import (
     Lab,
     account_accepted,
-    status_of,
 )
 from tests.support.ingest_process import RobotLink, eventually, wait_all_acked
 
@@ -249,8 +248,7 @@ def test_the_first_birth_after_a_rotation_is_not_refused(
     link.publish(TopicKind.EVENTS, announcement)
     link.publish(TopicKind.TELEMETRY, robot.telemetry(samples=5))  # seq 4, the new key
     wait_all_acked([link], 30)  # the announcement is acknowledged: statuses change key now
-    birth = status_of(
-        robot,
+    birth = robot.status(
         RobotState.ONLINE,
         connection_seq=2,
         next_seq=robot.seq,

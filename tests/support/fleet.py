@@ -174,7 +174,17 @@ class SimRobot:
         )
         return self._chain(encode(notice, self.signer))
 
-    def status(self, state: RobotState = RobotState.ONLINE, *, wall_us: int | None = None) -> bytes:
+    def status(
+        self,
+        state: RobotState = RobotState.ONLINE,
+        *,
+        wall_us: int | None = None,
+        connection_seq: int | None = None,
+        next_seq: int | None = None,
+        head_digest: bytes | None = None,
+    ) -> bytes:
+        """A signed status; a birth says the chain reaches `next_seq` (by default, up to what
+        this robot made), and protocol 1.2's `connection_seq` and `head_digest` when given."""
         online = state == RobotState.ONLINE
         message = Status(
             robot_id=self.robot_id,
@@ -184,7 +194,9 @@ class SimRobot:
             state=state,
             firmware_version="5.11.2" if online else None,
             agent_version="0.1.0" if online else None,
-            next_seq=self.seq if online else None,
+            next_seq=(self.seq if next_seq is None else next_seq) if online else next_seq,
+            connection_seq=connection_seq,
+            head_digest=head_digest,
         )
         return encode(message, self.signer)
 

@@ -4,6 +4,7 @@ key rotation by chain position, and one message's failure staying that message's
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -13,9 +14,7 @@ from firmware_protocol import (
     EventKind,
     RobotSigner,
     RobotState,
-    Status,
     TopicKind,
-    encode,
     payload_digest,
 )
 from ingest.bridge import rows
@@ -36,29 +35,9 @@ def robot(database: str) -> SimRobot:
     return SimRobot("acme", register_robot(database, signer), signer)
 
 
-def status(
-    robot: SimRobot,
-    state: RobotState,
-    connection: int | None,
-    *,
-    wall_us: int | None = None,
-    next_seq: int | None = None,
-    head_digest: bytes | None = None,
-) -> bytes:
-    online = state == RobotState.ONLINE
-    message = Status(
-        robot_id=robot.robot_id,
-        boot_id=robot.boot_id,
-        wall_us=time.time_ns() // 1000 if wall_us is None else wall_us,
-        mono_us=robot.mono_us,
-        state=state,
-        firmware_version="5.12" if online else None,
-        agent_version="0.2" if online else None,
-        next_seq=(robot.seq if next_seq is None else next_seq) if online else next_seq,
-        connection_seq=connection,
-        head_digest=head_digest,
-    )
-    return encode(message, robot.signer)
+def status(robot: SimRobot, state: RobotState, connection: int | None, **fields: Any) -> bytes:
+    """A status of `robot` on its `connection` (protocol 1.2's connection_seq)."""
+    return robot.status(state, connection_seq=connection, **fields)
 
 
 def online(database: str) -> list[tuple[object, ...]]:
