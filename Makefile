@@ -44,12 +44,29 @@ test-only: venv
 soak: setup
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
 
-# Coverage-guided fuzzing of the protocol decoder (atheris); see docs/benchmarks.md for past runs.
+# Coverage-guided fuzzing (atheris), seeded by fuzz/seeds.py: the protocol decoder, then the
+# ingest's whole judging path on the real database (fuzz/fuzz_judge.py: a database of its own,
+# every input rolled back). Inputs up to the protocol's 256 KiB payload. RSS limits: the idle
+# target's + 128 MB (decoder ~70 MB; judge 110 MB, 160 MB in a run that first migrates its
+# template). libFuzzer's -malloc_limit_mb is inert without sanitizer hooks: the judge target
+# also caps its address space (RLIMIT_AS). The judge target runs ~20 instrumented inputs/s on
+# two cores: its default run is an hour's worth. Past runs and findings: docs/benchmarks.md.
 FUZZ_RUNS ?= 3000000
-fuzz: venv
+FUZZ_JUDGE_RUNS ?= 72000
+FUZZ_RSS_LIMIT_MB ?= 200
+FUZZ_JUDGE_RSS_LIMIT_MB ?= 290
+FUZZ_MALLOC_LIMIT_MB ?= 64
+FUZZ_JUDGE_FLAGS ?=
+FUZZ_OPTIONS = -max_len=262144 -malloc_limit_mb=$(FUZZ_MALLOC_LIMIT_MB) -artifact_prefix=fuzz/crashes/
+fuzz: setup
 	$(BIN)/python -m pip install -q -e ".[fuzz]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	mkdir -p fuzz/crashes
-	$(BIN)/python fuzz/fuzz_decode.py -atheris_runs=$(FUZZ_RUNS) -max_len=8192 -artifact_prefix=fuzz/crashes/
+	$(BIN)/python fuzz/seeds.py
+	$(BIN)/python fuzz/fuzz_decode.py -atheris_runs=$(FUZZ_RUNS) $(FUZZ_OPTIONS) \
+	  -rss_limit_mb=$(FUZZ_RSS_LIMIT_MB) fuzz/corpus/decode
+	$(BIN)/python fuzz/fuzz_judge.py -atheris_runs=$(FUZZ_JUDGE_RUNS) $(FUZZ_OPTIONS) \
+	  -rss_limit_mb=$(FUZZ_JUDGE_RSS_LIMIT_MB) -timeout=30 $(FUZZ_JUDGE_FLAGS) fuzz/corpus/judge
+	$(BIN)/python fuzz/fuzz_judge.py --cleanup
 
 bench-protocol: venv
 	$(BIN)/python bench/protocol_bench.py --output docs/benchmarks.md

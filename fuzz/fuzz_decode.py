@@ -74,8 +74,12 @@ def check(data: bytes) -> None:
 
 
 def seeds() -> list[bytes]:
+    """The golden vectors, and telemetry frames of every block codec (0 raw, 1 shuffle+zstd)
+    and width (1, 2, 4): fuzz/seeds.py, which also writes them to fuzz/corpus/decode/."""
+    from fuzz.seeds import codec_frames
+
     corpus = [bytes.fromhex(p.read_text().strip()) for p in sorted(VECTORS.glob("*.hex"))]
-    return [payload for payload in corpus if payload]
+    return [payload for payload in corpus if payload] + [frame for _, frame in codec_frames()]
 
 
 def mutate(rng: random.Random, data: bytes, corpus: list[bytes]) -> bytes:
