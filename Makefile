@@ -8,7 +8,7 @@ EXTRAS := agent,ros,cloud,dev
 # The venv is rebuilt only when the project's dependencies change.
 DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
-PACKAGES := edge_agent firmware_protocol ingest risk_engine cloud_api migrations
+PACKAGES := edge_agent firmware_protocol database ingest risk_engine cloud_api migrations
 
 .PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench bench-protocol bench-ingest bench-risk bench-agent clean
 
@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy

@@ -29,9 +29,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from database.settings import CloudSettings
 from firmware_protocol import RobotSigner, TelemetryBatch, TopicKind, decode
 from ingest.bridge.copy_format import telemetry_copy_payload, telemetry_copy_rows
-from ingest.settings import CloudSettings
 from migrations.runner import upgrade
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import SimRobot, register_robot

@@ -31,7 +31,7 @@ import polars as pl
 import psycopg
 from sqlalchemy import Connection, create_engine, pool, text
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 from migrations.runner import upgrade
 from risk_engine.copy import write_frame
 from risk_engine.features.state import MetricRoles, fold_rollups

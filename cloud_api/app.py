@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from cloud_api.enrollment.endpoints import router as enrollment_router
 from cloud_api.errors import install_error_handlers
 from cloud_api.settings import ApiSettings
-from ingest.db.engine import make_engine
+from database.engine import make_engine
 
 
 def create_app(settings: ApiSettings) -> FastAPI:

@@ -16,8 +16,8 @@ import typer
 from cloud_api.enrollment.cli import app as robots_app
 from cloud_api.robots.cli import register as register_robot_commands
 from cloud_api.robots.cli import reviews_app
-from ingest.logs import configure_logging
-from ingest.settings import CloudSettings
+from database.logs import configure_logging
+from database.settings import CloudSettings
 from risk_engine.cli import app as risk_app
 
 # Locals are never shown in tracebacks: they may hold credentials.

@@ -25,16 +25,16 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
+from cloud_api.broker_accounts import DynsecAdmin, MqttCredentials
 from cloud_api.enrollment.service import enroll, issue_token
 from cloud_api.health import probe_all
 from cloud_api.settings import ApiSettings
+from database.engine import make_engine
+from database.models import BatchReceipt, RobotClass, telemetry
 from edge_agent.fleet import FleetProgress, run_fleet
 from edge_agent.identity import Identity, load_or_create_signer, save_identity
 from edge_agent.settings import load_settings
-from ingest.db.engine import make_engine
 from ingest.fleet.repository import upsert_tenant
-from ingest.models import BatchReceipt, RobotClass, telemetry
 from migrations.runner import current_heads, upgrade
 from risk_engine.demo import run_risk_demo
 from risk_engine.settings import WorkerSettings

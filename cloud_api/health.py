@@ -12,7 +12,7 @@ import aiomqtt
 import psycopg
 import redis
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 
 PROBE_TIMEOUT_S = 3.0
 

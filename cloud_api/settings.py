@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from ingest.settings import SECRETS_DIR, CloudSettings
+from database.settings import SECRETS_DIR, CloudSettings
 
 ADMIN_SECRET_FILE = "mqtt_admin_password"  # noqa: S105 - a file name
 

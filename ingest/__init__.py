@@ -1,3 +1,3 @@
-"""The ingest bridge: MQTT to TimescaleDB. It also owns the database's base schema (tenants, robots,
-telemetry, events), since it is where a robot's data enters the cloud; components to its right
-(risk_engine, cloud_api) build on that schema."""
+"""The ingest bridge: MQTT to TimescaleDB. It writes the base tables (tenants, robots, telemetry,
+events) where a robot's data enters the cloud; the tables themselves are the database layer's
+(database.models), which the risk engine and the API read too."""

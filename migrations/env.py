@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-import migrations.models  # noqa: F401  (registers every table on the metadata)
-from ingest.db.base import Base
+import database.models  # noqa: F401  (registers every table on the metadata)
+from database.base import Base
 
 config = context.config
 target_metadata = Base.metadata

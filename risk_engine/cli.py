@@ -21,7 +21,7 @@ app.add_typer(plan_app, name="plan")
 
 
 def _settings() -> WorkerSettings:
-    from ingest.logs import configure_logging
+    from database.logs import configure_logging
     from risk_engine.settings import WorkerSettings
 
     settings = WorkerSettings()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from database.models.score import SCORE_FIGURES
 from risk_engine.features.rating import FEATURES
-from risk_engine.models.score import SCORE_FIGURES
 from risk_engine.plans.schema import RatingPlan
 from risk_engine.scoring import (
     REASON_COUNT,

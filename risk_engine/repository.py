@@ -12,9 +12,9 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
+from database.models.state import STATE_COLUMNS, TIMESTAMPS
 from risk_engine.copy import Schema, read_frame
-from risk_engine.features.state import STATE_COLUMNS, MetricRoles
-from risk_engine.models.state import TIMESTAMPS
+from risk_engine.features.state import MetricRoles
 
 F64, S = pl.Float64, pl.String
 
@@ -35,7 +35,7 @@ def lock_rescoring(conn: Connection) -> None:
 
 def load_robots(conn: Connection, robot_ids: list[uuid.UUID] | None) -> pl.DataFrame:
     """Every robot that is not revoked: robot_id, robot_class, commissioned_at, tamper_flagged
-    (1 while the robot has an open tamper review case: ingest/models/review.py)."""
+    (1 while the robot has an open tamper review case: database/models/review.py)."""
     query = (
         "SELECT id::text, robot_class, extract(epoch FROM coalesce(enrolled_at, created_at)),"
         " EXISTS (SELECT 1 FROM review_cases c WHERE c.robot_id = robots.id"

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 
 RatingPeriod = Literal["month", "quarter"]
 

@@ -8,10 +8,9 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Connection, text
 
+from database.models.score import SCORE_FIGURES
+from database.models.state import STATE_COLUMNS, TIMESTAMPS
 from risk_engine.copy import write_frame
-from risk_engine.features.state import STATE_COLUMNS
-from risk_engine.models.score import SCORE_FIGURES
-from risk_engine.models.state import TIMESTAMPS
 
 
 def _to_timestamp(column: str) -> str:

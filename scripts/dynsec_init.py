@@ -3,7 +3,7 @@
 Standard library only: scripts/services-up.sh runs it with the system's python3, before the
 virtual environment exists, and the test suite runs it for its own brokers. Robots are added at
 run time through the broker's $CONTROL/dynamic-security/v1 topic
-(cloud_api/enrollment/broker_accounts.py); this file holds what must exist before that:
+(cloud_api/broker_accounts.py); this file holds what must exist before that:
 
 - `admin` (role admin): the dynamic-security control topic, nothing else;
 - the first ingest process's account (role cloud-ingest): robots' traffic through the ingest's

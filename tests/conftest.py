@@ -21,7 +21,7 @@ from psycopg import sql
 from sqlalchemy import Connection, Engine, create_engine, pool
 from sqlalchemy.orm import Session
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 from migrations.runner import upgrade
 from tests.support.broker import MosquittoBroker
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ingest.models import RobotClass
+from database.models import RobotClass
 
 app = typer.Typer(no_args_is_help=True, help="Robots: registration and enrollment.")
 
@@ -25,8 +25,8 @@ def enroll_token(
 
     from cloud_api.enrollment.service import issue_token
     from cloud_api.settings import ApiSettings
-    from ingest.db.engine import make_engine
-    from ingest.logs import configure_logging
+    from database.engine import make_engine
+    from database.logs import configure_logging
 
     settings = ApiSettings()
     configure_logging(settings.log_level, settings.log_format)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,11 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 
+from cloud_api.broker_accounts import BrokerAccounts, robot_client_id
 from cloud_api.enrollment import service
-from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials, robot_client_id
 from cloud_api.enrollment.schemas import EnrollmentRequest, EnrollmentResponse
-from cloud_api.errors import ServiceUnavailableError
-from cloud_api.settings import ApiSettings
 
 router = APIRouter(prefix="/v1/enrollments", tags=["enrollment"])
 
@@ -23,27 +20,6 @@ def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed if the endpoint returns, rolled back otherwise."""
     with Session(request.app.state.engine) as session, session.begin():
         yield session
-
-
-class BrokerAccounts:
-    """Robot accounts through the broker's dynamic security plugin, one admin connection each."""
-
-    def __init__(self, settings: ApiSettings) -> None:
-        self._settings = settings
-
-    def ensure_robot(
-        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
-    ) -> MqttCredentials:
-        settings = self._settings
-        if settings.mqtt_admin_password is None:
-            raise ServiceUnavailableError("no broker admin password is configured")
-        with DynsecAdmin(
-            host=settings.mqtt_url.host or "127.0.0.1",
-            port=settings.mqtt_url.port or 1883,
-            username=settings.mqtt_admin_username,
-            password=settings.mqtt_admin_password.get_secret_value(),
-        ) as admin:
-            return admin.ensure_robot(tenant, robot_id, rotation)
 
 
 def get_accounts(request: Request) -> service.RobotAccounts:

@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cloud_api.models import EnrollmentToken
+from database.models import EnrollmentToken, Robot, RobotClass, RobotKey, RobotStatus, Tenant
 from ingest.fleet.repository import upsert_tenant
-from ingest.models import Robot, RobotClass, RobotKey, RobotStatus, Tenant
 
 
 def tenant_id_for(session: Session, slug: str) -> uuid.UUID:

@@ -18,15 +18,15 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from cloud_api.broker_accounts import BrokerAccountError, MqttCredentials
 from cloud_api.enrollment import repository
-from cloud_api.enrollment.broker_accounts import BrokerAccountError, MqttCredentials
 from cloud_api.errors import (
     ConflictError,
     GoneError,
     NotAuthenticatedError,
     ServiceUnavailableError,
 )
-from ingest.models import RobotClass, RobotStatus
+from database.models import RobotClass, RobotStatus
 
 
 class RobotAccounts(Protocol):

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.models import CaseStatus, ReviewCase, ReviewCaseAction
+from database.models import CaseStatus, ReviewCase, ReviewCaseAction
 
 
 def cases(

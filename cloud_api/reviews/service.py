@@ -6,13 +6,14 @@ as open: what it proved is for underwriting and claims to act on."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from cloud_api.errors import ConflictError, NotFoundError
 from cloud_api.reviews import repository
-from ingest.models import CaseStatus, ReviewCase
+from database.models import CaseStatus, ReviewCase, ReviewCaseAction
 
 
 class CaseNotFoundError(NotFoundError):
@@ -47,3 +48,18 @@ def decide(
     case.resolution_note = note
     repository.add_action(session, case.id, actor=actor, action=outcome.value, note=note)
     return case
+
+
+def list_cases(
+    session: Session, *, robot_id: uuid.UUID | None, open_only: bool, limit: int
+) -> list[ReviewCase]:
+    """Cases newest first: one robot's or all robots', open ones only or all."""
+    return repository.cases(session, robot_id=robot_id, open_only=open_only, limit=limit)
+
+
+def case_with_audit(session: Session, case_id: int) -> tuple[ReviewCase, list[ReviewCaseAction]]:
+    """One case (locked until the caller's transaction ends) with its audit, oldest first."""
+    case = repository.case_for_update(session, case_id)
+    if case is None:
+        raise CaseNotFoundError(f"no review case {case_id}")
+    return case, repository.actions(session, case_id)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud_api.enrollment.broker_accounts import BrokerAccountError, DynsecAdmin
+from cloud_api.broker_accounts import BrokerAccountError, DynsecAdmin
 from cloud_api.robots.service import BrokerChanges
+from database.settings import CloudSettings
 from firmware_protocol import Config, Topic, TopicKind, encode
-from ingest.settings import CloudSettings
 
 
 def apply_changes(

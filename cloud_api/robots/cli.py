@@ -26,8 +26,8 @@ def _session() -> Iterator[Any]:
     from sqlalchemy.orm import Session
 
     from cloud_api.settings import ApiSettings
-    from ingest.db.engine import make_engine
-    from ingest.logs import configure_logging
+    from database.engine import make_engine
+    from database.logs import configure_logging
 
     settings = ApiSettings()
     configure_logging(settings.log_level, settings.log_format)
@@ -41,7 +41,7 @@ def _session() -> Iterator[Any]:
 
 def _follow(changes: BrokerChanges) -> None:
     """After the commit: the broker does what the database now says."""
-    from cloud_api.enrollment.broker_accounts import DynsecAdmin
+    from cloud_api.broker_accounts import DynsecAdmin
     from cloud_api.robots.broker import apply_changes
     from cloud_api.settings import ApiSettings
 
@@ -113,7 +113,7 @@ def rotate(
     wait_s: Annotated[float, typer.Option(help="Wait this long for the robot's answer.")] = 0.0,
 ) -> None:
     """Ask a robot to rotate its signing key and broker account (protocol 1.2)."""
-    from cloud_api.enrollment.endpoints import BrokerAccounts
+    from cloud_api.broker_accounts import BrokerAccounts
     from cloud_api.errors import AppError
     from cloud_api.robots.service import request_rotation
     from cloud_api.settings import ApiSettings
@@ -144,7 +144,7 @@ def rotate(
 
 
 def _rotation_state(rotation_id: int) -> str:
-    from ingest.models import CredentialRotation
+    from database.models import CredentialRotation
 
     with _session() as session:
         return str(session.get_one(CredentialRotation, rotation_id).state)
@@ -167,7 +167,7 @@ def list_cases(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
 ) -> None:
     """Review cases, newest first (open ones unless --all), as JSON lines."""
-    from cloud_api.reviews.repository import cases
+    from cloud_api.reviews.service import list_cases as cases
 
     with _session() as session:
         for case in cases(session, robot_id=robot, open_only=not all_cases, limit=limit):
@@ -177,27 +177,29 @@ def list_cases(
 @reviews_app.command("show")
 def show_case(case_id: int) -> None:
     """One case with its evidence and its audit."""
-    from cloud_api.reviews.repository import actions, case_for_update
+    from cloud_api.errors import AppError
+    from cloud_api.reviews.service import case_with_audit
 
-    with _session() as session:
-        case = case_for_update(session, case_id)
-        if case is None:
-            typer.echo(f"no review case {case_id}", err=True)
-            raise typer.Exit(1)
-        document = _case(case) | {
-            "evidence": case.evidence,
-            "actions": [
-                {"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "note": a.note}
-                for a in actions(session, case_id)
-            ],
-        }
+    try:
+        with _session() as session:
+            case, actions = case_with_audit(session, case_id)
+            document = _case(case) | {
+                "evidence": case.evidence,
+                "actions": [
+                    {"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "note": a.note}
+                    for a in actions
+                ],
+            }
+    except AppError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
     typer.echo(json.dumps(document, indent=1))
 
 
 def _decide(case_id: int, outcome: str, by: str, note: str) -> None:
     from cloud_api.errors import AppError
     from cloud_api.reviews.service import decide
-    from ingest.models import CaseStatus
+    from database.models import CaseStatus
 
     try:
         with _session() as session:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ingest.models import CredentialRotation, Robot, RobotAction, RobotKey, RotationState, Tenant
+from database.models import CredentialRotation, Robot, RobotAction, RobotKey, RotationState, Tenant
 
 
 def robot_for_update(session: Session, robot_id: uuid.UUID) -> Robot | None:

@@ -25,11 +25,11 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from cloud_api.enrollment.broker_accounts import MqttCredentials
+from cloud_api.broker_accounts import MqttCredentials
 from cloud_api.errors import ConflictError, NotFoundError
 from cloud_api.robots import repository
+from database.models import CredentialRotation, Robot, RobotStatus, RotationState
 from firmware_protocol import Config, seal_credentials
-from ingest.models import CredentialRotation, Robot, RobotStatus, RotationState
 
 
 class RobotBroker(Protocol):

@@ -11,11 +11,11 @@ from functools import partial
 
 from nacl.exceptions import BadSignatureError
 
+from database.models import RobotStatus
 from firmware_protocol import ChainLink, Decoded, EventBatch, EventKind, Form, SignatureError
 from ingest.bridge import repository as repo
 from ingest.bridge.judge import Judge, Parsed, tamper
 from ingest.bridge.keys import KeyRing, KeySpan, verify_key
-from ingest.models import RobotStatus
 
 
 def authenticate(judge: Judge, items: list[Parsed], now_us: int) -> list[Parsed]:

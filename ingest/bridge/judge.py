@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 from loguru import logger
 
+from database.models import CaseCategory
 from firmware_protocol import (
     Decoded,
     DropNotice,
@@ -44,7 +45,6 @@ from ingest.bridge.writes import (
     KeyRotation,
     Writes,
 )
-from ingest.models import CaseCategory
 
 # A robot's data may start a little before its registration (clocks, enrolment on the bench);
 # a device time earlier than this margin before it is a clock that was reset.

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ingest.models import Tenant
+from database.models import Tenant
 
 
 def upsert_tenant(session: Session, *, slug: str, name: str) -> uuid.UUID:

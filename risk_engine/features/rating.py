@@ -15,7 +15,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from risk_engine.features.state import STATE_SUMS, complete_state
+from database.models.state import STATE_SUMS
+from risk_engine.features.state import complete_state
 
 # Denominator floor of event rates, operating hours: one event in a robot's first hour is not a
 # rate of 1,000 per 1,000 hours.

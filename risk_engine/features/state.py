@@ -15,52 +15,31 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from database.models.state import (
+    COUNTERS,
+    EVENT_COUNTS,
+    FAULT_SEVERITIES,
+    STATE_COLUMNS,
+    STATE_MAXIMA,
+    STATE_MINIMA,
+    STATE_SUMS,
+    TREND_SUMS,
+    TRENDS,
+)
+
 # Temperatures above which a channel-hour counts as thermal stress, degC.
 TEMPERATURE_LIMITS_C: Mapping[str, float] = {
     "joint_temperature_c": 80.0,
     "motor_temperature_c": 110.0,
     "controller_temperature_c": 75.0,
 }
-# Counters from the catalogue: increases are read as max - first value seen.
-COUNTERS: Mapping[str, str] = {
-    "operating_hours_h": "operating_hours",
-    "collision_count": "collision_counter",
-    "protective_stop_count": "protective_stop_counter",
-    "emergency_stop_count": "emergency_stop_counter",
-}
-TRENDS: Mapping[str, str] = {"battery_soh_pct": "soh", "vibration_rms_m_s2": "vibration"}
-EVENT_COUNTS: Mapping[str, str] = {
-    "collision": "collision_events",
-    "protective_stop": "protective_stop_events",
-    "emergency_stop": "emergency_stop_events",
-    "over_temperature": "over_temperature_events",
-}
-FAULT_SEVERITIES = ("info", "warning", "error", "critical")
-
-_TREND_SUMS = tuple(f"{t}_{s}" for t in TRENDS.values() for s in ("n", "t", "tt", "y", "ty"))
-STATE_SUMS: tuple[str, ...] = (
-    "observed_h",
-    "observed_operating_h",
-    "temperature_channel_h",
-    "thermal_channel_h",
-    *_TREND_SUMS,
-    *EVENT_COUNTS.values(),
-    *(f"fault_events_{s}" for s in FAULT_SEVERITIES),
-)
-STATE_MAXIMA: tuple[str, ...] = (
-    *(f"{c}_max" for c in COUNTERS.values()),
-    "last_maintenance_at",
-    "last_firmware_change_at",
-)
-STATE_MINIMA: tuple[str, ...] = tuple(f"{c}_first" for c in COUNTERS.values())
-STATE_COLUMNS: tuple[str, ...] = STATE_SUMS + STATE_MAXIMA + STATE_MINIMA
 # The statistics that come from rollup rows (fold_rollups); the others come from events.
 ROLLUP_STATE_COLUMNS: tuple[str, ...] = (
     "observed_h",
     "observed_operating_h",
     "temperature_channel_h",
     "thermal_channel_h",
-    *_TREND_SUMS,
+    *TREND_SUMS,
     *(f"{c}_max" for c in COUNTERS.values()),
     *(f"{c}_first" for c in COUNTERS.values()),
 )

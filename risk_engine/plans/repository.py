@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from risk_engine.models.plan import rating_plans
+from database.models.plan import rating_plans
 from risk_engine.plans.schema import PlanStatus, RatingPlan
 
 

@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.orm import Session
 
 from cloud_api.enrollment.service import enroll, issue_token
+from database.models import RobotClass
+from database.settings import CloudSettings
 from edge_agent.identity import KEY_FILE, Identity, load_or_create_signer, save_identity
 from firmware_protocol import (
     EventBatch,
@@ -35,8 +37,6 @@ from firmware_protocol import (
     decode,
     verify,
 )
-from ingest.models import RobotClass
-from ingest.settings import CloudSettings
 from tests.adversarial.lab_base import BIN, KEEPALIVE_S, TENANT, Db
 from tests.support.broker import MosquittoBroker
 

@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import RobotSigner
-from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import SimRobot, register_robot
 from tests.support.ingest_process import IngestProcess, RobotLink

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, pool
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 from risk_engine.repository import load_robots
 from tests.support.broker import MosquittoBroker
 

@@ -13,8 +13,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from database.settings import CloudSettings
 from firmware_protocol import TopicKind
-from ingest.settings import CloudSettings
 from tests.adversarial.conftest import IngestFactory, RssSampler, query, rss_bytes
 from tests.support.attacks import (
     body_of,

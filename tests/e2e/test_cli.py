@@ -12,7 +12,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool, text
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 from migrations.runner import alembic_config
 from tests.support.broker import MosquittoBroker
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, create_engine, func, pool, select, text
 from sqlalchemy.orm import Session
 
-from ingest.models import Robot, RobotClass, Tenant
-from ingest.settings import CloudSettings
+from database.models import Robot, RobotClass, Tenant
+from database.settings import CloudSettings
 
 
 def _count_tenants(conn: Connection) -> int:

@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, pool, text
 
-import migrations.models  # noqa: F401
-from ingest.db.base import Base
-from ingest.settings import CloudSettings
+import database.models  # noqa: F401  (registers every table on the metadata)
+from database.base import Base
+from database.settings import CloudSettings
 from migrations.runner import current_heads, downgrade, upgrade
 
 

@@ -4,7 +4,7 @@ project's own broker (scripts/mosquitto.conf.template), each on a free port with
 Like the project's broker they run the dynamic security plugin with anonymous access off: the
 first start writes the admin, first ingest and cloud accounts (scripts/dynsec_init.py, as
 scripts/services-up.sh does), and `add_robot` creates a robot's account through the broker's
-control topic with the cloud's own code (cloud_api/enrollment/broker_accounts.py). Every
+control topic with the cloud's own code (cloud_api/broker_accounts.py). Every
 account is bound to one client id: a test process connects with the id of the account it uses.
 """
 
@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
+from cloud_api.broker_accounts import DynsecAdmin, MqttCredentials
 from tests.support.tls import TlsFiles
 
 PROJECT = Path(__file__).resolve().parents[2]

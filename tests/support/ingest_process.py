@@ -21,8 +21,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from database.settings import CloudSettings
 from firmware_protocol import Ack, TopicKind, decode
-from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.fleet import SimRobot
 

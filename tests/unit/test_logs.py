@@ -6,7 +6,7 @@ import logging
 
 from loguru import logger
 
-from ingest.logs import MASK, configure_logging, mask_url_password, redact
+from database.logs import MASK, configure_logging, mask_url_password, redact
 
 
 def _lines(stream: io.StringIO) -> list[dict[str, object]]:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from database.settings import CloudSettings
 from edge_agent.settings import SettingsError, load_settings
-from ingest.settings import CloudSettings, IngestSettings
+from ingest.settings import IngestSettings
 
 
 def test_cloud_defaults_reach_the_local_services(monkeypatch: pytest.MonkeyPatch) -> None:

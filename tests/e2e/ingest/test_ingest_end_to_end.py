@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import RobotSigner, RobotState, TopicKind
-from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import SimRobot, register_robot
 from tests.support.ingest_process import IngestProcess, RobotLink, eventually, wait_all_acked

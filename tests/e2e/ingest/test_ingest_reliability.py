@@ -21,8 +21,8 @@ import numpy as np
 import psycopg
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import RobotSigner, TelemetryBatch, TopicKind, decode
-from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import SimRobot, register_robot
 from tests.support.ingest_process import IngestProcess, RobotLink, eventually, wait_all_acked

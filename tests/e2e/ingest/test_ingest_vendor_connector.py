@@ -13,11 +13,11 @@ import httpx
 import psycopg
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import RobotSigner
 from ingest.connectors.breaker import CircuitBreaker, CircuitOpenError
 from ingest.connectors.relay import Relay, RelayStore, VendorRobot
 from ingest.connectors.vendor_api import VendorApi, VendorApiError
-from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import register_robot
 from tests.support.ingest_process import IngestProcess

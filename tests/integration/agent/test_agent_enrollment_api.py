@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session
 
 from cloud_api.app import create_app
 from cloud_api.enrollment.service import IssuedToken, RobotNotPendingError, issue_token
-from cloud_api.models import EnrollmentToken
 from cloud_api.settings import ApiSettings
+from database.models import EnrollmentToken, Robot, RobotClass, RobotKey
+from database.settings import CloudSettings
 from edge_agent.enroll import EnrollmentError, enroll
 from edge_agent.identity import KEY_FILE, load_identity, load_signer
 from firmware_protocol import RobotSigner, Topic, TopicKind
-from ingest.models import Robot, RobotClass, RobotKey
-from ingest.settings import CloudSettings
 from tests.support.broker import MosquittoBroker, free_port, wait_for_port
 
 with warnings.catch_warnings():

@@ -11,6 +11,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import (
     Event,
     EventKind,
@@ -22,7 +23,6 @@ from firmware_protocol import (
     encode,
 )
 from ingest.bridge.flush import Flusher, FlushOutcome, FlushPolicy, Inbound
-from ingest.settings import CloudSettings
 from tests.support.fleet import TYPICAL_METRICS, SimRobot, register_robot
 
 POLICY = FlushPolicy(clock_skew_threshold_us=2_000_000, max_future_us=300_000_000)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import Event, EventKind, RobotSigner, TopicKind
 from firmware_protocol.limits import MAX_UINT
-from ingest.settings import CloudSettings
 from tests.integration.ingest.test_ingest_flush import flush, query
 from tests.support.fleet import SimRobot, register_robot
 

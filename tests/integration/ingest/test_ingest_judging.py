@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from database.settings import CloudSettings
 from firmware_protocol import (
     Event,
     EventBatch,
@@ -19,7 +20,6 @@ from firmware_protocol import (
 )
 from ingest.bridge import rows
 from ingest.bridge.flush import Flusher
-from ingest.settings import CloudSettings
 from tests.integration.ingest.test_ingest_flush import POLICY, flush, query
 from tests.support.fleet import SimRobot, register_robot
 

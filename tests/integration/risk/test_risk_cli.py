@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, pool, text
 from typer.testing import CliRunner
 
 from cloud_api.cli import app
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import create_engine, pool, text
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 from risk_engine.periods import hour_start
 from risk_engine.settings import WorkerSettings
 from risk_engine.worker import RESCORE_ROBOTS, SCAN_SEVERE_EVENTS, configure, worker_settings

@@ -14,12 +14,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, create_engine, pool, select
 from sqlalchemy.orm import Session
 
-from cloud_api.enrollment.broker_accounts import DynsecAdmin, MqttCredentials
-from cloud_api.reviews.service import CaseClosedError, CaseNotFoundError, decide
+from cloud_api.broker_accounts import DynsecAdmin, MqttCredentials
+from cloud_api.reviews.service import (
+    CaseClosedError,
+    CaseNotFoundError,
+    case_with_audit,
+    decide,
+    list_cases,
+)
 from cloud_api.robots import service
 from cloud_api.robots.broker import apply_changes
-from firmware_protocol import Config, RobotSigner, Topic, TopicKind, decode
-from ingest.models import (
+from database.models import (
     CaseStatus,
     CredentialRotation,
     ReviewCase,
@@ -28,7 +33,8 @@ from ingest.models import (
     RobotAction,
     RobotKey,
 )
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
+from firmware_protocol import Config, RobotSigner, Topic, TopicKind, decode
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import register_robot
 
@@ -307,3 +313,11 @@ def test_a_review_case_is_decided_once_with_who_and_why(
             select(ReviewCaseAction.actor, ReviewCaseAction.action, ReviewCaseAction.note)
         ).all()
     assert [tuple(a) for a in actions] == [("claims@insurer", "cleared", "firmware bug 5.11.2")]
+    with Session(engine) as session, session.begin():
+        assert list_cases(session, robot_id=robot_id, open_only=True, limit=10) == []
+        (listed,) = list_cases(session, robot_id=robot_id, open_only=False, limit=10)
+        shown, audit = case_with_audit(session, case_id)
+        assert listed.id == shown.id == case_id
+        assert [(a.actor, a.action) for a in audit] == [("claims@insurer", "cleared")]
+        with pytest.raises(CaseNotFoundError):
+            case_with_audit(session, case_id + 1)

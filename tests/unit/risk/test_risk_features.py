@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from database.models.state import STATE_COLUMNS
 from risk_engine.features.rating import rating_features
 from risk_engine.features.state import (
-    STATE_COLUMNS,
     MetricRoles,
     empty_state,
     fold_events,

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest.db.base import Base
+from database.base import Base
 
 rating_plans = Table(
     "rating_plans",

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, LargeBinary, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest.db.base import Base
+from database.base import Base
 
 
 class EnrollmentToken(Base):

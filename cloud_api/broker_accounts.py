@@ -29,6 +29,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from cloud_api.errors import ServiceUnavailableError
+from cloud_api.settings import ApiSettings
 from firmware_protocol import Topic, TopicKind
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
@@ -265,6 +267,27 @@ class DynsecAdmin:
         """Delete accounts (their connections end at once); one already gone is no error."""
         responses = self.execute([{"command": "deleteClient", "username": u} for u in usernames])
         self._check(responses, tolerated=("Client not found",))
+
+
+class BrokerAccounts:
+    """Robot accounts through the broker's dynamic security plugin, one admin connection each."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self._settings = settings
+
+    def ensure_robot(
+        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
+    ) -> MqttCredentials:
+        settings = self._settings
+        if settings.mqtt_admin_password is None:
+            raise ServiceUnavailableError("no broker admin password is configured")
+        with DynsecAdmin(
+            host=settings.mqtt_url.host or "127.0.0.1",
+            port=settings.mqtt_url.port or 1883,
+            username=settings.mqtt_admin_username,
+            password=settings.mqtt_admin_password.get_secret_value(),
+        ) as admin:
+            return admin.ensure_robot(tenant, robot_id, rotation)
 
 
 def _spec(acl: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ingest.settings import CloudSettings
+from database.settings import CloudSettings
 
 
 def make_engine(settings: CloudSettings, *, pool_size: int = 5) -> Engine:

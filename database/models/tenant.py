@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest.db.base import Base
+from database.base import Base
 
 
 class TenantStatus(enum.StrEnum):

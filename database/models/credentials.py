@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest.db.base import Base
+from database.base import Base
 
 
 class RobotKey(Base):

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
 )
 
-from ingest.db.base import Base
+from database.base import Base
 
 claim_experience = Table(
     "claim_experience",

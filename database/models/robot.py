@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest.db.base import Base
+from database.base import Base
 
 
 class RobotClass(enum.StrEnum):

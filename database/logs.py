@@ -18,7 +18,7 @@ from loguru import logger
 if TYPE_CHECKING:
     from loguru import Message, Record
 
-    from ingest.settings import LogFormat
+    from database.settings import LogFormat
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|private|credential", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)

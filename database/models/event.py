@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest.db.base import Base
+from database.base import Base
 
 # A TimescaleDB hypertable partitioned on time. (robot_id, seq, position, time) identifies an event:
 # the signed batch it came in and its place there, so a redelivered batch adds nothing.

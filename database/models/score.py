@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ingest.db.base import Base
+from database.base import Base
 
 SCORE_FIGURES = (
     "annual_hours",

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, LargeBinary, String, fu
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest.db.base import Base
+from database.base import Base
 
 
 class VendorRelayState(Base):

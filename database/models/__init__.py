@@ -1,0 +1,66 @@
+"""Every table of robocover's database, one module a table family: the robot side (tenants,
+robots, keys, telemetry, events, evidence, review cases), the risk engine's (rating plans,
+claims experience, feature state, scores) and the API's (enrollment tokens). Importing this
+package registers them all on ``database.base.Base.metadata``."""
+
+from database.models.claims import claim_experience
+from database.models.connector import VendorRelayState
+from database.models.credentials import CredentialRotation, RobotAction, RobotKey, RotationState
+from database.models.enrollment_token import EnrollmentToken
+from database.models.event import robot_events
+from database.models.evidence import (
+    ChainClaim,
+    DeadLetterTally,
+    DropNoticeRecord,
+    SequenceGap,
+    dead_letters,
+)
+from database.models.plan import rating_plans
+from database.models.review import CaseCategory, CaseStatus, ReviewCase, ReviewCaseAction
+from database.models.robot import Robot, RobotClass, RobotStatus
+from database.models.score import risk_scores
+from database.models.state import risk_feature_state, risk_watermarks
+from database.models.telemetry import (
+    BatchReceipt,
+    Metric,
+    RobotClock,
+    TenantMetric,
+    telemetry,
+    telemetry_hourly,
+)
+from database.models.tenant import Tenant, TenantStatus
+
+__all__ = [
+    "BatchReceipt",
+    "CaseCategory",
+    "CaseStatus",
+    "ChainClaim",
+    "CredentialRotation",
+    "DeadLetterTally",
+    "DropNoticeRecord",
+    "EnrollmentToken",
+    "Metric",
+    "ReviewCase",
+    "ReviewCaseAction",
+    "Robot",
+    "RobotAction",
+    "RobotClass",
+    "RobotClock",
+    "RobotKey",
+    "RobotStatus",
+    "RotationState",
+    "SequenceGap",
+    "Tenant",
+    "TenantMetric",
+    "TenantStatus",
+    "VendorRelayState",
+    "claim_experience",
+    "dead_letters",
+    "rating_plans",
+    "risk_feature_state",
+    "risk_scores",
+    "risk_watermarks",
+    "robot_events",
+    "telemetry",
+    "telemetry_hourly",
+]

@@ -1,1 +1,0 @@
-"""The database foundation shared by the cloud components: metadata, engines."""
