@@ -1,0 +1,1 @@
+"""Access: who may do what to which tenant's data (roles, actions, the permission table)."""
