@@ -1,8 +1,10 @@
 """Every table of robocover's database, one module a table family: the robot side (tenants,
 robots, keys, telemetry, events, evidence, review cases), the risk engine's (rating plans,
-claims experience, feature state, scores) and the API's (enrollment tokens). Importing this
-package registers them all on ``database.base.Base.metadata``."""
+claims experience, feature state, scores) and the API's (enrollment tokens, users, refresh
+tokens, service accounts and API keys, the audit trail, idempotency keys). Importing this package
+registers them all on ``database.base.Base.metadata``."""
 
+from database.models.audit import AuditEvent, IdempotencyKey
 from database.models.claims import claim_experience
 from database.models.connector import VendorRelayState
 from database.models.credentials import CredentialRotation, RobotAction, RobotKey, RotationState
@@ -15,6 +17,7 @@ from database.models.evidence import (
     SequenceGap,
     dead_letters,
 )
+from database.models.identity import ApiKey, RefreshToken, ServiceAccount, User, UserRole
 from database.models.plan import rating_plans
 from database.models.review import CaseCategory, CaseStatus, ReviewCase, ReviewCaseAction
 from database.models.robot import Robot, RobotClass, RobotStatus
@@ -31,6 +34,8 @@ from database.models.telemetry import (
 from database.models.tenant import Tenant, TenantStatus
 
 __all__ = [
+    "ApiKey",
+    "AuditEvent",
     "BatchReceipt",
     "CaseCategory",
     "CaseStatus",
@@ -39,7 +44,9 @@ __all__ = [
     "DeadLetterTally",
     "DropNoticeRecord",
     "EnrollmentToken",
+    "IdempotencyKey",
     "Metric",
+    "RefreshToken",
     "ReviewCase",
     "ReviewCaseAction",
     "Robot",
@@ -50,9 +57,12 @@ __all__ = [
     "RobotStatus",
     "RotationState",
     "SequenceGap",
+    "ServiceAccount",
     "Tenant",
     "TenantMetric",
     "TenantStatus",
+    "User",
+    "UserRole",
     "VendorRelayState",
     "claim_experience",
     "dead_letters",
