@@ -101,8 +101,12 @@ def api() -> None:
 
     settings = ApiSettings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+    uvicorn.run(  # the JSON access log is the app's own (conventions/request_ids.py)
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -9,16 +11,32 @@ from fastapi.responses import JSONResponse
 
 
 class AppError(Exception):
+    """A refusal the client can act on; ``headers`` go out with its problem details."""
+
     status: int = 500
     title: str = "Internal error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class NotAuthenticatedError(AppError):
+    """401, with the challenge RFC 6750 asks for: ``WWW-Authenticate: Bearer``."""
+
     status, title = 401, "Not authenticated"
+
+    def __init__(self, message: str, *, error: str = "invalid_token") -> None:
+        super().__init__(
+            message, headers={"WWW-Authenticate": f'Bearer realm="robocover", error="{error}"'}
+        )
+
+
+class ForbiddenError(AppError):
+    """403: the caller's role may not do this at all. (Another tenant's object is a 404.)"""
+
+    status, title = 403, "Forbidden"
 
 
 class NotFoundError(AppError):
@@ -29,6 +47,24 @@ class ConflictError(AppError):
     status, title = 409, "Conflict"
 
 
+class PreconditionFailedError(AppError):
+    """412: If-Match names a version that is no longer the current one."""
+
+    status, title = 412, "Precondition failed"
+
+
+class PreconditionRequiredError(AppError):
+    """428: a change to a versioned resource must say which version it changes (If-Match)."""
+
+    status, title = 428, "Precondition required"
+
+
+class UnprocessableError(AppError):
+    """422: the request is well formed, but the rules refuse it."""
+
+    status, title = 422, "Unprocessable request"
+
+
 class GoneError(AppError):
     status, title = 410, "Gone"
 
@@ -37,11 +73,13 @@ class ServiceUnavailableError(AppError):
     status, title = 503, "Service unavailable"
 
 
-async def _render(request: Request, exc: Exception) -> JSONResponse:
+async def render_problem(request: Request, exc: Exception) -> JSONResponse:
+    """An AppError as problem details, with its headers."""
     assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
     return JSONResponse(
         status_code=exc.status,
         media_type="application/problem+json",
+        headers=exc.headers,
         content={
             "type": "about:blank",
             "title": exc.title,
@@ -78,5 +116,5 @@ async def _render_validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _render)
+    app.add_exception_handler(AppError, render_problem)
     app.add_exception_handler(RequestValidationError, _render_validation)

@@ -10,21 +10,27 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from database.settings import SECRETS_DIR, CloudSettings
 
-ADMIN_SECRET_FILE = "mqtt_admin_password"  # noqa: S105 - a file name
+API_SECRET_FILES = {  # field: file in SECRETS_DIR, written once by scripts/services-up.sh
+    "mqtt_admin_password": "mqtt_admin_password",
+    "cursor_secret": "api_cursor_secret",
+}
 
 
-class _AdminSecretSource(PydanticBaseSettingsSource):
-    """The broker's admin password from SECRETS_DIR (written by scripts/services-up.sh) when the
-    environment does not give one."""
+class _ApiSecretSource(PydanticBaseSettingsSource):
+    """The API's secrets from SECRETS_DIR (written by scripts/services-up.sh, 0600) when the
+    environment does not give them."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # pragma: no cover - __call__ does the work
 
     def __call__(self) -> dict[str, Any]:
-        try:
-            return {"mqtt_admin_password": (SECRETS_DIR / ADMIN_SECRET_FILE).read_text().strip()}
-        except OSError:
-            return {}
+        values: dict[str, Any] = {}
+        for field_name, file_name in API_SECRET_FILES.items():
+            try:
+                values[field_name] = (SECRETS_DIR / file_name).read_text().strip()
+            except OSError:
+                continue
+        return values
 
 
 class ApiSettings(CloudSettings):
@@ -36,6 +42,15 @@ class ApiSettings(CloudSettings):
     mqtt_admin_password: SecretStr | None = Field(default=None, description="Never logged.")
     api_host: str = Field(default="127.0.0.1", description="Where `robocover api` listens.")
     api_port: int = Field(default=8000, ge=1, le=65_535)
+    cursor_secret: SecretStr = Field(
+        min_length=32,
+        description="Signs pagination cursors (32 characters or more). No default; never logged.",
+    )
+    rate_limit_read: str = Field(default="300/minute", description="Per principal, reads.")
+    rate_limit_write: str = Field(default="60/minute", description="Per principal, writes.")
+    rate_limit_auth: str = Field(
+        default="10/minute", description="Per client address, sign-in and token refresh."
+    )
     enrollment_token_ttl_s: int = Field(
         default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."
     )
@@ -52,4 +67,4 @@ class ApiSettings(CloudSettings):
         inherited = super().settings_customise_sources(
             settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
         )
-        return (*inherited, _AdminSecretSource(settings_cls))
+        return (*inherited, _ApiSecretSource(settings_cls))

@@ -163,6 +163,7 @@ new_secret() {
 new_secret mqtt_admin_password
 new_secret mqtt_ingest_password
 new_secret mqtt_cloud_password
+new_secret api_cursor_secret
 # Every account is bound to one client id, its user name: the first ingest process's account is
 # robocover-ingest-1 (earlier versions had one unbound robocover-ingest account for all).
 if [ "$(cat "$SECRETS_DIR/mqtt_ingest_username" 2>/dev/null)" != robocover-ingest-1 ]; then

@@ -34,7 +34,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from loguru import logger
 
-from cloud_api.errors import AppError, ServiceUnavailableError, _render
+from cloud_api.errors import AppError, ServiceUnavailableError, render_problem
 
 RouteClass = Literal["read", "write", "auth"]
 STORE_TIMEOUT_S = 0.25
@@ -214,7 +214,7 @@ def limiter_of(request: Request) -> RateLimiter:
 
 async def render_with_retry_after(request: Request, exc: Exception) -> JSONResponse:
     """errors.py's problem details, plus the Retry-After header the error carries."""
-    response = await _render(request, exc)
+    response = await render_problem(request, exc)
     retry_after_s = getattr(exc, "retry_after_s", None)
     if retry_after_s is not None:
         response.headers["Retry-After"] = str(retry_after_s)

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from sqlalchemy.orm import Session
 
 from cloud_api.broker_accounts import BrokerAccounts, robot_client_id
 from cloud_api.enrollment import service
 from cloud_api.enrollment.schemas import EnrollmentRequest, EnrollmentResponse
+from cloud_api.sessions import SessionDep
 
 router = APIRouter(prefix="/v1/enrollments", tags=["enrollment"])
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed if the endpoint returns, rolled back otherwise."""
-    with Session(request.app.state.engine) as session, session.begin():
-        yield session
 
 
 def get_accounts(request: Request) -> service.RobotAccounts:
     return BrokerAccounts(request.app.state.settings)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
 AccountsDep = Annotated[service.RobotAccounts, Depends(get_accounts)]
 
 
