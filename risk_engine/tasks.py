@@ -3,7 +3,9 @@
 Task names and arguments are the contract (JSON only):
 - ``risk.rescore_fleet()``: every robot; on the beat, hourly.
 - ``risk.rescore_robots(robot_ids: list[str], reason: str)``: these robots, now. Any process may
-  send it by name: ``send_task("risk.rescore_robots", args=[ids, "collision"])``.
+  send it by name: ``send_task("risk.rescore_robots", args=[ids, "on_demand"])``. The reason
+  is the scores' trigger: ``on_demand`` (someone asked) or ``severe_event`` (the scan, or the
+  kind of event that prompted it, such as ``collision``); see ``trigger_for``.
 - ``risk.scan_severe_events()``: on the beat, every ``severe_scan_seconds``; sends
   ``risk.rescore_robots`` for robots with new severe events.
 """
@@ -51,10 +53,16 @@ def rescore_fleet() -> dict[str, Any]:
     return _rescore("schedule", None)
 
 
+def trigger_for(reason: str) -> Trigger:
+    """The trigger recorded with the scores of a rescore sent for ``reason``: an on-demand
+    rescore is ``on_demand``; any other reason names an event that prompted it."""
+    return "on_demand" if reason == "on_demand" else "severe_event"
+
+
 @celery_app.task(name=RESCORE_ROBOTS)  # type: ignore[untyped-decorator]
 def rescore_robots(robot_ids: list[str], reason: str) -> dict[str, Any]:
     logger.bind(reason=reason, robots=len(robot_ids)).info("rescore requested")
-    return _rescore("severe_event", [uuid.UUID(r) for r in robot_ids])
+    return _rescore(trigger_for(reason), [uuid.UUID(r) for r in robot_ids])
 
 
 @celery_app.task(name=SCAN_SEVERE_EVENTS)  # type: ignore[untyped-decorator]
