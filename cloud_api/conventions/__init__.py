@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cloud_api.conventions.filters import Filter, InvalidQueryError, Listing, Sort
+from cloud_api.conventions.idempotency import Idempotency, IdempotencyDep, install_idempotency
 from cloud_api.conventions.metrics import install_metrics
 from cloud_api.conventions.pagination import (
     CursorSigner,
@@ -20,6 +21,7 @@ from cloud_api.conventions.pagination import (
     ListQuery,
     Page,
     paginate,
+    paginate_rows,
 )
 from cloud_api.conventions.probes import probes_router
 from cloud_api.conventions.ratelimit import (
@@ -36,6 +38,8 @@ from database.settings import CloudSettings
 __all__ = [
     "CursorSigner",
     "Filter",
+    "Idempotency",
+    "IdempotencyDep",
     "InvalidCursorError",
     "InvalidQueryError",
     "ListParams",
@@ -51,6 +55,7 @@ __all__ = [
     "close_conventions",
     "install_conventions",
     "paginate",
+    "paginate_rows",
 ]
 
 
@@ -69,6 +74,7 @@ def install_conventions(
     app.state.cursor_signer = CursorSigner(cursor_secret)
     app.add_exception_handler(RateLimitedError, render_with_retry_after)
     app.add_exception_handler(RateLimitUnavailableError, render_with_retry_after)
+    install_idempotency(app)
     install_metrics(app)
     # After the metrics middleware, so that request ids wrap everything, metrics included.
     install_request_ids(app)

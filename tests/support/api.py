@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,7 +50,12 @@ class ApiHarness:
         if principal is None:
             self.app.dependency_overrides.pop(current_principal, None)
         else:
-            self.app.dependency_overrides[current_principal] = lambda: principal
+
+            def acting_as(request: Request) -> Principal:
+                request.state.principal = principal  # as current_principal does
+                return principal
+
+            self.app.dependency_overrides[current_principal] = acting_as
         client = TestClient(self.app, raise_server_exceptions=True)
         self._clients.append(client)
         return client

@@ -1,0 +1,173 @@
+"""Idempotent retries of writes: the ``Idempotency-Key`` header (IETF draft
+httpapi-idempotency-key-header).
+
+A client that retries a write (a timeout, a dropped connection) sends the same
+``Idempotency-Key``; the API does the write once and answers every retry with the first reply
+(and ``Idempotent-Replayed: true``). The key is the caller's: it is scoped to the principal, so
+two callers' keys never meet.
+
+How it holds under concurrency and crashes: the key's row is claimed with
+``INSERT ... ON CONFLICT DO NOTHING`` in the request's own transaction, before the write, and
+the reply is stored in that same transaction. The write and its reply commit together or not at
+all. A concurrent retry blocks on the claimed row's unique index until the first commits, then
+finds the reply and replays it; if the first rolled back, the retry claims the key and does the
+write itself. No write happens twice, and no reply is lost.
+
+The same key with another request (method, path or body differ) is a client bug: 422, nothing
+done. Keys live ``TTL`` (24 h); an expired key is claimed afresh.
+
+Usage, on a write route (after the dependency that authenticates)::
+
+    def suspend(..., idempotency: IdempotencyDep) -> RobotOut:
+        return idempotency.run(lambda: do_the_write(), status_code=200)
+
+``install_conventions`` registers the handler that renders a replayed reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final, TypeVar
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from cloud_api.errors import UnprocessableError
+from cloud_api.sessions import SessionDep
+from database.models import IdempotencyKey
+
+TTL: Final = timedelta(hours=24)
+MAX_KEY_CHARS: Final = 255
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+_T = TypeVar("_T")
+
+
+class IdempotencyKeyReusedError(UnprocessableError):
+    title = "Idempotency key reused"
+
+
+class ReplayedReply(Exception):  # noqa: N818 - not an error: the first reply, answered again
+    """Raised by ``Idempotency.run`` to answer a retry with the stored reply; rendered by the
+    handler ``install_idempotency`` registers. (Raised, so the endpoint's return type stays its
+    model; the request's transaction rolls back, and it wrote nothing.)"""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        super().__init__(f"replayed reply {status_code}")
+        self.status_code = status_code
+        self.body = body
+
+
+async def render_replay(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReplayedReply)  # noqa: S101 - registered for it only
+    return JSONResponse(
+        status_code=exc.status_code, content=exc.body, headers={REPLAYED_HEADER: "true"}
+    )
+
+
+def install_idempotency(app: FastAPI) -> None:
+    app.add_exception_handler(ReplayedReply, render_replay)
+
+
+def request_digest(method: str, path: str, body: bytes) -> bytes:
+    """SHA-256 of what makes two requests the same: method, path with query, body."""
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode(), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+@dataclass(slots=True)
+class Idempotency:
+    """One write request's idempotency: ``key`` None when the caller sent none."""
+
+    session: Session
+    principal_id: uuid.UUID | None
+    key: str | None
+    digest: bytes
+    now: datetime
+
+    def run(self, write: Callable[[], _T], *, status_code: int = 200) -> _T:
+        """Do ``write`` once per key; a retry gets the first reply (ReplayedReply is raised)."""
+        if self.key is None or self.principal_id is None:
+            return write()
+        self._claim()
+        result = write()
+        row = self.session.get(IdempotencyKey, (self.principal_id, self.key))
+        if row is None:  # pragma: no cover - claimed in this transaction just before
+            raise RuntimeError("the idempotency key's claim vanished within its transaction")
+        row.status_code = status_code
+        row.response_body = jsonable_encoder(result)
+        self.session.flush()
+        return result
+
+    def _claim(self) -> None:
+        """Claim the key (the write is ours to do), or raise the reply to replay."""
+        assert self.key is not None  # noqa: S101 - run() checked both
+        assert self.principal_id is not None  # noqa: S101
+        where = (IdempotencyKey.principal_id == self.principal_id, IdempotencyKey.key == self.key)
+        self.session.execute(
+            delete(IdempotencyKey).where(*where, IdempotencyKey.expires_at <= self.now)
+        )
+        claimed = self.session.execute(
+            insert(IdempotencyKey)
+            .values(
+                principal_id=self.principal_id,
+                key=self.key,
+                request_digest=self.digest,
+                status_code=0,
+                response_body={},  # the reply, stored by run() in this transaction
+                expires_at=self.now + TTL,
+            )
+            .on_conflict_do_nothing()
+            .returning(IdempotencyKey.key)
+        ).first()
+        if claimed is not None:
+            return
+        row = self.session.scalars(select(IdempotencyKey).where(*where)).one()
+        if row.request_digest != self.digest:
+            raise IdempotencyKeyReusedError(
+                "this Idempotency-Key was sent with another request (method, path or body "
+                "differ); use a new key for a new request"
+            )
+        raise ReplayedReply(row.status_code, row.response_body)
+
+
+async def idempotency(
+    request: Request,
+    session: SessionDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=MAX_KEY_CHARS,
+            pattern=r"^[\x21-\x7e]+$",
+            description="A key of the caller's choosing (a UUID is good): a retry with the same "
+            "key does the write once and answers the first reply.",
+        ),
+    ] = None,
+) -> Idempotency:
+    """The request's idempotency; declare it after the dependency that authenticates."""
+    principal_id = getattr(getattr(request.state, "principal", None), "id", None)
+    if idempotency_key is not None and not isinstance(principal_id, uuid.UUID):
+        raise RuntimeError("idempotency is declared before authentication: keys are per principal")
+    body = await request.body()
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Idempotency(
+        session=session,
+        principal_id=principal_id if isinstance(principal_id, uuid.UUID) else None,
+        key=idempotency_key,
+        digest=request_digest(request.method, path, body),
+        now=datetime.now(UTC),
+    )
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

@@ -1,0 +1,190 @@
+"""Idempotency-Key on a write: the write happens once, every retry answers the first reply, on a
+real PostgreSQL, with real concurrent transactions where it matters.
+
+The app: POST /tenants creates a tenant (a real table; a second insert of the same slug would
+fail, so a write done twice cannot hide) and answers its id.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI, Header, Request
+from pydantic import BaseModel
+from sqlalchemy import create_engine, func, pool, select
+from sqlalchemy.orm import Session
+
+from cloud_api.conventions.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyDep,
+    install_idempotency,
+    request_digest,
+)
+from cloud_api.errors import install_error_handlers
+from cloud_api.sessions import get_session
+from database.models import IdempotencyKey, Tenant
+from database.settings import CloudSettings
+from tests.integration.api_conventions.conventions_app import TestClient
+
+
+class TenantIn(BaseModel):
+    slug: str
+
+
+class TenantOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+
+
+class _Principal:
+    def __init__(self, principal_id: uuid.UUID) -> None:
+        self.id = principal_id
+
+
+def _authenticate(request: Request, x_principal: Annotated[str, Header()]) -> None:
+    request.state.principal = _Principal(uuid.UUID(x_principal))
+
+
+def _app(engine_url: str | None = None) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    install_idempotency(app)
+    if engine_url is not None:
+        app.state.engine = create_engine(engine_url, poolclass=pool.NullPool)
+
+    @app.post("/tenants", status_code=201, dependencies=[Depends(_authenticate)])
+    def create_tenant(body: TenantIn, idempotency: IdempotencyDep) -> TenantOut:
+        def write() -> TenantOut:
+            tenant = Tenant(slug=body.slug, name=body.slug.title())
+            idempotency.session.add(tenant)
+            idempotency.session.flush()
+            return TenantOut(id=tenant.id, slug=tenant.slug)
+
+        return idempotency.run(write, status_code=201)
+
+    return app
+
+
+@pytest.fixture
+def client(db_session: Session) -> Iterator[TestClient]:
+    app = _app()
+
+    def test_session() -> Iterator[Session]:
+        with db_session.begin_nested():
+            yield db_session
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _tenants(session: Session, slug: str) -> int:
+    return session.scalar(select(func.count()).where(Tenant.slug == slug)) or 0
+
+
+def test_a_retry_with_the_same_key_replays_the_first_reply_and_writes_once(
+    client: TestClient, db_session: Session
+) -> None:
+    who = {"X-Principal": str(uuid.uuid4()), "Idempotency-Key": "k-1"}
+    first = client.post("/tenants", json={"slug": "idem-a"}, headers=who)
+    again = client.post("/tenants", json={"slug": "idem-a"}, headers=who)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers[REPLAYED_HEADER] == "true"
+    assert REPLAYED_HEADER.lower() not in first.headers
+    assert _tenants(db_session, "idem-a") == 1
+
+
+def test_without_a_key_each_request_is_its_own_write(
+    client: TestClient, db_session: Session
+) -> None:
+    who = {"X-Principal": str(uuid.uuid4())}
+    assert client.post("/tenants", json={"slug": "idem-b"}, headers=who).status_code == 201
+    assert client.post("/tenants", json={"slug": "idem-c"}, headers=who).status_code == 201
+    assert db_session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_the_same_key_with_another_body_is_refused_and_does_nothing(
+    client: TestClient, db_session: Session
+) -> None:
+    who = {"X-Principal": str(uuid.uuid4()), "Idempotency-Key": "k-2"}
+    assert client.post("/tenants", json={"slug": "idem-d"}, headers=who).status_code == 201
+    reused = client.post("/tenants", json={"slug": "idem-e"}, headers=who)
+    assert reused.status_code == 422
+    assert reused.headers["content-type"] == "application/problem+json"
+    assert "another request" in reused.json()["detail"]
+    assert _tenants(db_session, "idem-e") == 0
+
+
+def test_keys_are_per_principal(client: TestClient, db_session: Session) -> None:
+    """Another caller's identical key is another request: its write is done (and here fails
+    on the slug already taken, which proves it was attempted, not replayed)."""
+    key = {"Idempotency-Key": "shared"}
+    first = client.post(
+        "/tenants", json={"slug": "idem-f"}, headers={**key, "X-Principal": str(uuid.uuid4())}
+    )
+    assert first.status_code == 201
+    other = client.post(
+        "/tenants", json={"slug": "idem-g"}, headers={**key, "X-Principal": str(uuid.uuid4())}
+    )
+    assert other.status_code == 201
+    assert other.json()["id"] != first.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "has space", "tab\there"])
+def test_malformed_keys_are_422_problem_details(client: TestClient, key: str) -> None:
+    response = client.post(
+        "/tenants",
+        json={"slug": "idem-h"},
+        headers={"X-Principal": str(uuid.uuid4()), "Idempotency-Key": key},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_digest_tells_method_path_and_body_apart() -> None:
+    base = request_digest("POST", "/a", b"{}")
+    assert base == request_digest("post", "/a", b"{}")
+    assert len({base, request_digest("PUT", "/a", b"{}"), request_digest("POST", "/b", b"{}")}) == 3
+    # Length-prefixed: moving bytes between path and body changes the digest.
+    assert request_digest("POST", "/ab", b"c") != request_digest("POST", "/a", b"bc")
+
+
+def test_concurrent_retries_write_once_and_all_get_the_same_reply(
+    fresh_database: CloudSettings,
+) -> None:
+    """Eight requests with one key at once, each in its own real transaction: one tenant, eight
+    identical replies (seven replayed)."""
+    app = _app(fresh_database.sqlalchemy_url)
+    headers = {"X-Principal": str(uuid.uuid4()), "Idempotency-Key": "race"}
+    replies: list[tuple[int, object, str | None]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def post() -> None:
+        with TestClient(app) as test_client:
+            start.wait()
+            response = test_client.post("/tenants", json={"slug": "idem-race"}, headers=headers)
+            with lock:
+                replies.append(
+                    (response.status_code, response.json(), response.headers.get(REPLAYED_HEADER))
+                )
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(replies) == 8
+    assert {status for status, _, _ in replies} == {201}
+    assert len({str(body) for _, body, _ in replies}) == 1
+    assert sum(1 for _, _, replayed in replies if replayed == "true") == 7
+    engine = create_engine(fresh_database.sqlalchemy_url, poolclass=pool.NullPool)
+    with Session(engine) as session:
+        assert _tenants(session, "idem-race") == 1
+    engine.dispose()
+    app.state.engine.dispose()
