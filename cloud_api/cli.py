@@ -110,6 +110,32 @@ def api() -> None:
     )
 
 
+OPENAPI_DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
+
+
+@app.command()
+def openapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if docs/openapi.json differs from the code.")
+    ] = False,
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = OPENAPI_DOCUMENT,
+) -> None:
+    """Write the API's OpenAPI document (docs/openapi.json), or check it is current."""
+    from cloud_api.app import create_app, openapi_document
+    from cloud_api.settings import ApiSettings
+
+    document = openapi_document(create_app(ApiSettings()))
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != document:
+            typer.echo(f"{output} is stale: run `robocover openapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is current")
+        return
+    output.write_text(document)
+    typer.echo(f"wrote {output}")
+
+
 @app.command()
 def connector() -> None:
     """Relay vendor robots' diagnostics APIs into the ingest (ROBOCOVER_CONNECTOR_CONFIG)."""

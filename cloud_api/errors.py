@@ -3,11 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    """Problem details (RFC 9457), the body of every error response."""
+
+    type: str = Field(default="about:blank", examples=["about:blank"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(ge=400, le=599, examples=[404])
+    detail: str = Field(examples=["no robot 1b4e28ba-2fa1-11d2-883f-0016d3cca427"])
+    instance: str = Field(examples=["/v1/robots/1b4e28ba-2fa1-11d2-883f-0016d3cca427"])
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses: problem details, in their media type."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {
+            "content": {"application/problem+json": {"schema": schema}},
+            "description": _DESCRIPTIONS.get(status, "Problem details"),
+        }
+        for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "The request is malformed (a cursor, sort or filter)",
+    401: "No credential, or one not accepted (WWW-Authenticate: Bearer)",
+    403: "The principal's role may not do this",
+    404: "No such object, or another tenant's",
+    409: "The object's state does not allow this",
+    412: "If-Match names a version that is no longer current",
+    428: "If-Match is required",
+    429: "Too many requests (Retry-After)",
+    503: "A service the request needs is unavailable (Retry-After)",
+}
 
 
 class AppError(Exception):
