@@ -15,6 +15,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from cloud_api.errors import problem_responses
 from cloud_api.health import PROBE_TIMEOUT_S, ProbeResult, probe_broker, probe_database, probe_redis
 from database.logs import mask_url_password
 from database.settings import CloudSettings
@@ -67,7 +68,7 @@ def probes_router(settings: CloudSettings, *, timeout_s: float = READY_TIMEOUT_S
     @router.get(
         "/readyz",
         summary="Readiness: PostgreSQL with TimescaleDB, Redis and the broker answer",
-        responses={503: {"description": "A dependency fails (problem details)"}},
+        responses=problem_responses(503),
     )
     async def readyz(request: Request) -> JSONResponse:
         results = await run_probes(settings, timeout_s=timeout_s)
