@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -13,7 +13,16 @@ from database.settings import SECRETS_DIR, CloudSettings
 API_SECRET_FILES = {  # field: file in SECRETS_DIR, written once by scripts/services-up.sh
     "mqtt_admin_password": "mqtt_admin_password",
     "cursor_secret": "api_cursor_secret",
+    "jwt_signing_key": "api_jwt_signing_key",
+    "jwt_key_id": "api_jwt_key_id",
 }
+
+
+class RetiredJwtKey(BaseModel):
+    """A signing key taken out of service: its tokens are accepted until they expire."""
+
+    kid: str = Field(min_length=1, max_length=128)
+    public_pem: str = Field(description="EC P-256 public key, SubjectPublicKeyInfo PEM.")
 
 
 class _ApiSecretSource(PydanticBaseSettingsSource):
@@ -50,6 +59,34 @@ class ApiSettings(CloudSettings):
     rate_limit_write: str = Field(default="60/minute", description="Per principal, writes.")
     rate_limit_auth: str = Field(
         default="10/minute", description="Per client address, sign-in and token refresh."
+    )
+    jwt_signing_key: SecretStr = Field(
+        description="Signs access tokens: EC P-256, PKCS#8 PEM (ES256). No default; never logged."
+    )
+    jwt_key_id: str = Field(
+        min_length=1, max_length=128, description="The signing key's id (the tokens' kid)."
+    )
+    jwt_retired_public_keys: list[RetiredJwtKey] = Field(
+        default_factory=list,
+        description="Public keys of retired signing keys, as JSON [{kid, public_pem}], so tokens "
+        "signed before a rotation stay valid until they expire.",
+    )
+    jwt_issuer: str = Field(default="robocover", min_length=1, description="The tokens' iss.")
+    jwt_audience: str = Field(
+        default="robocover-insurer-api", min_length=1, description="The tokens' aud."
+    )
+    access_token_ttl_s: int = Field(default=600, ge=60, le=3600, description="Access token life.")
+    refresh_token_ttl_s: int = Field(
+        default=14 * 24 * 3600, ge=3600, le=90 * 24 * 3600, description="Refresh token life."
+    )
+    sign_in_free_failures: int = Field(
+        default=3, ge=0, le=20, description="Failed sign-ins of one email before backoff starts."
+    )
+    sign_in_lock_after: int = Field(
+        default=10, ge=2, le=100, description="Failures within the window that lock the email."
+    )
+    sign_in_lock_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="How long a lock (and the window) lasts."
     )
     enrollment_token_ttl_s: int = Field(
         default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."

@@ -164,6 +164,17 @@ new_secret mqtt_admin_password
 new_secret mqtt_ingest_password
 new_secret mqtt_cloud_password
 new_secret api_cursor_secret
+# The API's access tokens are signed with an EC P-256 key (ES256), made once; its key id names it
+# in each token's header, so a later key can sign beside it while its tokens expire (rotation).
+if [ ! -s "$SECRETS_DIR/api_jwt_signing_key" ]; then
+  apt_install openssl
+  (umask 077; openssl ecparam -name prime256v1 -genkey -noout \
+    | openssl pkcs8 -topk8 -nocrypt > "$SECRETS_DIR/api_jwt_signing_key.new" \
+    && mv "$SECRETS_DIR/api_jwt_signing_key.new" "$SECRETS_DIR/api_jwt_signing_key")
+  rm -f "$SECRETS_DIR/api_jwt_key_id"
+fi
+[ -s "$SECRETS_DIR/api_jwt_key_id" ] \
+  || (umask 077; echo "robocover-$(date -u +%Y%m%d%H%M%S)" > "$SECRETS_DIR/api_jwt_key_id")
 # Every account is bound to one client id, its user name: the first ingest process's account is
 # robocover-ingest-1 (earlier versions had one unbound robocover-ingest account for all).
 if [ "$(cat "$SECRETS_DIR/mqtt_ingest_username" 2>/dev/null)" != robocover-ingest-1 ]; then

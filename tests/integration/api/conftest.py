@@ -8,15 +8,18 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cloud_api.app import create_app
+from cloud_api.identity.tokens import generate_signing_key
 from cloud_api.settings import ApiSettings
 from database.settings import CloudSettings
 from tests.support.api import ApiHarness
+
+TEST_SIGNING_KEY = generate_signing_key()  # made in-process: no test reads the machine's key
 
 
 @pytest.fixture(scope="session")
 def api_settings(base_settings: CloudSettings) -> ApiSettings:
     """The API's settings for tests: generous rate limits (the limiter has tests of its own),
-    Redis database 15 (the tests'), a cursor key of the test run's own."""
+    Redis database 15 (the tests'), a cursor key and a token signing key of the test run's own."""
     return ApiSettings(
         database_url=base_settings.database_url,
         redis_url=f"{str(base_settings.redis_url).rstrip('/0123456789')}/15",
@@ -24,6 +27,8 @@ def api_settings(base_settings: CloudSettings) -> ApiSettings:
         rate_limit_read="100000/minute",
         rate_limit_write="100000/minute",
         rate_limit_auth="100000/minute",
+        jwt_signing_key=TEST_SIGNING_KEY.private_pem,
+        jwt_key_id=TEST_SIGNING_KEY.kid,
     )
 
 
