@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request
 from pydantic import BaseModel
@@ -202,9 +202,10 @@ class ListParams:
         return ListQuery(self.listing, parsed_sort, filters, limit, after, signer)
 
 
-def paginate(session: Session, statement: Select[T], query: ListQuery) -> Page[T]:
-    """One page of a single-entity select (``select(Policy)``, already scoped to what the
-    principal may read), filtered, ordered by the sort key then the id, after the cursor."""
+def _keyset_rows(
+    session: Session, statement: Select[Any], query: ListQuery
+) -> tuple[list[Any], str | None]:
+    """The page's rows (each ending with the sort key and the tie-breaker) and the next cursor."""
     listing = query.listing
     key = listing.sort_column(query.sort)
     tie = listing.tie_breaker
@@ -218,12 +219,30 @@ def paginate(session: Session, statement: Select[T], query: ListQuery) -> Page[T
     else:
         statement = statement.order_by(key.asc(), tie.asc())
     keyed = statement.add_columns(key, tie).limit(query.limit + 1)
-    rows = session.execute(keyed).all()
+    rows = list(session.execute(keyed).all())
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items: list[T] = [row[0] for row in rows]
     next_cursor: str | None = None
     if more:
         last = rows[-1]
         next_cursor = query.signer.encode(listing.resource, query.sort, (last[-2], last[-1]))
+    return rows, next_cursor
+
+
+def paginate(session: Session, statement: Select[T], query: ListQuery) -> Page[T]:
+    """One page of a single-entity select (``select(Policy)``, already scoped to what the
+    principal may read), filtered, ordered by the sort key then the id, after the cursor."""
+    rows, next_cursor = _keyset_rows(session, statement, query)
+    items: list[T] = [row[0] for row in rows]
     return Page[T](items=items, next_cursor=next_cursor, limit=query.limit)
+
+
+def paginate_rows(
+    session: Session, statement: Select[Any], query: ListQuery
+) -> Page[dict[str, Any]]:
+    """One page of a select of columns (a Core table such as ``select(robot_events)``), each
+    row as a mapping of the statement's own columns; otherwise as ``paginate``."""
+    width = len(statement.selected_columns)
+    rows, next_cursor = _keyset_rows(session, statement, query)
+    items = [dict(zip(row._fields[:width], row[:width], strict=True)) for row in rows]
+    return Page[dict[str, Any]](items=items, next_cursor=next_cursor, limit=query.limit)
