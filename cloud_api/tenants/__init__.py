@@ -1,0 +1,1 @@
+"""Tenants: the insured organisations that operate fleets of robots."""

@@ -1,0 +1,42 @@
+"""Queries of the tenants domain. Callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from database.models import Tenant
+
+
+def tenants() -> Select[Tenant]:
+    return select(Tenant)
+
+
+def by_slug(session: Session, slug: str, *, for_update: bool = False) -> Tenant | None:
+    statement = select(Tenant).where(Tenant.slug == slug)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalar(statement)
+
+
+def slugs_of(session: Session, tenant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    ids = set(tenant_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Tenant.id, Tenant.slug).where(Tenant.id.in_(ids)))
+    return {row.id: row.slug for row in rows}
+
+
+def add(session: Session, tenant: Tenant) -> bool:
+    """Insert the tenant; False if its slug is taken (the savepoint keeps the transaction)."""
+    try:
+        with session.begin_nested():
+            session.add(tenant)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True

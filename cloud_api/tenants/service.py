@@ -1,0 +1,91 @@
+"""Tenants: created and changed by admins, read by staff who may (the permission table).
+
+Insurer staff belong to no tenant; a tenant's policyholders and service accounts reach only
+their own tenant's robots and policies (NOTES: one meaning of tenant everywhere). Every change
+records an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from cloud_api.access.actions import Action
+from cloud_api.access.roles import Principal
+from cloud_api.audit import service as audit
+from cloud_api.conventions import ListQuery, Page, paginate
+from cloud_api.conventions.etags import require_match
+from cloud_api.errors import ConflictError, NotFoundError
+from cloud_api.tenants import repository
+from cloud_api.tenants.schemas import TenantCreate, TenantUpdate, etag_of
+from database.models import Tenant, TenantStatus
+
+
+class TenantNotFoundError(NotFoundError):
+    pass
+
+
+class SlugTakenError(ConflictError):
+    pass
+
+
+def list_page(session: Session, query: ListQuery) -> Page[Tenant]:
+    return paginate(session, repository.tenants(), query)
+
+
+def get(session: Session, slug: str) -> Tenant:
+    tenant = repository.by_slug(session, slug)
+    if tenant is None:
+        raise TenantNotFoundError(f"no tenant {slug!r}")
+    return tenant
+
+
+def create(session: Session, principal: Principal, body: TenantCreate) -> Tenant:
+    tenant = Tenant(slug=body.slug, name=body.name, status=TenantStatus.ACTIVE.value)
+    if not repository.add(session, tenant):
+        raise SlugTakenError(f"the slug {body.slug!r} is taken")
+    audit.record(
+        session,
+        principal,
+        Action.TENANTS_CREATE,
+        target_type="tenant",
+        target_id=tenant.slug,
+        tenant_id=tenant.id,
+        detail={"name": tenant.name},
+    )
+    return tenant
+
+
+def update(
+    session: Session, principal: Principal, slug: str, body: TenantUpdate, if_match: str | None
+) -> Tenant:
+    """Change the name or status of the version the client read (If-Match)."""
+    tenant = repository.by_slug(session, slug, for_update=True)
+    if tenant is None:
+        raise TenantNotFoundError(f"no tenant {slug!r}")
+    require_match(if_match, etag_of(tenant), f"tenant {slug}")
+    changed: dict[str, dict[str, str]] = {}
+    for field, value in body.model_dump(exclude_none=True).items():
+        previous = getattr(tenant, field)
+        if str(previous) != str(value):
+            changed[field] = {"from": str(previous), "to": str(value)}
+            setattr(tenant, field, str(value))
+    if changed:
+        session.flush()
+        audit.record(
+            session,
+            principal,
+            Action.TENANTS_UPDATE,
+            target_type="tenant",
+            target_id=tenant.slug,
+            tenant_id=tenant.id,
+            detail={"changed": changed},
+        )
+    return tenant
+
+
+def slugs_of(session: Session, tenant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each tenant's slug, by id (for responses naming the tenant of many rows)."""
+    return repository.slugs_of(session, tenant_ids)
