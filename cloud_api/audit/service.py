@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Principal
 from cloud_api.audit import repository
+from cloud_api.conventions import ListQuery, Page, paginate
 from database.models import AuditEvent
 
 CLI_ROLE: Final = "cli"
@@ -62,3 +63,8 @@ def record(
 def trail_of(session: Session, target_type: str, target_id: uuid.UUID | str) -> list[AuditEvent]:
     """Every event about one object, oldest first."""
     return repository.for_target(session, target_type, str(target_id))
+
+
+def list_page(session: Session, query: ListQuery) -> Page[AuditEvent]:
+    """A page of the trail (staff who may read it see every tenant's events)."""
+    return paginate(session, repository.events(), query)
