@@ -10,8 +10,14 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud_api.broker_accounts import BrokerAccountError, DynsecAdmin
+from cloud_api.broker_accounts import (
+    BrokerAccountError,
+    BrokerAccounts,
+    DynsecAdmin,
+    MqttCredentials,
+)
 from cloud_api.robots.service import BrokerChanges
+from cloud_api.settings import ApiSettings
 from database.settings import CloudSettings
 from firmware_protocol import Config, Topic, TopicKind, encode
 
@@ -65,3 +71,33 @@ def publish_configs(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+class MosquittoRobotBroker:
+    """The broker as the robots API uses it: make a rotation's account now (``ensure_robot``),
+    and have the broker follow the database after the commit (``apply``)."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self._settings = settings
+        self._accounts = BrokerAccounts(settings)
+
+    def ensure_robot(
+        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
+    ) -> MqttCredentials:
+        return self._accounts.ensure_robot(tenant, robot_id, rotation)
+
+    def apply(self, changes: BrokerChanges) -> None:
+        settings = self._settings
+        if settings.mqtt_admin_password is None:
+            raise BrokerAccountError("no broker admin password: the broker cannot follow")
+        password = settings.mqtt_admin_password.get_secret_value()
+
+        def admin() -> DynsecAdmin:
+            return DynsecAdmin(
+                host=settings.mqtt_url.host or "127.0.0.1",
+                port=settings.mqtt_url.port or 1883,
+                username=settings.mqtt_admin_username,
+                password=password,
+            )
+
+        apply_changes(changes, admin, settings)

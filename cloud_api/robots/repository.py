@@ -6,10 +6,88 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, cast, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Numeric
 
-from database.models import CredentialRotation, Robot, RobotAction, RobotKey, RotationState, Tenant
+from database.models import (
+    CredentialRotation,
+    Metric,
+    Robot,
+    RobotAction,
+    RobotKey,
+    RotationState,
+    SequenceGap,
+    Tenant,
+    risk_scores,
+    robot_events,
+    telemetry_hourly,
+)
+
+
+def readable(tenant: str | None) -> Select[Robot]:
+    """The robots of ``tenant`` (a slug), or of every tenant when None: the one place the
+    robots a principal may see are decided (``permissions.tenant_scope`` gives the tenant)."""
+    statement = select(Robot).join(Tenant, Tenant.id == Robot.tenant_id)
+    return statement if tenant is None else statement.where(Tenant.slug == tenant)
+
+
+def visible_robot(session: Session, robot_id: uuid.UUID, tenant: str | None) -> Robot | None:
+    return session.scalar(readable(tenant).where(Robot.id == robot_id))
+
+
+def actions_of(session: Session, robot_id: uuid.UUID) -> list[RobotAction]:
+    return list(
+        session.scalars(
+            select(RobotAction).where(RobotAction.robot_id == robot_id).order_by(RobotAction.id)
+        )
+    )
+
+
+def scores_of(robot_id: uuid.UUID) -> Select[Any]:
+    return select(risk_scores).where(risk_scores.c.robot_id == robot_id)
+
+
+EVENT_ORDER = cast(robot_events.c.seq, Numeric) * 65536 + robot_events.c.position
+"""A unique key of a robot's events (seq, then the place in its batch), for keyset pages."""
+
+
+def events_of(robot_id: uuid.UUID, since: datetime, until: datetime) -> Select[Any]:
+    e = robot_events.c
+    return select(
+        e.time, e.seq, e.position, e.kind, e.code, e.severity, e.detail, e.received_at
+    ).where(e.robot_id == robot_id, e.time >= since, e.time <= until)
+
+
+def gaps_of(robot_id: uuid.UUID, since: datetime, until: datetime) -> Select[SequenceGap]:
+    return select(SequenceGap).where(
+        SequenceGap.robot_id == robot_id,
+        SequenceGap.detected_at >= since,
+        SequenceGap.detected_at <= until,
+    )
+
+
+def hourly(
+    session: Session, robot_id: uuid.UUID, metric: str, since: datetime, until: datetime
+) -> list[Any]:
+    """The robot's hourly rollups of one metric (its key) whose hour starts in [since, until)."""
+    h = telemetry_hourly.c
+    return list(
+        session.execute(
+            select(
+                h.bucket,
+                h.samples,
+                (h.total / func.nullif(h.samples, 0)).label("mean"),
+                h.minimum,
+                h.maximum,
+                h.last_value,
+                Metric.unit,
+            )
+            .join(Metric, and_(Metric.id == h.metric_id, Metric.key == metric))
+            .where(h.robot_id == robot_id, h.bucket >= since, h.bucket < until)
+            .order_by(h.bucket)
+        ).all()
+    )
 
 
 def robot_for_update(session: Session, robot_id: uuid.UUID) -> Robot | None:
@@ -73,3 +151,9 @@ def retire_keys(session: Session, robot_id: uuid.UUID, now: datetime) -> None:
         .where(RobotKey.robot_id == robot_id, RobotKey.retired_at.is_(None))
         .values(retired_at=now)
     )
+
+
+def latest_score(session: Session, robot_id: uuid.UUID) -> dict[str, Any] | None:
+    """The robot's last score row (the risk_scores columns by name), or None."""
+    row = session.execute(scores_of(robot_id).order_by(risk_scores.c.id.desc()).limit(1)).first()
+    return None if row is None else dict(row._mapping)

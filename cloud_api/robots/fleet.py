@@ -1,0 +1,181 @@
+"""What the API does with robots on a principal's behalf: every read scoped to the tenant the
+principal sees, every change audited.
+
+A robot of a tenant the principal does not see is answered as if it did not exist (404, never
+403 and never its data): ``visible`` is the one door. The standing rules are service.py's;
+this module adds who asked (the audit trail and the robot's own actions, actor = the
+principal's id) and hands back the broker changes the caller applies after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from sqlalchemy.orm import Session
+
+from cloud_api.access.actions import Action
+from cloud_api.access.permissions import tenant_scope
+from cloud_api.access.roles import Principal
+from cloud_api.audit import service as audit
+from cloud_api.broker_accounts import MqttCredentials
+from cloud_api.conventions import ListQuery, Page, paginate
+from cloud_api.enrollment import service as enrollment
+from cloud_api.errors import ConflictError, UnprocessableError
+from cloud_api.robots import repository, service
+from cloud_api.robots.schemas import RobotOut, RobotRegistered, RobotRegistration
+from cloud_api.robots.service import BrokerChanges, RobotNotFoundError
+from cloud_api.tenants import service as tenants
+from database.models import Robot, TenantStatus
+
+Move = Literal["suspend", "revoke", "reinstate"]
+MOVES = {
+    "suspend": (service.suspend, Action.ROBOTS_SUSPEND),
+    "revoke": (service.revoke, Action.ROBOTS_REVOKE),
+    "reinstate": (service.reinstate, Action.ROBOTS_REINSTATE),
+}
+
+
+class RobotBrokerPort(Protocol):
+    """The broker: a rotation's account is made at once; other changes follow the commit."""
+
+    def ensure_robot(
+        self, tenant: str, robot_id: uuid.UUID, rotation: int | None = None
+    ) -> MqttCredentials: ...
+
+    def apply(self, changes: BrokerChanges) -> None: ...
+
+
+class TenantSuspendedError(ConflictError):
+    pass
+
+
+def visible(session: Session, principal: Principal, robot_id: uuid.UUID) -> Robot:
+    """The robot, if the principal sees its tenant; 404 otherwise (as for no robot at all)."""
+    robot = repository.visible_robot(session, robot_id, tenant_scope(principal))
+    if robot is None:
+        raise RobotNotFoundError(f"no robot {robot_id}")
+    return robot
+
+
+def describe(session: Session, robot: Robot) -> RobotOut:
+    return RobotOut.of(robot, repository.tenant_slug(session, robot.tenant_id))
+
+
+def read(session: Session, principal: Principal, robot_id: uuid.UUID) -> RobotOut:
+    return describe(session, visible(session, principal, robot_id))
+
+
+def list_page(session: Session, principal: Principal, query: ListQuery) -> Page[RobotOut]:
+    """A page of the robots the principal sees (a tenant's own, or every tenant's for staff)."""
+    page = paginate(session, repository.readable(tenant_scope(principal)), query)
+    slugs = tenants.slugs_of(session, {robot.tenant_id for robot in page.items})
+    return page.map(lambda robot: RobotOut.of(robot, slugs[robot.tenant_id]))
+
+
+def _tenant_to_register_in(session: Session, principal: Principal, named: str | None) -> str:
+    scope = tenant_scope(principal)
+    if scope is not None and named not in (None, scope):
+        raise tenants.TenantNotFoundError(f"no tenant {named!r}")
+    slug = scope or named
+    if slug is None:
+        raise UnprocessableError("name the tenant the robot belongs to")
+    tenant = tenants.get(session, slug)
+    if tenant.status != TenantStatus.ACTIVE:
+        raise TenantSuspendedError(f"tenant {slug} is {tenant.status}: it registers no robots")
+    return slug
+
+
+def register(
+    session: Session,
+    principal: Principal,
+    body: RobotRegistration,
+    *,
+    ttl: timedelta,
+    now: datetime,
+) -> RobotRegistered:
+    """A pending robot (or the pending one of this serial number) and a one-time enrollment
+    token for it; a newer token voids the older ones."""
+    slug = _tenant_to_register_in(session, principal, body.tenant)
+    issued = enrollment.issue_token(
+        session,
+        tenant=slug,
+        serial_number=body.serial_number,
+        robot_class=body.robot_class,
+        manufacturer=body.manufacturer,
+        model=body.model,
+        ttl=ttl,
+        now=now,
+    )
+    robot = session.get_one(Robot, issued.robot_id)
+    repository.record_action(
+        session, robot.id, actor=str(principal.id), action="registered", reason=""
+    )
+    audit.record(
+        session,
+        principal,
+        Action.ROBOTS_REGISTER,
+        target_type="robot",
+        target_id=robot.id,
+        tenant_id=robot.tenant_id,
+        detail={"serial_number": robot.serial_number, "expires_at": issued.expires_at.isoformat()},
+    )
+    return RobotRegistered(
+        robot=RobotOut.of(robot, slug),
+        enrollment_token=issued.token,
+        enrollment_token_expires_at=issued.expires_at,
+    )
+
+
+def change_standing(
+    session: Session,
+    principal: Principal,
+    robot_id: uuid.UUID,
+    move: Move,
+    *,
+    reason: str,
+    now: datetime,
+) -> tuple[RobotOut, BrokerChanges]:
+    """Suspend, revoke or reinstate (409 naming the allowed moves from a wrong standing)."""
+    robot = visible(session, principal, robot_id)
+    previous = robot.status
+    rule, action = MOVES[move]
+    changes = rule(session, robot_id=robot.id, actor=str(principal.id), reason=reason, now=now)
+    audit.record(
+        session,
+        principal,
+        action,
+        target_type="robot",
+        target_id=robot.id,
+        tenant_id=robot.tenant_id,
+        detail={"reason": reason, "from": previous, "to": robot.status},
+    )
+    session.flush()
+    return describe(session, robot), changes
+
+
+def rotate(
+    session: Session,
+    principal: Principal,
+    broker: RobotBrokerPort,
+    robot_id: uuid.UUID,
+    *,
+    ttl: timedelta,
+    now: datetime,
+) -> service.RotationRequest:
+    """Ask the robot to rotate its key and broker account (its new account is made now)."""
+    robot = visible(session, principal, robot_id)
+    request = service.request_rotation(
+        session, broker, robot_id=robot.id, actor=str(principal.id), ttl=ttl, now=now
+    )
+    audit.record(
+        session,
+        principal,
+        Action.ROBOTS_ROTATE_CREDENTIALS,
+        target_type="robot",
+        target_id=robot.id,
+        tenant_id=robot.tenant_id,
+        detail={"rotation_id": request.rotation_id, "expires_at": request.expires_at.isoformat()},
+    )
+    return request

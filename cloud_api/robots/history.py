@@ -1,0 +1,163 @@
+"""A robot's history as the API reads it (risk scores, events, sequence gaps, hourly
+telemetry), and the on-demand rescore that adds to it. Reads are scoped by ``fleet.visible``.
+
+Time ranges are bounded, so that one request never reads an unbounded part of a hypertable:
+events and gaps up to MAX_EVENTS_SPAN per request (pages within it), telemetry up to
+MAX_TELEMETRY_SPAN of hourly rollups of one metric (at most 168 rows, no pages needed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from cloud_api.access.actions import Action
+from cloud_api.access.roles import Principal
+from cloud_api.audit import service as audit
+from cloud_api.conventions import InvalidQueryError, ListQuery, Page, paginate, paginate_rows
+from cloud_api.errors import ConflictError
+from cloud_api.robots import repository
+from cloud_api.robots.fleet import visible
+from cloud_api.robots.schemas import (
+    RiskScoreOut,
+    RobotEventOut,
+    SequenceGapOut,
+    TelemetryHour,
+    TelemetrySeries,
+)
+from database.models import RobotStatus
+from risk_engine.plans.repository import PlanError
+from risk_engine.rescore import rescore as rescore_robots
+from risk_engine.settings import WorkerSettings
+
+MAX_EVENTS_SPAN = timedelta(days=31)
+DEFAULT_EVENTS_SPAN = timedelta(days=7)
+MAX_TELEMETRY_SPAN = timedelta(days=7)
+
+
+class RangeTooWideError(InvalidQueryError):
+    pass
+
+
+class NotRatedError(ConflictError):
+    pass
+
+
+def time_range(
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    now: datetime,
+    default: timedelta,
+    maximum: timedelta,
+) -> tuple[datetime, datetime]:
+    """[since, until]: until defaults to now, since to ``default`` before until; at most
+    ``maximum`` wide (400 otherwise), since not after until."""
+    until = until or now
+    since = since or until - default
+    if since > until:
+        raise InvalidQueryError(f"since ({since.isoformat()}) is after until ({until.isoformat()})")
+    if until - since > maximum:
+        raise RangeTooWideError(
+            f"the time range is {until - since}; ask for at most {maximum} at a time"
+        )
+    return since, until
+
+
+def _range_of(filters: Mapping[str, object], now: datetime) -> tuple[datetime, datetime]:
+    since, until = filters.get("since"), filters.get("until")
+    assert since is None or isinstance(since, datetime)  # noqa: S101 - the listing parses them
+    assert until is None or isinstance(until, datetime)  # noqa: S101
+    return time_range(since, until, now=now, default=DEFAULT_EVENTS_SPAN, maximum=MAX_EVENTS_SPAN)
+
+
+def scores_page(
+    session: Session, principal: Principal, robot_id: uuid.UUID, query: ListQuery
+) -> Page[RiskScoreOut]:
+    robot = visible(session, principal, robot_id)
+    page = paginate_rows(session, repository.scores_of(robot.id), query)
+    return page.map(RiskScoreOut.model_validate)
+
+
+def events_page(
+    session: Session, principal: Principal, robot_id: uuid.UUID, query: ListQuery, now: datetime
+) -> Page[RobotEventOut]:
+    robot = visible(session, principal, robot_id)
+    since, until = _range_of(query.filters, now)
+    page = paginate_rows(session, repository.events_of(robot.id, since, until), query)
+    return page.map(RobotEventOut.model_validate)
+
+
+def gaps_page(
+    session: Session, principal: Principal, robot_id: uuid.UUID, query: ListQuery, now: datetime
+) -> Page[SequenceGapOut]:
+    robot = visible(session, principal, robot_id)
+    since, until = _range_of(query.filters, now)
+    page = paginate(session, repository.gaps_of(robot.id, since, until), query)
+    return page.map(SequenceGapOut.model_validate)
+
+
+def telemetry(
+    session: Session,
+    principal: Principal,
+    robot_id: uuid.UUID,
+    *,
+    metric: str,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+) -> TelemetrySeries:
+    """Hourly rollups of one metric whose hour starts in [since, until) (7 days at most)."""
+    robot = visible(session, principal, robot_id)
+    since, until = time_range(
+        since, until, now=now, default=timedelta(days=1), maximum=MAX_TELEMETRY_SPAN
+    )
+    rows = repository.hourly(session, robot.id, metric, since, until)
+    return TelemetrySeries(
+        robot_id=robot.id,
+        metric=metric,
+        unit=rows[0].unit if rows else None,
+        since=since,
+        until=until,
+        hours=[TelemetryHour.model_validate(dict(row._mapping)) for row in rows],
+    )
+
+
+def rescore(
+    session: Session, principal: Principal, robot_id: uuid.UUID, settings: WorkerSettings
+) -> RiskScoreOut:
+    """Rate the robot now, in this transaction, recorded with the trigger ``on_demand``."""
+    robot = visible(session, principal, robot_id)
+    if robot.status == RobotStatus.REVOKED:
+        raise NotRatedError(f"robot {robot_id} is revoked: it is no longer rated")
+    try:
+        result = rescore_robots(
+            session.connection(), settings, trigger="on_demand", robot_ids=[robot.id]
+        )
+    except PlanError as exc:
+        raise NotRatedError(str(exc)) from exc
+    score = repository.latest_score(session, robot.id)
+    if score is None:  # pragma: no cover - a robot not revoked is always scored
+        raise NotRatedError(f"robot {robot_id} was not scored")
+    out = RiskScoreOut.model_validate(score)
+    repository.record_action(
+        session,
+        robot.id,
+        actor=str(principal.id),
+        action="rescored",
+        reason="on_demand",
+        detail={"score_id": out.id, "premium": out.premium},
+    )
+    audit.record(
+        session,
+        principal,
+        Action.ROBOTS_RESCORE,
+        target_type="robot",
+        target_id=robot.id,
+        tenant_id=robot.tenant_id,
+        detail={"score_id": out.id, "plan_version": result.plan_version, "premium": out.premium},
+    )
+    return out
