@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 
 class Problem(BaseModel):
@@ -35,7 +39,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _DESCRIPTIONS = {
-    400: "The request is malformed (a cursor, sort or filter)",
+    400: "The request is malformed (a cursor, sort or filter; a body that is not JSON)",
     401: "No credential, or one not accepted (WWW-Authenticate: Bearer)",
     403: "The principal's role may not do this",
     404: "No such object, or another tenant's",
@@ -152,6 +156,43 @@ async def _render_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at this path (a path may be served by several routers)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(app.routes):
+        path_format = context.path_format
+        if path_format is None or not context.methods:
+            continue
+        pattern, _, _ = compile_path(path_format)
+        if pattern.match(path):
+            methods |= set(context.methods)
+    return sorted(methods)
+
+
+async def _render_http(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route 404, method not allowed 405...) as problem
+    details; a 405 lists in ``Allow`` every method the path is served with."""
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+    if exc.status_code < 400:  # pragma: no cover - not raised by the router
+        return Response(status_code=exc.status_code, headers=headers)
+    return JSONResponse(
+        status_code=exc.status_code,
+        media_type="application/problem+json",
+        headers=headers,
+        content={
+            "type": "about:blank",
+            "title": HTTPStatus(exc.status_code).phrase,
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        },
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, render_problem)
     app.add_exception_handler(RequestValidationError, _render_validation)
+    app.add_exception_handler(StarletteHTTPException, _render_http)
