@@ -106,8 +106,8 @@ def _url(route: RouteUnderTest, robot_id: uuid.UUID | None = None) -> str:
 def _call(api: ApiHarness, who: Principal, route: RouteUnderTest, url: str, body: object) -> int:
     client = api.client(who)
     if route.method in {"POST", "PUT", "PATCH"}:
-        return client.request(route.method, url, json=body).status_code
-    return client.request(route.method, url).status_code
+        return int(client.request(route.method, url, json=body).status_code)
+    return int(client.request(route.method, url).status_code)
 
 
 def test_every_protected_route_declares_exactly_one_action(api: ApiHarness) -> None:
