@@ -10,10 +10,18 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from database.models import ApiKey, RefreshToken, ServiceAccount, Tenant, User
+
+
+def is_unique_violation(exc: IntegrityError, constraint: str) -> bool:
+    """Whether the insert broke this unique constraint (and not, say, a foreign key)."""
+    cause = exc.orig
+    return isinstance(cause, UniqueViolation) and cause.diag.constraint_name == constraint
 
 
 def add(session: Session, row: User | RefreshToken | ServiceAccount | ApiKey) -> None:

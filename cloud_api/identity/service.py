@@ -150,7 +150,9 @@ def create_user(
     try:
         with session.begin_nested():  # a concurrent sign-up with the same email: 409, not 500
             repository.add(session, user)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not repository.is_unique_violation(exc, "uq_users_email"):
+            raise
         raise ConflictError(f"a user with email {email} exists") from None
     audit.record(
         session,

@@ -56,7 +56,9 @@ def create_account(
     try:
         with session.begin_nested():
             repository.add(session, account)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not repository.is_unique_violation(exc, "uq_service_accounts_tenant_id_name"):
+            raise
         raise ConflictError(f"tenant {tenant.slug} has a service account named {name!r}") from None
     audit.record(
         session,
