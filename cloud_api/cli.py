@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from cloud_api.enrollment.cli import app as robots_app
+from cloud_api.identity.cli import admin_app
 from cloud_api.robots.cli import register as register_robot_commands
 from cloud_api.robots.cli import reviews_app
 from database.logs import configure_logging
@@ -33,6 +34,7 @@ register_robot_commands(robots_app)
 app.add_typer(robots_app, name="robots")
 app.add_typer(reviews_app, name="reviews")
 app.add_typer(risk_app, name="risk")
+app.add_typer(admin_app, name="admin")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
