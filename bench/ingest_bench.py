@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import machine, write_section
 from database.settings import CloudSettings
 from firmware_protocol import RobotSigner, TelemetryBatch, TopicKind, decode
 from ingest.bridge.copy_format import telemetry_copy_payload, telemetry_copy_rows
@@ -37,7 +37,6 @@ from tests.support.broker import MosquittoBroker
 from tests.support.fleet import SimRobot, register_robot
 from tests.support.ingest_process import IngestProcess, RobotLink, wait_all_acked
 
-START, END = "<!-- ingest-bench:start -->", "<!-- ingest-bench:end -->"
 # Flushes of up to 1000 batches (2.4 MB of payload, 1.2 M samples): fewer commits per sample.
 INGEST_ENV = {"ROBOCOVER_FLUSH_MAX_MESSAGES": "1000", "ROBOCOVER_FLUSH_MAX_BYTES": "4000000"}
 SAMPLES_PER_BATCH = 60 * 20
@@ -233,18 +232,6 @@ def naive_bridge(settings: CloudSettings, broker: MosquittoBroker, batches: int)
     return samples / elapsed
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def run(robots: int, batches: int) -> str:
     base = CloudSettings()
     pid = os.getpid()
@@ -297,15 +284,6 @@ def run(robots: int, batches: int) -> str:
     )
 
 
-def write_between_markers(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else ""
-    head, found, rest = text.partition(START)
-    if not found:
-        head, rest = text.rstrip("\n") + "\n\n## Ingest (`bench/ingest_bench.py`)\n\n", END + "\n"
-    _, _, tail = rest.partition(END)
-    path.write_text(f"{head}{START}\n{section}{END}{tail}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -317,7 +295,7 @@ def main() -> int:
     section = run(args.robots, args.batches)
     sys.stdout.write(section)
     if args.output is not None:
-        write_between_markers(args.output, section)
+        write_section(args.output, "ingest", "Ingest (`bench/ingest_bench.py`)", section)
     return 0
 
 
