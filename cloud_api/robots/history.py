@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cloud_api.access.actions import Action
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
 from cloud_api.conventions import InvalidQueryError, ListQuery, Page, paginate, paginate_rows
-from cloud_api.errors import ConflictError
+from cloud_api.errors import ConflictError, ServiceUnavailableError
 from cloud_api.robots import repository
 from cloud_api.robots.fleet import visible
 from cloud_api.robots.schemas import (
@@ -36,6 +37,9 @@ from risk_engine.settings import WorkerSettings
 MAX_EVENTS_SPAN = timedelta(days=31)
 DEFAULT_EVENTS_SPAN = timedelta(days=7)
 MAX_TELEMETRY_SPAN = timedelta(days=7)
+RESCORE_LOCK_WAIT = timedelta(seconds=10)
+"""How long an on-demand rescore waits for one already running (rescores take turns)."""
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class RangeTooWideError(InvalidQueryError):
@@ -44,6 +48,13 @@ class RangeTooWideError(InvalidQueryError):
 
 class NotRatedError(ConflictError):
     pass
+
+
+class RescoreBusyError(ServiceUnavailableError):
+    """Another rescore (the hourly one of the fleet) holds the lock: try again shortly."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Retry-After": "30"})
 
 
 def time_range(
@@ -127,18 +138,32 @@ def telemetry(
 
 
 def rescore(
-    session: Session, principal: Principal, robot_id: uuid.UUID, settings: WorkerSettings
+    session: Session,
+    principal: Principal,
+    robot_id: uuid.UUID,
+    settings: WorkerSettings,
+    *,
+    lock_wait: timedelta = RESCORE_LOCK_WAIT,
 ) -> RiskScoreOut:
-    """Rate the robot now, in this transaction, recorded with the trigger ``on_demand``."""
+    """Rate the robot now, in this transaction, recorded with the trigger ``on_demand``.
+
+    Rescores take turns (an advisory lock): behind a long one, the request gives up after
+    ``lock_wait`` with a 503 and Retry-After rather than hold a connection indefinitely."""
     robot = visible(session, principal, robot_id)
     if robot.status == RobotStatus.REVOKED:
         raise NotRatedError(f"robot {robot_id} is revoked: it is no longer rated")
+    previous = repository.set_lock_timeout(session, f"{int(lock_wait.total_seconds() * 1000)}ms")
     try:
         result = rescore_robots(
             session.connection(), settings, trigger="on_demand", robot_ids=[robot.id]
         )
     except PlanError as exc:
         raise NotRatedError(str(exc)) from exc
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise RescoreBusyError("another rescore is running; try again shortly") from exc
+        raise
+    repository.set_lock_timeout(session, previous)
     score = repository.latest_score(session, robot.id)
     if score is None:  # pragma: no cover - a robot not revoked is always scored
         raise NotRatedError(f"robot {robot_id} was not scored")

@@ -157,3 +157,11 @@ def latest_score(session: Session, robot_id: uuid.UUID) -> dict[str, Any] | None
     """The robot's last score row (the risk_scores columns by name), or None."""
     row = session.execute(scores_of(robot_id).order_by(risk_scores.c.id.desc()).limit(1)).first()
     return None if row is None else dict(row._mapping)
+
+
+def set_lock_timeout(session: Session, value: str) -> str:
+    """Bound how long the rest of this transaction waits for a lock (``"10000ms"``; ``"0"``
+    waits for ever); returns the setting it replaces, to put back."""
+    previous = session.scalars(select(func.current_setting("lock_timeout"))).one()
+    session.execute(select(func.set_config("lock_timeout", value, True)))
+    return str(previous)

@@ -3,13 +3,18 @@ scores, events and sequence gaps in bounded, paged time ranges, and hourly telem
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import Engine, func, insert, select, text
 
 from cloud_api.access.roles import Role
+from cloud_api.robots import history
 from cloud_api.robots.endpoints import get_robot_broker
+from cloud_api.robots.history import RescoreBusyError
+from cloud_api.settings import ApiSettings
 from database.models import (
     AuditEvent,
     Metric,
@@ -19,6 +24,7 @@ from database.models import (
     robot_events,
     telemetry_hourly,
 )
+from risk_engine.settings import WorkerSettings
 from tests.integration.api.robot_factories import RecordingBroker, add_robot
 from tests.integration.risk.risk_factories import approve_starter_plan
 from tests.support.api import ApiHarness, principal
@@ -203,3 +209,26 @@ def test_hourly_telemetry_of_one_metric(api: ApiHarness) -> None:
     assert len(default["hours"]) == 24  # a day by default
     other = client.get(f"/v1/robots/{robot.id}/telemetry", params={"metric": "nope"}).json()
     assert other["hours"] == []
+
+
+def test_a_rescore_behind_a_running_one_gives_up_with_a_503(
+    api: ApiHarness, shared_database: Engine, api_settings: ApiSettings
+) -> None:
+    robot = add_robot(api.session, api.tenant("alpha"))
+    approve_starter_plan(api.session.connection(), effective_from=NOW - timedelta(days=40))
+    settings = WorkerSettings(database_url=api_settings.database_url)
+    with shared_database.connect() as other, other.begin():
+        other.execute(text("SELECT pg_advisory_xact_lock(hashtext('robocover.risk.rescore'))"))
+        started = time.monotonic()
+        with pytest.raises(RescoreBusyError) as refused, api.session.begin_nested():
+            history.rescore(
+                api.session, ADMIN, robot.id, settings, lock_wait=timedelta(milliseconds=300)
+            )
+        assert 0.25 < time.monotonic() - started < 5
+    assert refused.value.status == 503
+    assert refused.value.headers["Retry-After"] == "30"
+    # Once the other rescore is done, the next one goes through, and the wait is as before.
+    before = api.session.scalars(select(func.current_setting("lock_timeout"))).one()
+    score = history.rescore(api.session, ADMIN, robot.id, settings)
+    assert score.trigger == "on_demand"
+    assert api.session.scalars(select(func.current_setting("lock_timeout"))).one() == before
