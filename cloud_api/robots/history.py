@@ -67,6 +67,8 @@ def time_range(
 ) -> tuple[datetime, datetime]:
     """[since, until]: until defaults to now, since to ``default`` before until; at most
     ``maximum`` wide (400 otherwise), since not after until."""
+    if any(moment is not None and moment.tzinfo is None for moment in (since, until)):
+        raise InvalidQueryError("give since and until with a time zone (Z or +hh:mm)")
     until = until or now
     since = since or until - default
     if since > until:

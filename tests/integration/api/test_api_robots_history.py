@@ -145,6 +145,10 @@ def test_too_wide_or_backwards_ranges_are_refused(api: ApiHarness) -> None:
     assert telemetry.status_code == 400
     assert "at most 7 days" in telemetry.json()["detail"]
     assert client.get(f"/v1/robots/{robot.id}/telemetry").status_code == 422  # metric required
+    naive_telemetry = client.get(
+        f"/v1/robots/{robot.id}/telemetry", params={"metric": "x", "since": "2026-01-01T00:00"}
+    )
+    assert naive_telemetry.status_code == 400
 
 
 def test_gaps_open_and_closed(api: ApiHarness) -> None:
