@@ -23,6 +23,7 @@ from cloud_api.access.roles import Principal
 from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, RateLimit
 from cloud_api.conventions.etags import matches
 from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.errors import problem_responses
 from cloud_api.robots import fleet, history
 from cloud_api.robots.broker import MosquittoRobotBroker
 from cloud_api.robots.repository import EVENT_ORDER
@@ -168,7 +169,7 @@ def list_robots(
     return fleet.list_page(session, principal, query)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 409))
 def register_robot(
     *,
     body: RobotRegistration,
@@ -225,7 +226,7 @@ def _move(
     return robot
 
 
-@router.post("/{robot_id}/suspend")
+@router.post("/{robot_id}/suspend", responses=problem_responses(409))
 def suspend_robot(
     *,
     after: AfterCommitDep,
@@ -248,7 +249,7 @@ def suspend_robot(
     )
 
 
-@router.post("/{robot_id}/revoke")
+@router.post("/{robot_id}/revoke", responses=problem_responses(409))
 def revoke_robot(
     *,
     after: AfterCommitDep,
@@ -271,7 +272,7 @@ def revoke_robot(
     )
 
 
-@router.post("/{robot_id}/reinstate")
+@router.post("/{robot_id}/reinstate", responses=problem_responses(409))
 def reinstate_robot(
     *,
     after: AfterCommitDep,
@@ -294,7 +295,11 @@ def reinstate_robot(
     )
 
 
-@router.post("/{robot_id}/credential-rotations", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{robot_id}/credential-rotations",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 503),
+)
 def rotate_credentials(
     after: AfterCommitDep,
     robot_id: uuid.UUID,
@@ -313,7 +318,7 @@ def rotate_credentials(
     )
 
 
-@router.post("/{robot_id}/rescore")
+@router.post("/{robot_id}/rescore", responses=problem_responses(409, 503))
 def rescore_robot(
     robot_id: uuid.UUID,
     session: SessionDep,
@@ -362,7 +367,7 @@ def list_gaps(
     return history.gaps_page(session, principal, robot_id, query, _now())
 
 
-@router.get("/{robot_id}/telemetry")
+@router.get("/{robot_id}/telemetry", responses=problem_responses(400))
 def read_telemetry(
     *,
     robot_id: uuid.UUID,

@@ -11,6 +11,7 @@ from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, RateLimit
 from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.errors import problem_responses
 from cloud_api.sessions import SessionDep
 from cloud_api.tenants import service
 from cloud_api.tenants.schemas import SLUG_PATTERN, TenantCreate, TenantOut, TenantUpdate, etag_of
@@ -40,7 +41,7 @@ def list_tenants(
     return service.list_page(session, query).map(TenantOut.model_validate)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 def create_tenant(
     body: TenantCreate,
     response: Response,
@@ -67,7 +68,7 @@ def read_tenant(
     return TenantOut.model_validate(tenant)
 
 
-@router.patch("/{slug}")
+@router.patch("/{slug}", responses=problem_responses(412, 428))
 def update_tenant(
     *,
     slug: SlugPath,
