@@ -15,7 +15,7 @@ from cloud_api.access.dependencies import PrincipalDep, Require, bearer
 from cloud_api.access.roles import Principal, Role
 from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, paginate
 from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
-from cloud_api.errors import AppError, UnprocessableError
+from cloud_api.errors import AppError, UnprocessableError, problem_responses
 from cloud_api.identity import repository, service, sign_in
 from cloud_api.identity.authenticator import IdentityAuthenticator
 from cloud_api.identity.config import Identity
@@ -86,7 +86,7 @@ def _refusal(request: Request, error: AppError) -> JSONResponse:
     )
 
 
-@auth_router.post("/token")
+@auth_router.post("/token", responses=problem_responses(401))
 def issue_token(
     request: Request,
     _limit: AuthLimit,
@@ -105,7 +105,7 @@ def issue_token(
     )
 
 
-@auth_router.post("/refresh", response_model=TokenPair)
+@auth_router.post("/refresh", response_model=TokenPair, responses=problem_responses(401))
 def refresh_token(
     request: Request,
     _limit: AuthLimit,
@@ -120,7 +120,9 @@ def refresh_token(
     return outcome
 
 
-@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@auth_router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422)
+)
 def logout(
     principal: PrincipalDep,
     _limit: WriteLimit,
@@ -145,7 +147,7 @@ def logout(
     )
 
 
-@auth_router.get("/me")
+@auth_router.get("/me", responses=problem_responses(401))
 def me(principal: PrincipalDep, _limit: ReadLimit, session: SessionDep) -> MeOut:
     """Who the credential stands for, and the user (null for a service account)."""
     user = repository.user_by_id(session, principal.id)
@@ -153,7 +155,7 @@ def me(principal: PrincipalDep, _limit: ReadLimit, session: SessionDep) -> MeOut
     return MeOut(principal=PrincipalOut.of(principal), user=described)
 
 
-@auth_router.post("/password")
+@auth_router.post("/password", responses=problem_responses(401, 403, 422))
 def change_password(
     request: Request,
     principal: PrincipalDep,
@@ -192,7 +194,9 @@ def list_users(
     )
 
 
-@users_router.post("", status_code=status.HTTP_201_CREATED)
+@users_router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 409, 422)
+)
 def create_user(
     principal: Annotated[Principal, Depends(Require(Action.USERS_CREATE))],
     _limit: WriteLimit,
@@ -231,7 +235,7 @@ def read_user(
     return service.describe(session, [user])[0]
 
 
-@users_router.patch("/{user_id}")
+@users_router.patch("/{user_id}", responses=problem_responses(409, 412, 422, 428))
 def update_user(
     *,
     principal: Annotated[Principal, Depends(Require(Action.USERS_UPDATE))],
@@ -250,7 +254,7 @@ def update_user(
     return service.describe(session, [user])[0]
 
 
-@users_router.post("/{user_id}/disable")
+@users_router.post("/{user_id}/disable", responses=problem_responses(409))
 def disable_user(
     principal: Annotated[Principal, Depends(Require(Action.USERS_DISABLE))],
     _limit: WriteLimit,

@@ -13,6 +13,7 @@ from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions import Listing, ListParams, ListQuery, Page, paginate
 from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
+from cloud_api.errors import problem_responses
 from cloud_api.identity import repository
 from cloud_api.identity import service_accounts as accounts
 from cloud_api.identity.schemas import (
@@ -87,7 +88,7 @@ def list_service_accounts(
     return page.map(lambda account: _account_out(account, tenant.slug))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 def create_service_account(
     principal: Creator,
     _limit: WriteLimit,
@@ -145,7 +146,11 @@ def list_api_keys(
     return paginate(session, repository.api_keys(account.id), query).map(_key_out)
 
 
-@router.post("/{account_id}/api-keys", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{account_id}/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 422),
+)
 def issue_api_key(
     principal: Creator,
     _limit: WriteLimit,
