@@ -150,7 +150,7 @@ def logout(
 @auth_router.get("/me", responses=problem_responses(401))
 def me(principal: PrincipalDep, _limit: ReadLimit, session: SessionDep) -> MeOut:
     """Who the credential stands for, and the user (null for a service account)."""
-    user = repository.user_by_id(session, principal.id)
+    user = None if principal.role is Role.SERVICE else repository.user_by_id(session, principal.id)
     described = service.describe(session, [user])[0] if user is not None else None
     return MeOut(principal=PrincipalOut.of(principal), user=described)
 

@@ -184,15 +184,17 @@ def refresh(
         logger.bind(user_id=str(row.user_id), family=str(row.family_id), revoked=revoked).warning(
             "a spent refresh token was presented again: its family is revoked"
         )
-        audit.record(
-            session,
-            None,
-            "auth:refresh_reuse",
-            target_type="user",
-            target_id=row.user_id,
-            tenant_id=None,
-            detail={"family": str(row.family_id), "revoked": revoked},
-        )
+        owner = repository.user_by_id(session, row.user_id)
+        if owner is not None:  # the session's owner stands as actor: who replayed it is unknown
+            audit.record(
+                session,
+                principal_of(owner, _slug(session, owner)),
+                "auth:refresh_reuse",
+                target_type="user",
+                target_id=owner.id,
+                tenant_id=owner.tenant_id,
+                detail={"family": str(row.family_id), "revoked": revoked},
+            )
         return RefreshRefused(
             NotAuthenticatedError(
                 "the refresh token was already used: the session is revoked, sign in again",

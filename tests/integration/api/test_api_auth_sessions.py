@@ -90,6 +90,10 @@ def test_a_spent_refresh_token_presented_again_revokes_its_whole_family(api: Api
         select(RefreshToken.revoked_reason).where(RefreshToken.user_id == user.id)
     ).all()
     assert set(reasons) == {"reuse"}
+    reuse_event = api.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth:refresh_reuse")
+    ).one()
+    assert (reuse_event.actor_id, reuse_event.target_id) == (user.id, str(user.id))
     assert first["refresh_token"] not in logs.getvalue()
     assert first["refresh_token"].split(".")[1] not in logs.getvalue()
 
