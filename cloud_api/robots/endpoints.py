@@ -23,7 +23,7 @@ from cloud_api.access.roles import Principal
 from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, RateLimit
 from cloud_api.conventions.etags import matches
 from cloud_api.conventions.ratelimit import RateLimitStatus
-from cloud_api.errors import problem_responses
+from cloud_api.errors import ServiceUnavailableError, problem_responses
 from cloud_api.robots import fleet, history
 from cloud_api.robots.broker import MosquittoRobotBroker
 from cloud_api.robots.repository import EVENT_ORDER
@@ -134,11 +134,20 @@ class AfterCommit:
         for changes in self.changes:
             try:
                 self.broker.apply(changes)
-            except Exception:
+            except Exception as exc:
                 # The database is the truth: the ingest refuses what a suspended or revoked
                 # robot sends even while the broker still lets it connect.
                 logger.exception("the broker did not follow a committed change of standing")
-                raise
+                raise BrokerDidNotFollowError(
+                    "the change is recorded, but the broker did not follow it yet "
+                    f"({type(exc).__name__}); the ingest already acts on the new standing. "
+                    "Repeat the request to apply it to the broker again",
+                    headers={"Retry-After": "5"},
+                ) from exc
+
+
+class BrokerDidNotFollowError(ServiceUnavailableError):
+    title = "Recorded; the broker did not follow"
 
 
 def after_commit(broker: BrokerDep) -> Iterator[AfterCommit]:
@@ -147,7 +156,9 @@ def after_commit(broker: BrokerDep) -> Iterator[AfterCommit]:
     pending.run()  # not reached when the request raised: nothing was committed
 
 
-AfterCommitDep = Annotated[AfterCommit, Depends(after_commit)]
+# Function scope, like the session, and entered before it: it exits after the session's commit
+# and before the response is sent, so a 200 means the broker has followed.
+AfterCommitDep = Annotated[AfterCommit, Depends(after_commit, scope="function")]
 ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
 WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 Reader = Annotated[Principal, Depends(Require(Action.ROBOTS_READ))]
