@@ -6,15 +6,25 @@ probes, rate limits, cursors), the error handlers, and each domain's router.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloud_api.access.dependencies import install_authenticator
+from cloud_api.audit.endpoints import router as audit_router
 from cloud_api.conventions import RateLimits, close_conventions, install_conventions
 from cloud_api.enrollment.endpoints import router as enrollment_router
-from cloud_api.errors import install_error_handlers
+from cloud_api.errors import install_error_handlers, problem_responses
+from cloud_api.identity.authenticator import IdentityAuthenticator
+from cloud_api.identity.config import build_identity
+from cloud_api.identity.endpoints import auth_router, users_router
+from cloud_api.identity.service_account_endpoints import router as service_accounts_router
+from cloud_api.openapi import document_errors
+from cloud_api.robots.endpoints import router as robots_router
 from cloud_api.settings import ApiSettings
+from cloud_api.tenants.endpoints import router as tenants_router
 from database.engine import make_engine
 
 DESCRIPTION = """\
@@ -34,8 +44,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
         finally:
             engine.dispose()
             close_conventions(app)
+            identity.store.close()
 
-    app = FastAPI(title="robocover", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="robocover",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=problem_responses(429, 503),
+    )
     app.state.settings = settings
     install_error_handlers(app)
     install_conventions(
@@ -49,10 +66,25 @@ def create_app(settings: ApiSettings) -> FastAPI:
             auth=settings.rate_limit_auth,
         ),
     )
+    identity = build_identity(settings)
+    app.state.identity = identity
+    install_authenticator(app, IdentityAuthenticator(identity))
     app.include_router(enrollment_router)
+    app.include_router(robots_router)
+    app.include_router(tenants_router)
+    app.include_router(audit_router)
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(service_accounts_router)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], summary="Liveness (the older path; see /healthz)")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    document_errors(app)
     return app
+
+
+def openapi_document(app: FastAPI) -> str:
+    """The app's OpenAPI document as docs/openapi.json holds it (stable key order)."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -16,8 +16,7 @@ from tests.support.api import ApiHarness
 TEST_SIGNING_KEY = generate_signing_key()  # made in-process: no test reads the machine's key
 
 
-@pytest.fixture(scope="session")
-def api_settings(base_settings: CloudSettings) -> ApiSettings:
+def settings_for_tests(base_settings: CloudSettings) -> ApiSettings:
     """The API's settings for tests: generous rate limits (the limiter has tests of its own),
     Redis database 15 (the tests'), a cursor key and a token signing key of the test run's own."""
     return ApiSettings(
@@ -30,6 +29,11 @@ def api_settings(base_settings: CloudSettings) -> ApiSettings:
         jwt_signing_key=TEST_SIGNING_KEY.private_pem,
         jwt_key_id=TEST_SIGNING_KEY.kid,
     )
+
+
+@pytest.fixture(scope="session")
+def api_settings(base_settings: CloudSettings) -> ApiSettings:
+    return settings_for_tests(base_settings)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The harness itself: the real application, its conventions installed."""
+"""The harness itself: the real application, its conventions installed; the router's own
+refusals (no such route, method not allowed) as problem details."""
 
 from __future__ import annotations
 
@@ -9,3 +10,20 @@ def test_requests_answer_problem_details_and_carry_a_request_id(api: ApiHarness)
     response = api.client().get("/v1/no-such-route")
     assert response.status_code == 404
     assert response.headers["x-request-id"]
+
+
+def test_the_router_s_own_refusals_are_problem_details(api: ApiHarness) -> None:
+    missing = api.client().get("/v1/no-such-route")
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["status"] == 404
+    wrong_method = api.client().put("/v1/enrollments")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+    assert wrong_method.headers["allow"] == "POST"
+
+
+def test_a_405_allows_every_method_of_the_path_across_routers(api: ApiHarness) -> None:
+    """/v1/users is served by GET (list) and POST (create): a DELETE is told both."""
+    response = api.client().delete("/v1/users")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
