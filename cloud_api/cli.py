@@ -168,6 +168,30 @@ def retention(
     typer.echo(f"dropped {len(dropped)} chunks older than {keep} days")
 
 
+@app.command("purge-idempotency-keys")
+def purge_idempotency_keys() -> None:
+    """Delete the expired Idempotency-Key replies, in batches, once (claims purge as they go;
+    this is for a cron job, or after a quiet spell)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from cloud_api.conventions.idempotency import PURGE_BATCH, purge_expired
+    from database.engine import make_engine
+
+    settings = _cloud_settings()
+    engine = make_engine(settings, pool_size=1)
+    now, purged, batch = datetime.now(UTC), 0, PURGE_BATCH
+    try:
+        while batch == PURGE_BATCH:
+            with Session(engine) as session, session.begin():
+                batch = purge_expired(session, now, limit=PURGE_BATCH)
+            purged += batch
+    finally:
+        engine.dispose()
+    typer.echo(f"purged {purged} expired idempotency keys")
+
+
 @app.command()
 def demo(
     robots: Annotated[int, typer.Option(min=1, max=200, help="Simulated robots.")] = 6,

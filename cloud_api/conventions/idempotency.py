@@ -16,10 +16,23 @@ write itself. No write happens twice, and no reply is lost.
 The same key with another request (method, path or body differ) is a client bug: 422, nothing
 done. Keys live ``TTL`` (24 h); an expired key is claimed afresh.
 
+Secrets in a reply (a generated password, an API key, an enrollment token) are shown once: the
+route names them in ``redact``, and the STORED reply holds None in their place. The first answer
+carries them; a replay answers None and says so in ``Idempotent-Redacted`` (the fields withheld,
+comma-separated), so ``idempotency_keys`` never holds a secret and no retry hands one out twice.
+A client that lost the first answer rotates the secret.
+
+Expired rows are purged as keys are claimed: each claim deletes up to ``PURGE_BATCH`` expired rows
+of any principal (``FOR UPDATE SKIP LOCKED``: never waiting on, or for, another request), so
+the table stays bounded by the keys of the last ``TTL`` while writes with keys keep coming.
+``purge_expired`` is the same delete, for ``robocover purge-idempotency-keys`` (a cron job, or
+after a quiet spell). Not a Celery beat task: the risk engine's worker sits below the API in the
+layers and may not import it, and a second scheduler for one DELETE is more to run than it saves.
+
 Usage, on a write route (after the dependency that authenticates)::
 
-    def suspend(..., idempotency: IdempotencyDep) -> RobotOut:
-        return idempotency.run(lambda: do_the_write(), status_code=200)
+    def create(..., idempotency: IdempotencyDep) -> KeyOut:
+        return idempotency.run(lambda: do_the_write(), status_code=201, redact={"secret"})
 
 ``install_conventions`` registers the handler that renders a replayed reply.
 """
@@ -28,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, TypeVar
@@ -36,7 +49,7 @@ from typing import Annotated, Any, Final, TypeVar
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -47,6 +60,8 @@ from database.models import IdempotencyKey
 TTL: Final = timedelta(hours=24)
 MAX_KEY_CHARS: Final = 255
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
+REDACTED_HEADER: Final = "Idempotent-Redacted"
+PURGE_BATCH: Final = 100
 _T = TypeVar("_T")
 
 
@@ -59,16 +74,19 @@ class ReplayedReply(Exception):  # noqa: N818 - not an error: the first reply, a
     handler ``install_idempotency`` registers. (Raised, so the endpoint's return type stays its
     model; the request's transaction rolls back, and it wrote nothing.)"""
 
-    def __init__(self, status_code: int, body: Any) -> None:
+    def __init__(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
         super().__init__(f"replayed reply {status_code}")
         self.status_code = status_code
         self.body = body
+        self.headers = headers
 
 
 async def render_replay(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ReplayedReply)  # noqa: S101 - registered for it only
     return JSONResponse(
-        status_code=exc.status_code, content=exc.body, headers={REPLAYED_HEADER: "true"}
+        status_code=exc.status_code,
+        content=exc.body,
+        headers={**exc.headers, REPLAYED_HEADER: "true"},
     )
 
 
@@ -85,6 +103,31 @@ def request_digest(method: str, path: str, body: bytes) -> bytes:
     return digest.digest()
 
 
+def purge_expired(session: Session, now: datetime, *, limit: int = PURGE_BATCH) -> int:
+    """Delete up to ``limit`` keys expired at ``now`` (rows another transaction holds are
+    skipped, not waited for); the number deleted. In the caller's transaction."""
+    expired = (
+        select(IdempotencyKey.principal_id, IdempotencyKey.key)
+        .where(IdempotencyKey.expires_at <= now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    deleted = session.execute(
+        delete(IdempotencyKey)
+        .where(tuple_(IdempotencyKey.principal_id, IdempotencyKey.key).in_(expired))
+        .returning(IdempotencyKey.key)
+    ).all()
+    return len(deleted)
+
+
+def _redacted(reply: Any, redact: Collection[str]) -> tuple[Any, list[str]]:
+    """The reply to store (each field of ``redact`` None) and the fields withheld."""
+    if not redact or not isinstance(reply, dict):
+        return reply, []
+    withheld = sorted(field for field in redact if reply.get(field) is not None)
+    return {k: (None if k in withheld else v) for k, v in reply.items()}, withheld
+
+
 @dataclass(slots=True)
 class Idempotency:
     """One write request's idempotency: ``key`` None when the caller sent none."""
@@ -95,8 +138,13 @@ class Idempotency:
     digest: bytes
     now: datetime
 
-    def run(self, write: Callable[[], _T], *, status_code: int = 200) -> _T:
-        """Do ``write`` once per key; a retry gets the first reply (ReplayedReply is raised)."""
+    def run(
+        self, write: Callable[[], _T], *, status_code: int = 200, redact: Collection[str] = ()
+    ) -> _T:
+        """Do ``write`` once per key; a retry gets the first reply (ReplayedReply is raised).
+
+        ``redact``: top-level fields of the reply that are secrets, shown in this answer only;
+        the stored reply (and so every replay) holds None in their place."""
         if self.key is None or self.principal_id is None:
             return write()
         self._claim()
@@ -104,8 +152,10 @@ class Idempotency:
         row = self.session.get(IdempotencyKey, (self.principal_id, self.key))
         if row is None:  # pragma: no cover - claimed in this transaction just before
             raise RuntimeError("the idempotency key's claim vanished within its transaction")
+        stored, withheld = _redacted(jsonable_encoder(result), redact)
         row.status_code = status_code
-        row.response_body = jsonable_encoder(result)
+        row.response_body = stored
+        row.response_headers = {REDACTED_HEADER: ", ".join(withheld)} if withheld else {}
         self.session.flush()
         return result
 
@@ -117,6 +167,7 @@ class Idempotency:
         self.session.execute(
             delete(IdempotencyKey).where(*where, IdempotencyKey.expires_at <= self.now)
         )
+        purge_expired(self.session, self.now)
         claimed = self.session.execute(
             insert(IdempotencyKey)
             .values(
@@ -138,7 +189,7 @@ class Idempotency:
                 "this Idempotency-Key was sent with another request (method, path or body "
                 "differ); use a new key for a new request"
             )
-        raise ReplayedReply(row.status_code, row.response_body)
+        raise ReplayedReply(row.status_code, row.response_body, dict(row.response_headers))
 
 
 async def idempotency(

@@ -2,14 +2,20 @@
 real PostgreSQL, with real concurrent transactions where it matters.
 
 The app: POST /tenants creates a tenant (a real table; a second insert of the same slug would
-fail, so a write done twice cannot hide) and answers its id.
+fail, so a write done twice cannot hide) and answers its id; POST /tenants-with-secret does the
+same and answers a secret too, which the stored reply withholds.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -19,6 +25,8 @@ from sqlalchemy import create_engine, func, pool, select
 from sqlalchemy.orm import Session
 
 from cloud_api.conventions.idempotency import (
+    PURGE_BATCH,
+    REDACTED_HEADER,
     REPLAYED_HEADER,
     IdempotencyDep,
     install_idempotency,
@@ -38,6 +46,11 @@ class TenantIn(BaseModel):
 class TenantOut(BaseModel):
     id: uuid.UUID
     slug: str
+
+
+class TenantWithSecretOut(TenantOut):
+    secret: str | None
+    note: str | None
 
 
 class _Principal:
@@ -65,6 +78,19 @@ def _app(engine_url: str | None = None) -> FastAPI:
             return TenantOut(id=tenant.id, slug=tenant.slug)
 
         return idempotency.run(write, status_code=201)
+
+    @app.post("/tenants-with-secret", status_code=201, dependencies=[Depends(_authenticate)])
+    def create_with_secret(body: TenantIn, idempotency: IdempotencyDep) -> TenantWithSecretOut:
+        def write() -> TenantWithSecretOut:
+            tenant = Tenant(slug=body.slug, name=body.slug.title())
+            idempotency.session.add(tenant)
+            idempotency.session.flush()
+            return TenantWithSecretOut(
+                id=tenant.id, slug=tenant.slug, secret=f"s3cr3t-{uuid.uuid4()}", note=None
+            )
+
+        # "note" is None already: not withheld, so not named; "absent" is no field at all.
+        return idempotency.run(write, status_code=201, redact=("secret", "note", "absent"))
 
     return app
 
@@ -188,3 +214,105 @@ def test_concurrent_retries_write_once_and_all_get_the_same_reply(
         assert _tenants(session, "idem-race") == 1
     engine.dispose()
     app.state.engine.dispose()
+
+
+def test_redacted_fields_are_shown_once_and_never_stored(
+    client: TestClient, db_session: Session
+) -> None:
+    principal = uuid.uuid4()
+    who = {"X-Principal": str(principal), "Idempotency-Key": "k-secret"}
+    first = client.post("/tenants-with-secret", json={"slug": "idem-s"}, headers=who)
+    again = client.post("/tenants-with-secret", json={"slug": "idem-s"}, headers=who)
+    assert first.status_code == again.status_code == 201
+    secret = first.json()["secret"]
+    assert secret.startswith("s3cr3t-")
+    assert REDACTED_HEADER.lower() not in first.headers
+    assert again.headers[REPLAYED_HEADER] == "true"
+    assert again.headers[REDACTED_HEADER] == "secret"
+    assert again.json() == {**first.json(), "secret": None}
+    row = db_session.get(IdempotencyKey, (principal, "k-secret"))
+    assert row is not None
+    assert secret not in str(row.response_body)
+    assert secret not in str(row.response_headers)
+    assert _tenants(db_session, "idem-s") == 1
+
+
+def test_a_reply_without_secrets_names_none_withheld(client: TestClient) -> None:
+    who = {"X-Principal": str(uuid.uuid4()), "Idempotency-Key": "k-plain"}
+    client.post("/tenants", json={"slug": "idem-p"}, headers=who)
+    again = client.post("/tenants", json={"slug": "idem-p"}, headers=who)
+    assert again.headers[REPLAYED_HEADER] == "true"
+    assert REDACTED_HEADER.lower() not in again.headers
+
+
+def _stored_key(principal: uuid.UUID, key: str, expires_at: datetime) -> IdempotencyKey:
+    return IdempotencyKey(
+        principal_id=principal,
+        key=key,
+        request_digest=request_digest("POST", "/tenants", key.encode()),
+        status_code=201,
+        response_body={"id": key},
+        expires_at=expires_at,
+    )
+
+
+def _keys(session: Session) -> set[str]:
+    return set(session.scalars(select(IdempotencyKey.key)))
+
+
+def test_a_claim_purges_a_bounded_batch_of_other_expired_keys(
+    client: TestClient, db_session: Session
+) -> None:
+    now = datetime.now(UTC)
+    others = uuid.uuid4()
+    expired = [f"old-{n}" for n in range(PURGE_BATCH + 5)]
+    db_session.add_all(_stored_key(others, key, now - timedelta(seconds=1)) for key in expired)
+    db_session.add(_stored_key(others, "live", now + timedelta(hours=1)))
+    db_session.flush()
+    who = {"X-Principal": str(uuid.uuid4()), "Idempotency-Key": "k-purge"}
+    assert client.post("/tenants", json={"slug": "idem-q"}, headers=who).status_code == 201
+    left = _keys(db_session)
+    assert {"live", "k-purge"} <= left
+    assert len(left & set(expired)) == 5  # one batch gone, the rest for the next claims
+    who["Idempotency-Key"] = "k-purge-2"
+    assert client.post("/tenants", json={"slug": "idem-r"}, headers=who).status_code == 201
+    assert not _keys(db_session) & set(expired)
+
+
+def test_an_expired_key_is_claimed_afresh(client: TestClient, db_session: Session) -> None:
+    principal = uuid.uuid4()
+    db_session.add(_stored_key(principal, "k-old", datetime.now(UTC) - timedelta(seconds=1)))
+    db_session.flush()
+    who = {"X-Principal": str(principal), "Idempotency-Key": "k-old"}
+    response = client.post("/tenants", json={"slug": "idem-t"}, headers=who)
+    assert response.status_code == 201
+    assert REPLAYED_HEADER.lower() not in response.headers
+    assert _tenants(db_session, "idem-t") == 1
+
+
+def test_the_purge_command_deletes_every_expired_key_and_no_live_one(
+    fresh_database: CloudSettings,
+) -> None:
+    now = datetime.now(UTC)
+    engine = create_engine(fresh_database.sqlalchemy_url, poolclass=pool.NullPool)
+    principal = uuid.uuid4()
+    with Session(engine) as session, session.begin():
+        session.add_all(
+            _stored_key(principal, f"old-{n}", now - timedelta(minutes=1))
+            for n in range(2 * PURGE_BATCH + 7)
+        )
+        session.add(_stored_key(principal, "live", now + timedelta(hours=1)))
+    result = subprocess.run(
+        [sys.executable, "-m", "cloud_api", "purge-idempotency-keys"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ROBOCOVER_DATABASE_URL": str(fresh_database.database_url)},
+        cwd=Path(__file__).resolve().parents[3],
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"purged {2 * PURGE_BATCH + 7} expired idempotency keys" in result.stdout
+    with Session(engine) as session:
+        assert _keys(session) == {"live"}
+    engine.dispose()
