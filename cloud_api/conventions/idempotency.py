@@ -34,6 +34,9 @@ Usage, on a write route (after the dependency that authenticates)::
     def create(..., idempotency: IdempotencyDep) -> KeyOut:
         return idempotency.run(lambda: do_the_write(), status_code=201, redact={"secret"})
 
+A replay repeats the first reply's status, body and its ``STORED_HEADERS`` (``Location``,
+``ETag``), set by the route on its ``Response`` inside ``write``.
+
 ``install_conventions`` registers the handler that renders a replayed reply.
 """
 
@@ -46,7 +49,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, tuple_
@@ -62,6 +65,8 @@ MAX_KEY_CHARS: Final = 255
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 REDACTED_HEADER: Final = "Idempotent-Redacted"
 PURGE_BATCH: Final = 100
+# Headers of the first reply a replay answers too (the route sets them on its Response).
+STORED_HEADERS: Final = ("Location", "ETag", "Content-Location")
 _T = TypeVar("_T")
 
 
@@ -137,6 +142,7 @@ class Idempotency:
     key: str | None
     digest: bytes
     now: datetime
+    response: Response | None = None  # the route's, for the headers a replay repeats
 
     def run(
         self, write: Callable[[], _T], *, status_code: int = 200, redact: Collection[str] = ()
@@ -153,9 +159,16 @@ class Idempotency:
         if row is None:  # pragma: no cover - claimed in this transaction just before
             raise RuntimeError("the idempotency key's claim vanished within its transaction")
         stored, withheld = _redacted(jsonable_encoder(result), redact)
+        headers = {
+            name: self.response.headers[name]
+            for name in STORED_HEADERS
+            if self.response is not None and name in self.response.headers
+        }
+        if withheld:
+            headers[REDACTED_HEADER] = ", ".join(withheld)
         row.status_code = status_code
         row.response_body = stored
-        row.response_headers = {REDACTED_HEADER: ", ".join(withheld)} if withheld else {}
+        row.response_headers = headers
         self.session.flush()
         return result
 
@@ -194,6 +207,7 @@ class Idempotency:
 
 async def idempotency(
     request: Request,
+    response: Response,
     session: SessionDep,
     idempotency_key: Annotated[
         str | None,
@@ -218,6 +232,7 @@ async def idempotency(
         key=idempotency_key,
         digest=request_digest(request.method, path, body),
         now=datetime.now(UTC),
+        response=response,
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated
 
 import pytest
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import create_engine, func, pool, select
 from sqlalchemy.orm import Session
@@ -70,11 +70,13 @@ def _app(engine_url: str | None = None) -> FastAPI:
         app.state.engine = create_engine(engine_url, poolclass=pool.NullPool)
 
     @app.post("/tenants", status_code=201, dependencies=[Depends(_authenticate)])
-    def create_tenant(body: TenantIn, idempotency: IdempotencyDep) -> TenantOut:
+    def create_tenant(body: TenantIn, response: Response, idempotency: IdempotencyDep) -> TenantOut:
         def write() -> TenantOut:
             tenant = Tenant(slug=body.slug, name=body.slug.title())
             idempotency.session.add(tenant)
             idempotency.session.flush()
+            response.headers["Location"] = f"/tenants/{tenant.slug}"
+            response.headers["X-Not-Stored"] = "first reply only"
             return TenantOut(id=tenant.id, slug=tenant.slug)
 
         return idempotency.run(write, status_code=201)
@@ -122,6 +124,9 @@ def test_a_retry_with_the_same_key_replays_the_first_reply_and_writes_once(
     assert again.json() == first.json()
     assert again.headers[REPLAYED_HEADER] == "true"
     assert REPLAYED_HEADER.lower() not in first.headers
+    assert again.headers["Location"] == first.headers["Location"] == "/tenants/idem-a"
+    assert "x-not-stored" in first.headers
+    assert "x-not-stored" not in again.headers
     assert _tenants(db_session, "idem-a") == 1
 
 
