@@ -1,4 +1,13 @@
-"""/v1/auth (sign in, refresh, sign out, me, password) and /v1/users: thin endpoints."""
+"""/v1/auth (sign in, refresh, sign out, me, password) and /v1/users: thin endpoints.
+
+POST /v1/users takes an ``Idempotency-Key`` (its generated password withheld from the stored
+reply). The /v1/auth routes take none, on purpose: their replies are credentials. A replayed
+sign-in or refresh would hand the same tokens to whoever repeats the request (a refresh token
+is single use: replaying its successor defeats reuse detection), and a stored reply would keep
+live tokens in ``idempotency_keys``; redacting them would leave nothing worth replaying. A
+client whose sign-in timed out signs in again; one whose refresh timed out refreshes with the
+token it has, and reuse detection decides.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,15 @@ from fastapi.security import OAuth2PasswordRequestForm
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import PrincipalDep, Require, bearer
 from cloud_api.access.roles import Principal, Role
-from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, paginate
+from cloud_api.conventions import (
+    Filter,
+    IdempotencyDep,
+    Listing,
+    ListParams,
+    ListQuery,
+    Page,
+    paginate,
+)
 from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
 from cloud_api.errors import AppError, UnprocessableError, problem_responses
 from cloud_api.identity import repository, service, sign_in
@@ -203,23 +220,29 @@ def create_user(
     body: UserCreate,
     session: SessionDep,
     response: Response,
+    idempotency: IdempotencyDep,
 ) -> UserCreated:
-    """A new user; its generated password is in this response only."""
-    password = service.generate_password()
-    user = service.create_user(
-        session,
-        principal,
-        email=body.email,
-        full_name=body.full_name,
-        role=body.role,
-        tenant=body.tenant,
-        password=password,
-        now=_now(),
-    )
-    response.headers["ETag"] = service.etag(user)
-    response.headers["Location"] = f"/v1/users/{user.id}"
-    described = service.describe(session, [user])[0]
-    return UserCreated(**described.model_dump(), initial_password=password)
+    """A new user; its generated password is in this response only (a retry with the same
+    Idempotency-Key answers null in its place, and Idempotent-Redacted: initial_password)."""
+
+    def write() -> UserCreated:
+        password = service.generate_password()
+        user = service.create_user(
+            session,
+            principal,
+            email=body.email,
+            full_name=body.full_name,
+            role=body.role,
+            tenant=body.tenant,
+            password=password,
+            now=_now(),
+        )
+        response.headers["ETag"] = service.etag(user)
+        response.headers["Location"] = f"/v1/users/{user.id}"
+        described = service.describe(session, [user])[0]
+        return UserCreated(**described.model_dump(), initial_password=password)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED, redact=("initial_password",))
 
 
 @users_router.get("/{user_id}")

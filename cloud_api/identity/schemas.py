@@ -99,9 +99,10 @@ class UserCreate(BaseModel):
 
 
 class UserCreated(UserOut):
-    initial_password: str = Field(
+    initial_password: str | None = Field(
         description="Generated, shown only in this response; the user changes it at "
-        "/v1/auth/password."
+        "/v1/auth/password. Null in a replay (a retry with the same Idempotency-Key; "
+        "Idempotent-Redacted names it)."
     )
 
 
@@ -148,4 +149,7 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyIssued(ApiKeyOut):
-    key: str = Field(description="rck_...: shown only in this response; only its hash is kept.")
+    key: str | None = Field(
+        description="rck_...: shown only in this response; only its hash is kept. Null in a "
+        "replay (a retry with the same Idempotency-Key; Idempotent-Redacted names it)."
+    )

@@ -1,4 +1,9 @@
-"""/v1/tenants/{tenant_slug}/service-accounts and their API keys: thin endpoints."""
+"""/v1/tenants/{tenant_slug}/service-accounts and their API keys: thin endpoints.
+
+Both creating POSTs take an ``Idempotency-Key``; a new key's secret is withheld from the stored
+reply (a retry answers null in its place, with ``Idempotent-Redacted: key``): a client that lost
+the first answer revokes that key and issues another.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from fastapi import APIRouter, Depends, Response, status
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
-from cloud_api.conventions import Listing, ListParams, ListQuery, Page, paginate
+from cloud_api.conventions import IdempotencyDep, Listing, ListParams, ListQuery, Page, paginate
 from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
 from cloud_api.errors import problem_responses
 from cloud_api.identity import repository
@@ -90,19 +95,24 @@ def list_service_accounts(
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 def create_service_account(
+    *,
     principal: Creator,
     _limit: WriteLimit,
     tenant_slug: str,
     body: ServiceAccountCreate,
     session: SessionDep,
     response: Response,
+    idempotency: IdempotencyDep,
 ) -> ServiceAccountOut:
-    tenant = accounts.tenant_for(session, principal, tenant_slug)
-    account = accounts.create_account(session, principal, tenant, name=body.name, now=_now())
-    response.headers["Location"] = f"{router.prefix}/{account.id}".replace(
-        "{tenant_slug}", tenant.slug
-    )
-    return _account_out(account, tenant.slug)
+    def write() -> ServiceAccountOut:
+        tenant = accounts.tenant_for(session, principal, tenant_slug)
+        account = accounts.create_account(session, principal, tenant, name=body.name, now=_now())
+        response.headers["Location"] = f"{router.prefix}/{account.id}".replace(
+            "{tenant_slug}", tenant.slug
+        )
+        return _account_out(account, tenant.slug)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED)
 
 
 @router.get("/{account_id}")
@@ -152,25 +162,32 @@ def list_api_keys(
     responses=problem_responses(409, 422),
 )
 def issue_api_key(
+    *,
     principal: Creator,
     _limit: WriteLimit,
     tenant_slug: str,
     account_id: uuid.UUID,
     body: ApiKeyCreate,
     session: SessionDep,
+    idempotency: IdempotencyDep,
 ) -> ApiKeyIssued:
-    """A new key with these scopes; its secret is in this response only."""
-    tenant = accounts.tenant_for(session, principal, tenant_slug)
-    issued = accounts.issue_key(
-        session,
-        principal,
-        tenant,
-        account_id,
-        scopes=body.scopes,
-        valid_for=timedelta(days=body.expires_in_days),
-        now=_now(),
-    )
-    return ApiKeyIssued(**_key_out(issued.row).model_dump(), key=issued.text)
+    """A new key with these scopes; its secret is in this response only (a retry with the same
+    Idempotency-Key answers null in its place, and Idempotent-Redacted: key)."""
+
+    def write() -> ApiKeyIssued:
+        tenant = accounts.tenant_for(session, principal, tenant_slug)
+        issued = accounts.issue_key(
+            session,
+            principal,
+            tenant,
+            account_id,
+            scopes=body.scopes,
+            valid_for=timedelta(days=body.expires_in_days),
+            now=_now(),
+        )
+        return ApiKeyIssued(**_key_out(issued.row).model_dump(), key=issued.text)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED, redact=("key",))
 
 
 @router.post("/{account_id}/api-keys/{key_id}/revoke")

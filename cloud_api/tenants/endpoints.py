@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, Header, Path, Response, status
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
-from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, RateLimit
+from cloud_api.conventions import (
+    Filter,
+    IdempotencyDep,
+    Listing,
+    ListParams,
+    ListQuery,
+    Page,
+    RateLimit,
+)
 from cloud_api.conventions.ratelimit import RateLimitStatus
 from cloud_api.errors import problem_responses
 from cloud_api.sessions import SessionDep
@@ -48,11 +56,17 @@ def create_tenant(
     session: SessionDep,
     principal: Annotated[Principal, Depends(Require(Action.TENANTS_CREATE))],
     _: WriteLimit,
+    idempotency: IdempotencyDep,
 ) -> TenantOut:
-    tenant = service.create(session, principal, body)
-    response.headers["Location"] = f"/v1/tenants/{tenant.slug}"
-    response.headers["ETag"] = etag_of(tenant)
-    return TenantOut.model_validate(tenant)
+    """A new tenant; with an Idempotency-Key, a retry answers the first reply."""
+
+    def write() -> TenantOut:
+        tenant = service.create(session, principal, body)
+        response.headers["Location"] = f"/v1/tenants/{tenant.slug}"
+        response.headers["ETag"] = etag_of(tenant)
+        return TenantOut.model_validate(tenant)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED)
 
 
 @router.get("/{slug}")
