@@ -6,12 +6,23 @@ permission table, or an identity event such as ``auth:sign_in``), the object and
 ``detail`` (the reason given, the fields changed). Secrets never go into ``detail``: a key
 holding one of SECRET_WORDS is refused outright, so a careless caller fails its test instead of
 leaking into the trail.
+
+What changed is told the same way everywhere, so an auditor reads one shape:
+
+- a creation: ``{"after": {field: value, ...}}`` (``created``);
+- a change (an update, a disable, a revocation): ``{"before": {...}, "after": {...}}`` of the
+  fields whose value changed, and only those (``changes``);
+
+values as JSON shows them (ids and times as strings). Take the ``before`` with ``snapshot``
+before touching the object, the ``after`` once it is changed.
 """
 
 from __future__ import annotations
 
+import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from asgi_correlation_id import correlation_id
@@ -32,6 +43,42 @@ def _check_detail(detail: Mapping[str, Any]) -> None:
             raise ValueError(f"audit detail {key!r} looks like a secret: never recorded")
         if isinstance(value, Mapping):
             _check_detail(value)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON (and an auditor) reads it."""
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_plain(item) for item in value]
+        return items if isinstance(value, (list, tuple)) else sorted(items)
+    return value
+
+
+def snapshot(obj: object, fields: Iterable[str]) -> dict[str, Any]:
+    """The fields of ``obj`` (its attributes of these names), as the trail records them."""
+    return {field: _plain(getattr(obj, field)) for field in fields}
+
+
+def created(after: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail of a creation: the new object's fields."""
+    return {"after": {field: _plain(value) for field, value in after.items()}}
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail of a change: ``before`` and ``after`` of the fields whose value differs (of
+    the fields ``after`` names); empty when nothing changed."""
+    changed = [f for f in after if _plain(before.get(f)) != _plain(after[f])]
+    if not changed:
+        return {}
+    return {
+        "before": {f: _plain(before.get(f)) for f in changed},
+        "after": {f: _plain(after[f]) for f in changed},
+    }
 
 
 def record(

@@ -39,6 +39,7 @@ from cloud_api.identity.schemas import EMAIL_PATTERN, MAX_EMAIL_CHARS, UserOut
 from database.models import User, UserRole
 
 GENERATED_PASSWORD_BYTES: Final = 18
+DISABLE_FIELDS: Final = ("disabled_at", "version")  # what the trail shows of a disable
 _ETAG: Final = re.compile(r'(?:W/)?"(\d{1,9})"')
 
 
@@ -161,7 +162,9 @@ def create_user(
         target_type="user",
         target_id=user.id,
         tenant_id=tenant_id,
-        detail={"email": email, "role": role.value, "tenant": tenant},
+        detail=audit.created(
+            {"email": email, "full_name": full_name, "role": role, "tenant": tenant}
+        ),
     )
     return user
 
@@ -190,22 +193,22 @@ def update_user(
     if user.id == actor.id and role is not UserRole(user.role):
         raise ConflictError("an administrator cannot change its own role")
     tenant_id = _tenant_id(session, role, tenant)
-    changed = sorted(
-        name
-        for name, before, after in (
-            ("full_name", user.full_name, changes.get("full_name") or user.full_name),
-            ("role", user.role, role.value),
-            ("tenant", user.tenant_id, tenant_id),
-        )
-        if before != after
-    )
+    full_name: str = changes.get("full_name") or user.full_name
+    before = {"full_name": user.full_name, "role": user.role, "tenant": current_tenant}
+    after = {
+        "full_name": full_name,
+        "role": role.value,
+        "tenant": tenant if tenant_id is not None else None,
+    }
+    changed = audit.changes(before, after)
     if not changed:
         return user
-    user.full_name = changes.get("full_name") or user.full_name
+    user.full_name = full_name
     user.role, user.tenant_id = role.value, tenant_id
     user.version += 1
     user.updated_at = now
     session.flush()
+    changed["before"]["version"], changed["after"]["version"] = user.version - 1, user.version
     audit.record(
         session,
         actor,
@@ -213,7 +216,7 @@ def update_user(
         target_type="user",
         target_id=user.id,
         tenant_id=tenant_id,
-        detail={"changed": changed, "version": user.version},
+        detail=changed,
     )
     return user
 
@@ -225,6 +228,7 @@ def disable_user(session: Session, actor: Principal, user_id: uuid.UUID, now: da
         raise ConflictError("an administrator cannot disable itself")
     if user.disabled_at is not None:
         return user
+    before = audit.snapshot(user, DISABLE_FIELDS)
     user.disabled_at = now
     user.version += 1
     user.updated_at = now
@@ -237,6 +241,9 @@ def disable_user(session: Session, actor: Principal, user_id: uuid.UUID, now: da
         target_type="user",
         target_id=user.id,
         tenant_id=user.tenant_id,
-        detail={"sessions_ended": revoked},
+        detail={
+            **audit.changes(before, audit.snapshot(user, DISABLE_FIELDS)),
+            "sessions_ended": revoked,
+        },
     )
     return user

@@ -67,7 +67,7 @@ def create_account(
         target_type="service_account",
         target_id=account.id,
         tenant_id=tenant.id,
-        detail={"name": name},
+        detail=audit.created({"name": name, "created_by": account.created_by}),
     )
     return account
 
@@ -84,6 +84,7 @@ def disable_account(
     account = account_of(session, tenant, account_id, for_update=True)
     if account.disabled_at is not None:
         return account
+    before = audit.snapshot(account, ("disabled_at",))
     account.disabled_at = now
     revoked = repository.revoke_account_keys(session, account.id, now)
     session.flush()
@@ -94,7 +95,10 @@ def disable_account(
         target_type="service_account",
         target_id=account.id,
         tenant_id=tenant.id,
-        detail={"keys_revoked": revoked},
+        detail={
+            **audit.changes(before, audit.snapshot(account, ("disabled_at",))),
+            "keys_revoked": revoked,
+        },
     )
     return account
 
@@ -141,11 +145,9 @@ def issue_key(
         target_type="api_key",
         target_id=row.id,
         tenant_id=tenant.id,
-        detail={
-            "service_account": str(account.id),
-            "scopes": row.scopes,
-            "expires_at": row.expires_at.isoformat(),
-        },
+        detail=audit.created(
+            {"service_account": account.id, "scopes": row.scopes, "expires_at": row.expires_at}
+        ),
     )
     return IssuedKey(row, secret.text)
 
@@ -166,6 +168,7 @@ def revoke_key(
         raise NotFoundError(f"no API key {key_id} of service account {account.id}")
     if key.revoked_at is not None:
         return key
+    before = audit.snapshot(key, ("revoked_at",))
     key.revoked_at = now
     session.flush()
     audit.record(
@@ -175,6 +178,9 @@ def revoke_key(
         target_type="api_key",
         target_id=key.id,
         tenant_id=tenant.id,
-        detail={"service_account": str(account.id)},
+        detail={
+            **audit.changes(before, audit.snapshot(key, ("revoked_at",))),
+            "service_account": str(account.id),
+        },
     )
     return key

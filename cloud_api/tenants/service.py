@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Final
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from cloud_api.errors import ConflictError, NotFoundError
 from cloud_api.tenants import repository
 from cloud_api.tenants.schemas import TenantCreate, TenantUpdate, etag_of
 from database.models import Tenant, TenantStatus
+
+TENANT_FIELDS: Final = ("slug", "name", "status")  # as the audit trail records a tenant
 
 
 class TenantNotFoundError(NotFoundError):
@@ -53,7 +56,7 @@ def create(session: Session, principal: Principal, body: TenantCreate) -> Tenant
         target_type="tenant",
         target_id=tenant.slug,
         tenant_id=tenant.id,
-        detail={"name": tenant.name},
+        detail=audit.created(audit.snapshot(tenant, TENANT_FIELDS)),
     )
     return tenant
 
@@ -66,12 +69,11 @@ def update(
     if tenant is None:
         raise TenantNotFoundError(f"no tenant {slug!r}")
     require_match(if_match, etag_of(tenant), f"tenant {slug}")
-    changed: dict[str, dict[str, str]] = {}
+    before = audit.snapshot(tenant, TENANT_FIELDS)
     for field, value in body.model_dump(exclude_none=True).items():
-        previous = getattr(tenant, field)
-        if str(previous) != str(value):
-            changed[field] = {"from": str(previous), "to": str(value)}
+        if str(getattr(tenant, field)) != str(value):
             setattr(tenant, field, str(value))
+    changed = audit.changes(before, audit.snapshot(tenant, TENANT_FIELDS))
     if changed:
         session.flush()
         audit.record(
@@ -81,7 +83,7 @@ def update(
             target_type="tenant",
             target_id=tenant.slug,
             tenant_id=tenant.id,
-            detail={"changed": changed},
+            detail=changed,
         )
     return tenant
 

@@ -87,7 +87,10 @@ def test_a_change_needs_the_current_etag(api: ApiHarness) -> None:
         select(AuditEvent).where(AuditEvent.action == "tenants:update")
     ).one()
     assert event.tenant_id == tenant.id
-    assert event.detail["changed"]["status"] == {"from": "active", "to": "suspended"}
+    assert event.detail == {
+        "before": {"name": "Acme", "status": "active"},
+        "after": {"name": "Acme Ltd", "status": "suspended"},
+    }
     assert (
         client.patch(
             "/v1/tenants/acme", json={"status": "closed"}, headers={"If-Match": etag}

@@ -155,7 +155,10 @@ def test_patch_needs_the_current_etag(api: ApiHarness) -> None:
             AuditEvent.action == "users:update", AuditEvent.target_id == str(user.id)
         )
     ).one()
-    assert audit.detail == {"changed": ["full_name"], "version": 2}
+    assert audit.detail == {
+        "before": {"full_name": "A underwriter", "version": 1},
+        "after": {"full_name": "Renamed Underwriter", "version": 2},
+    }
 
 
 def test_patch_moves_a_user_between_staff_and_a_tenant_consistently(api: ApiHarness) -> None:
