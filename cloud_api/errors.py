@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -192,7 +193,18 @@ async def _render_http(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _render_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (a NUL character in text, a number out of its column's
+    range...) is the request's fault, not the server's: 422, with PostgreSQL's reason (its first
+    line: the value itself is not echoed)."""
+    assert isinstance(exc, DataError)  # noqa: S101 - registered for it only
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    problem = UnprocessableError(f"a value of the request cannot be stored: {reason}")
+    return await render_problem(request, problem)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, render_problem)
     app.add_exception_handler(RequestValidationError, _render_validation)
     app.add_exception_handler(StarletteHTTPException, _render_http)
+    app.add_exception_handler(DataError, _render_data_error)
