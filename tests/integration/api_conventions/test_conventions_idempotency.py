@@ -21,7 +21,7 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import create_engine, func, pool, select
+from sqlalchemy import create_engine, func, pool, select, text
 from sqlalchemy.orm import Session
 
 from cloud_api.conventions.idempotency import (
@@ -30,6 +30,7 @@ from cloud_api.conventions.idempotency import (
     REPLAYED_HEADER,
     IdempotencyDep,
     install_idempotency,
+    purge_expired,
     request_digest,
 )
 from cloud_api.errors import install_error_handlers
@@ -320,4 +321,28 @@ def test_the_purge_command_deletes_every_expired_key_and_no_live_one(
     assert f"purged {2 * PURGE_BATCH + 7} expired idempotency keys" in result.stdout
     with Session(engine) as session:
         assert _keys(session) == {"live"}
+    engine.dispose()
+
+
+def test_the_purge_skips_rows_another_transaction_holds_instead_of_waiting(
+    fresh_database: CloudSettings,
+) -> None:
+    """A claim's purge never waits on another request: an expired row locked elsewhere is
+    left for a later purge, the others go."""
+    now = datetime.now(UTC)
+    engine = create_engine(fresh_database.sqlalchemy_url, poolclass=pool.NullPool)
+    principal = uuid.uuid4()
+    with Session(engine) as session, session.begin():
+        session.add_all(
+            _stored_key(principal, key, now - timedelta(minutes=1)) for key in ("held", "free")
+        )
+    with Session(engine) as holder, holder.begin():
+        holder.execute(
+            select(IdempotencyKey).where(IdempotencyKey.key == "held").with_for_update()
+        ).one()
+        with Session(engine) as purger, purger.begin():
+            purger.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait would fail, not hang
+            assert purge_expired(purger, now) == 1
+    with Session(engine) as session:
+        assert _keys(session) == {"held"}
     engine.dispose()
