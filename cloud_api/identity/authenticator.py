@@ -72,17 +72,16 @@ class IdentityAuthenticator:
             raise NotAuthenticatedError(f"the access token is refused: {exc.reason}") from None
         if self.identity.store.is_denied(claims.token_id):
             raise NotAuthenticatedError("the access token was revoked: its session was ended")
-        user = repository.user_by_id(session, claims.principal.id)
-        if user is None:
+        found = repository.user_with_tenant_slug(session, claims.principal.id)
+        if found is None:
             raise NotAuthenticatedError("the access token's user does not exist")
+        user, tenant = found
         if user.disabled_at is not None:
             raise NotAuthenticatedError("the access token's user is disabled")
         if claims.issued_at < user.password_changed_at:
             raise NotAuthenticatedError(
                 "the access token was issued before the user's password changed"
             )
-        slugs = repository.tenant_slugs(session, [user.tenant_id] if user.tenant_id else [])
-        tenant = slugs.get(user.tenant_id) if user.tenant_id else None
         return principal_of(user, tenant), claims
 
     def _api_key(self, session: Session, credential: str, now: datetime) -> Principal:

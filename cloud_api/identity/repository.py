@@ -58,6 +58,16 @@ def user_by_id(session: Session, user_id: uuid.UUID, *, for_update: bool = False
     return session.scalar(statement)
 
 
+def user_with_tenant_slug(session: Session, user_id: uuid.UUID) -> tuple[User, str | None] | None:
+    """The user and its tenant's slug (None for staff), in one query: every request's lookup."""
+    row = session.execute(
+        select(User, Tenant.slug)
+        .outerjoin(Tenant, Tenant.id == User.tenant_id)
+        .where(User.id == user_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def users() -> Select[User]:
     """Every user; joined with its tenant (if any) so a listing may filter on the slug."""
     return select(User).outerjoin(Tenant, Tenant.id == User.tenant_id)
