@@ -37,7 +37,7 @@ cursors; every response carries an `X-Request-ID`.
 def create_app(settings: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings)
+        engine = make_engine(settings, pool_size=settings.database_pool_size)
         app.state.engine = engine
         try:
             yield

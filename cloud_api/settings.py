@@ -55,6 +55,13 @@ class ApiSettings(CloudSettings):
         min_length=32,
         description="Signs pagination cursors (32 characters or more). No default; never logged.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Connections the API keeps open: sync endpoints run on a pool of 40 threads, "
+        "and a request waiting for a connection waits for another request to end.",
+    )
     rate_limit_read: str = Field(default="300/minute", description="Per principal, reads.")
     rate_limit_write: str = Field(default="60/minute", description="Per principal, writes.")
     rate_limit_auth: str = Field(
