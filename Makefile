@@ -10,7 +10,7 @@ DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 PACKAGES := edge_agent firmware_protocol database ingest risk_engine cloud_api migrations
 
-.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench bench-protocol bench-ingest bench-risk bench-agent clean
+.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench bench-protocol bench-ingest bench-risk bench-agent bench-api clean
 
 setup: services venv
 
@@ -81,8 +81,12 @@ bench-risk: setup
 bench-agent: setup
 	$(BIN)/python bench/agent_bench.py --output docs/benchmarks.md
 
+bench-api: setup
+	$(BIN)/python -m pip install -q -e ".[bench]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	$(BIN)/python bench/api_bench.py --output docs/benchmarks.md
+
 # Every benchmark, each against its baseline in the same run; figures go to docs/benchmarks.md.
-bench: bench-protocol bench-ingest bench-risk bench-agent
+bench: bench-protocol bench-ingest bench-risk bench-agent bench-api
 
 migrate: setup
 	$(BIN)/robocover migrate
