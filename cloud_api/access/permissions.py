@@ -8,7 +8,7 @@
     robots:revoke                  x   .   .   .   .   .  |  .
     robots:reinstate               x   .   .   .   .   .  |  .
     robots:rescore                 x   x   .   .   .   .  |  .
-    robots:export_telemetry        x   .   .   .   .   .  |  .
+    robots:export_telemetry        x   x   x   .   .   x  |  s
     tenants:read                   x   .   .   .   x   .  |  .
     tenants:create                 x   .   .   .   .   .  |  .
     tenants:update                 x   .   .   .   .   .  |  .
@@ -60,6 +60,11 @@ is the table below):
 * A policyholder reads its tenant's robots, quotes, policies, invoices, claims and
   notifications, asks for quotes, gives first notice of loss (claims:create), registers robots
   and rotates their credentials. It reads its own quotes, or asking for one would be pointless.
+* Exporting a robot's telemetry as a file (robots:export_telemetry) is its own action, apart
+  from robots:read, because it hands over the raw record in bulk: the fleet owner exports its
+  own robots' data (and may grant it to its integration), the underwriter and the claims
+  adjuster export what they rate and what they settle. The auditor, who writes nothing, reads
+  the same telemetry through robots:read, a range at a time.
 * A service account may do only what its scopes name, and a scope may only name an action a
   policyholder of the same tenant may perform (the ``s`` column): a tenant's machine client never
   holds more than the tenant's own users, so never users:*, service_accounts:*, audit:read or
@@ -99,7 +104,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         A.ROBOTS_REVOKE: _granted(),
         A.ROBOTS_REINSTATE: _granted(),
         A.ROBOTS_RESCORE: _granted(UND),
-        A.ROBOTS_EXPORT_TELEMETRY: _granted(),
+        A.ROBOTS_EXPORT_TELEMETRY: _granted(UND, ADJ, POL),
         A.TENANTS_READ: _granted(AUD),
         A.TENANTS_CREATE: _granted(),
         A.TENANTS_UPDATE: _granted(),

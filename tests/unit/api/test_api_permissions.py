@@ -90,6 +90,10 @@ def test_a_service_account_never_exceeds_its_tenants_policyholders() -> None:
         (Role.AUDITOR, Action.REVIEWS_RESOLVE, False),
         (Role.POLICYHOLDER, Action.CLAIMS_CREATE, True),  # first notice of loss
         (Role.POLICYHOLDER, Action.ROBOTS_ROTATE_CREDENTIALS, True),
+        (Role.POLICYHOLDER, Action.ROBOTS_EXPORT_TELEMETRY, True),  # its own robots' data
+        (Role.CLAIMS_ADJUSTER, Action.ROBOTS_EXPORT_TELEMETRY, True),
+        (Role.BILLING_AGENT, Action.ROBOTS_EXPORT_TELEMETRY, False),
+        (Role.AUDITOR, Action.ROBOTS_EXPORT_TELEMETRY, False),
         (Role.POLICYHOLDER, Action.CLAIMS_APPROVE, False),
         (Role.POLICYHOLDER, Action.PRODUCTS_WRITE, False),
     ],
