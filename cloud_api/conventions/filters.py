@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression
 from cloud_api.errors import AppError
 
 RESERVED_PARAMETERS = frozenset({"sort", "cursor", "limit"})
-FilterOperator = Literal["eq", "gte", "lte"]
+FilterOperator = Literal["eq", "gte", "lte", "prefix"]
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
@@ -34,7 +34,9 @@ class InvalidQueryError(AppError):
 @dataclass(frozen=True, slots=True)
 class Filter:
     """A filter on ``column``: the query string value is converted by ``parse`` (which raises
-    ValueError on a bad value) and compared with ``op``."""
+    ValueError on a bad value) and compared with ``op``; ``prefix`` matches the values that
+    start with the text given (LIKE, its wildcards escaped: one bound pattern, so a btree index
+    with ``text_pattern_ops`` serves it)."""
 
     column: SQLColumnExpression[Any]
     parse: Callable[[str], object] = str
@@ -45,6 +47,9 @@ class Filter:
             return self.column >= value
         if self.op == "lte":
             return self.column <= value
+        if self.op == "prefix":
+            text = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return self.column.like(text + "%", escape="\\")
         return self.column == value
 
 

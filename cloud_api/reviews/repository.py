@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Exists, SQLColumnExpression, exists, select
 from sqlalchemy.orm import Session
 
 from database.models import CaseStatus, ReviewCase, ReviewCaseAction
@@ -37,3 +37,14 @@ def actions(session: Session, case_id: int) -> list[ReviewCaseAction]:
 
 def add_action(session: Session, case_id: int, *, actor: str, action: str, note: str) -> None:
     session.add(ReviewCaseAction(case_id=case_id, actor=actor, action=action, note=note))
+
+
+def open_case_exists(robot_id: SQLColumnExpression[uuid.UUID], category: str | None) -> Exists:
+    """EXISTS an open case of the robot ``robot_id`` (a column: correlates with the caller's
+    query), of ``category`` or any; the partial index of open cases serves it."""
+    query = select(ReviewCase.id).where(
+        ReviewCase.robot_id == robot_id, ReviewCase.status == CaseStatus.OPEN
+    )
+    if category is not None:
+        query = query.where(ReviewCase.category == category)
+    return exists(query)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Exists, SQLColumnExpression
 from sqlalchemy.orm import Session
 
 from cloud_api.errors import ConflictError, NotFoundError
 from cloud_api.reviews import repository
-from database.models import CaseStatus, ReviewCase, ReviewCaseAction
+from database.models import CaseCategory, CaseStatus, ReviewCase, ReviewCaseAction
 
 
 class CaseNotFoundError(NotFoundError):
@@ -63,3 +64,16 @@ def case_with_audit(session: Session, case_id: int) -> tuple[ReviewCase, list[Re
     if case is None:
         raise CaseNotFoundError(f"no review case {case_id}")
     return case, repository.actions(session, case_id)
+
+
+def open_cases(session: Session, robot_id: uuid.UUID) -> list[ReviewCase]:
+    """The robot's open cases (at most one per category), newest first."""
+    return repository.cases(session, robot_id=robot_id, open_only=True, limit=len(CaseCategory))
+
+
+def has_open_case(
+    robot_id: SQLColumnExpression[uuid.UUID], category: CaseCategory | None = None
+) -> Exists:
+    """A condition for another domain's query: the robot (its id column) has an open case, of
+    ``category`` or of any. The reviews domain keeps what "open" means."""
+    return repository.open_case_exists(robot_id, None if category is None else category.value)

@@ -1,6 +1,8 @@
-"""`robocover robots suspend / revoke / reinstate / rotate / settle-rotations` and
-`robocover reviews ...`: staff commands over the robots and reviews services. Each runs the
-service in one transaction, then, after the commit, has the broker follow."""
+"""`robocover robots enroll-token / suspend / revoke / reinstate / rotate / settle-rotations`
+and `robocover reviews ...`: staff commands over the robots and reviews services. Each runs
+the service in one transaction, then, after the commit, has the broker follow. enroll-token
+registers through the very function POST /v1/robots calls (``fleet.register``), audited with
+the actor ``cli``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from cloud_api.robots.service import BrokerChanges
+from database.models import RobotClass
 
 ACTOR = typer.Option("--by", help="Who does this (recorded in the audit).")
 REASON = typer.Option("--reason", help="Why (recorded in the audit).")
@@ -77,6 +80,40 @@ def _standing(move: Callable[..., BrokerChanges], robot: uuid.UUID, by: str, rea
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def enroll_token(
+    tenant: Annotated[str, typer.Option(help="The owner's tenant slug.")],
+    serial: Annotated[str, typer.Option(help="The robot's serial number.")],
+    robot_class: Annotated[RobotClass, typer.Option("--class", help="Rating class.")],
+    manufacturer: Annotated[str, typer.Option()],
+    model: Annotated[str, typer.Option()],
+) -> None:
+    """Register a pending robot and print a one-time enrollment token for it."""
+    from pydantic import ValidationError
+
+    from cloud_api.errors import AppError
+    from cloud_api.robots.fleet import register
+    from cloud_api.robots.schemas import RobotRegistration
+    from cloud_api.settings import ApiSettings
+
+    try:
+        body = RobotRegistration(
+            tenant=tenant,
+            serial_number=serial,
+            robot_class=robot_class,
+            manufacturer=manufacturer,
+            model=model,
+        )
+        ttl = timedelta(seconds=ApiSettings().enrollment_token_ttl_s)
+        with _session() as session:
+            registered = register(session, None, body, ttl=ttl, now=_now())
+    except (AppError, ValidationError) as exc:
+        typer.echo(getattr(exc, "message", str(exc)), err=True)
+        raise typer.Exit(1) from None
+    expires = registered.enrollment_token_expires_at.isoformat()
+    typer.echo(f"robot {registered.robot.id}, token valid until {expires}:")
+    typer.echo(registered.enrollment_token)
 
 
 def suspend(robot: uuid.UUID, by: Annotated[str, ACTOR], reason: Annotated[str, REASON]) -> None:
@@ -244,6 +281,7 @@ def _case(case: Any) -> dict[str, Any]:
 
 
 def register(robots_app: typer.Typer) -> None:
+    robots_app.command("enroll-token")(enroll_token)
     for command in (suspend, revoke, reinstate, rotate):
         robots_app.command()(command)
     robots_app.command("settle-rotations")(settle_rotations)

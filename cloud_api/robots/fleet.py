@@ -16,15 +16,26 @@ from typing import Literal, Protocol
 from sqlalchemy.orm import Session
 
 from cloud_api.access.actions import Action
-from cloud_api.access.permissions import tenant_scope
+from cloud_api.access.permissions import is_allowed, tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
 from cloud_api.broker_accounts import MqttCredentials
 from cloud_api.conventions import ListQuery, Page, paginate
 from cloud_api.enrollment import service as enrollment
-from cloud_api.errors import ConflictError, UnprocessableError
+from cloud_api.errors import ConflictError, ForbiddenError, UnprocessableError
+from cloud_api.reviews import service as reviews
 from cloud_api.robots import repository, service
-from cloud_api.robots.schemas import RobotOut, RobotRegistered, RobotRegistration
+from cloud_api.robots.schemas import (
+    ClockOut,
+    GapSummary,
+    OldestGap,
+    PendingRotation,
+    ReviewCaseBrief,
+    RobotDetail,
+    RobotOut,
+    RobotRegistered,
+    RobotRegistration,
+)
 from cloud_api.robots.service import BrokerChanges, RobotNotFoundError
 from cloud_api.tenants import service as tenants
 from database.models import Robot, TenantStatus
@@ -59,23 +70,58 @@ def visible(session: Session, principal: Principal, robot_id: uuid.UUID) -> Robo
     return robot
 
 
-def describe(session: Session, robot: Robot) -> RobotOut:
-    return RobotOut.of(robot, repository.tenant_slug(session, robot.tenant_id))
+REVIEW_FILTERS = frozenset({"review", "tamper"})
 
 
-def read(session: Session, principal: Principal, robot_id: uuid.UUID) -> RobotOut:
-    return describe(session, visible(session, principal, robot_id))
+def describe(session: Session, principal: Principal, robot: Robot) -> RobotDetail:
+    """The robot with its clock, open gaps, open review cases (for those who may read them)
+    and the rotation under way: a handful of indexed lookups of one robot."""
+    clock = repository.clock_of(session, robot)
+    gap_count, oldest = repository.open_gaps(session, robot.id)
+    rotation = repository.current_rotation(session, robot.id)
+    cases = (
+        [ReviewCaseBrief.model_validate(c) for c in reviews.open_cases(session, robot.id)]
+        if is_allowed(principal, Action.REVIEWS_READ)
+        else None
+    )
+    return RobotDetail.model_validate(
+        {
+            **RobotOut.of(robot, repository.tenant_slug(session, robot.tenant_id)).model_dump(),
+            "clock": None
+            if clock is None
+            else ClockOut(
+                boot_id=clock.boot_id,
+                skew_s=clock.max_offset_us / 1e6,
+                estimated_at=clock.updated_at,
+            ),
+            "sequence_gaps": GapSummary(
+                open=gap_count,
+                oldest_open=None if oldest is None else OldestGap.model_validate(oldest),
+            ),
+            "open_review_cases": cases,
+            "pending_rotation": None
+            if rotation is None
+            else PendingRotation.model_validate(rotation),
+        }
+    )
+
+
+def read(session: Session, principal: Principal, robot_id: uuid.UUID) -> RobotDetail:
+    return describe(session, principal, visible(session, principal, robot_id))
 
 
 def list_page(session: Session, principal: Principal, query: ListQuery) -> Page[RobotOut]:
-    """A page of the robots the principal sees (a tenant's own, or every tenant's for staff)."""
+    """A page of the robots the principal sees (a tenant's own, or every tenant's for staff).
+    Filtering by review cases needs reviews:read (a tenant is not told of its own)."""
+    if REVIEW_FILTERS & query.filters.keys() and not is_allowed(principal, Action.REVIEWS_READ):
+        raise ForbiddenError("filtering robots by review cases needs the reviews:read permission")
     page = paginate(session, repository.readable(tenant_scope(principal)), query)
     slugs = tenants.slugs_of(session, {robot.tenant_id for robot in page.items})
     return page.map(lambda robot: RobotOut.of(robot, slugs[robot.tenant_id]))
 
 
-def _tenant_to_register_in(session: Session, principal: Principal, named: str | None) -> str:
-    scope = tenant_scope(principal)
+def _tenant_to_register_in(session: Session, principal: Principal | None, named: str | None) -> str:
+    scope = None if principal is None else tenant_scope(principal)
     if scope is not None and named not in (None, scope):
         raise tenants.TenantNotFoundError(f"no tenant {named!r}")
     slug = scope or named
@@ -89,14 +135,15 @@ def _tenant_to_register_in(session: Session, principal: Principal, named: str | 
 
 def register(
     session: Session,
-    principal: Principal,
+    principal: Principal | None,
     body: RobotRegistration,
     *,
     ttl: timedelta,
     now: datetime,
 ) -> RobotRegistered:
     """A pending robot (or the pending one of this serial number) and a one-time enrollment
-    token for it; a newer token voids the older ones."""
+    token for it; a newer token voids the older ones. ``principal`` None: the command line
+    (`robocover robots enroll-token`), which names the tenant."""
     slug = _tenant_to_register_in(session, principal, body.tenant)
     issued = enrollment.issue_token(
         session,
@@ -109,9 +156,8 @@ def register(
         now=now,
     )
     robot = session.get_one(Robot, issued.robot_id)
-    repository.record_action(
-        session, robot.id, actor=str(principal.id), action="registered", reason=""
-    )
+    actor = audit.CLI_ROLE if principal is None else str(principal.id)
+    repository.record_action(session, robot.id, actor=actor, action="registered", reason="")
     audit.record(
         session,
         principal,
@@ -136,7 +182,7 @@ def change_standing(
     *,
     reason: str,
     now: datetime,
-) -> tuple[RobotOut, BrokerChanges]:
+) -> tuple[RobotDetail, BrokerChanges]:
     """Suspend, revoke or reinstate (409 naming the allowed moves from a wrong standing)."""
     robot = visible(session, principal, robot_id)
     previous = robot.status
@@ -152,7 +198,7 @@ def change_standing(
         detail={"reason": reason, "from": previous, "to": robot.status},
     )
     session.flush()
-    return describe(session, robot), changes
+    return describe(session, principal, robot), changes
 
 
 def rotate(

@@ -1,9 +1,9 @@
-"""A robot's history as the API reads it (risk scores, events, sequence gaps, hourly
-telemetry), and the on-demand rescore that adds to it. Reads are scoped by ``fleet.visible``.
+"""A robot's history as the API reads it (risk scores, events, sequence gaps), and the
+on-demand rescore that adds to it. Reads are scoped by ``fleet.visible``. (Telemetry:
+telemetry.py.)
 
 Time ranges are bounded, so that one request never reads an unbounded part of a hypertable:
-events and gaps up to MAX_EVENTS_SPAN per request (pages within it), telemetry up to
-MAX_TELEMETRY_SPAN of hourly rollups of one metric (at most 168 rows, no pages needed).
+events and gaps up to MAX_EVENTS_SPAN per request (pages within it).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from cloud_api.robots.schemas import (
     RiskScoreOut,
     RobotEventOut,
     SequenceGapOut,
-    TelemetryHour,
-    TelemetrySeries,
 )
 from database.models import RobotStatus
 from risk_engine.plans.repository import PlanError
@@ -36,7 +34,6 @@ from risk_engine.settings import WorkerSettings
 
 MAX_EVENTS_SPAN = timedelta(days=31)
 DEFAULT_EVENTS_SPAN = timedelta(days=7)
-MAX_TELEMETRY_SPAN = timedelta(days=7)
 RESCORE_LOCK_WAIT = timedelta(seconds=10)
 """How long an on-demand rescore waits for one already running (rescores take turns)."""
 LOCK_NOT_AVAILABLE = "55P03"
@@ -111,32 +108,6 @@ def gaps_page(
     since, until = _range_of(query.filters, now)
     page = paginate(session, repository.gaps_of(robot.id, since, until), query)
     return page.map(SequenceGapOut.model_validate)
-
-
-def telemetry(
-    session: Session,
-    principal: Principal,
-    robot_id: uuid.UUID,
-    *,
-    metric: str,
-    since: datetime | None,
-    until: datetime | None,
-    now: datetime,
-) -> TelemetrySeries:
-    """Hourly rollups of one metric whose hour starts in [since, until) (7 days at most)."""
-    robot = visible(session, principal, robot_id)
-    since, until = time_range(
-        since, until, now=now, default=timedelta(days=1), maximum=MAX_TELEMETRY_SPAN
-    )
-    rows = repository.hourly(session, robot.id, metric, since, until)
-    return TelemetrySeries(
-        robot_id=robot.id,
-        metric=metric,
-        unit=rows[0].unit if rows else None,
-        since=since,
-        until=until,
-        hours=[TelemetryHour.model_validate(dict(row._mapping)) for row in rows],
-    )
 
 
 def rescore(

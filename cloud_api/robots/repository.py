@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, cast, func, select, update
+from sqlalchemy import Select, cast, func, literal, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Numeric
 
@@ -15,12 +15,14 @@ from database.models import (
     Metric,
     Robot,
     RobotAction,
+    RobotClock,
     RobotKey,
     RotationState,
     SequenceGap,
     Tenant,
     risk_scores,
     robot_events,
+    telemetry,
     telemetry_hourly,
 )
 
@@ -67,26 +69,88 @@ def gaps_of(robot_id: uuid.UUID, since: datetime, until: datetime) -> Select[Seq
     )
 
 
-def hourly(
-    session: Session, robot_id: uuid.UUID, metric: str, since: datetime, until: datetime
-) -> list[Any]:
-    """The robot's hourly rollups of one metric (its key) whose hour starts in [since, until)."""
-    h = telemetry_hourly.c
-    return list(
-        session.execute(
-            select(
-                h.bucket,
-                h.samples,
-                (h.total / func.nullif(h.samples, 0)).label("mean"),
-                h.minimum,
-                h.maximum,
-                h.last_value,
-                Metric.unit,
+def telemetry_points(
+    robot_id: uuid.UUID,
+    metric: str | None,
+    resolution: str,
+    since: datetime,
+    until: datetime,
+) -> Select[Any]:
+    """The robot's telemetry in [since, until) as points (time, metric, unit, samples, mean,
+    minimum, maximum), by time then metric: raw samples (a point each), one-minute buckets
+    of the raw samples (TimescaleDB's time_bucket), or the hourly rollups the ingest keeps.
+    ``metric`` None: every metric. The caller bounds the range and the rows."""
+    if resolution == "1h":
+        h = telemetry_hourly.c
+        points: Select[Any] = select(
+            h.bucket.label("time"),
+            Metric.key.label("metric"),
+            Metric.unit,
+            h.samples,
+            (h.total / func.nullif(h.samples, 0)).label("mean"),
+            h.minimum,
+            h.maximum,
+        ).join(Metric, Metric.id == h.metric_id)
+        points = points.where(h.robot_id == robot_id, h.bucket >= since, h.bucket < until)
+        time_column: Any = h.bucket
+    else:
+        t = telemetry.c
+        where = (t.robot_id == robot_id, t.time >= since, t.time < until)
+        if resolution == "raw":
+            time_column = t.time
+            measures: tuple[Any, ...] = (
+                literal(1).label("samples"),
+                t.value.label("mean"),
+                t.value.label("minimum"),
+                t.value.label("maximum"),
             )
-            .join(Metric, and_(Metric.id == h.metric_id, Metric.key == metric))
-            .where(h.robot_id == robot_id, h.bucket >= since, h.bucket < until)
-            .order_by(h.bucket)
-        ).all()
+        else:
+            time_column = func.time_bucket(text("interval '1 minute'"), t.time)
+            measures = (
+                func.count().label("samples"),
+                func.avg(t.value).label("mean"),
+                func.min(t.value).label("minimum"),
+                func.max(t.value).label("maximum"),
+            )
+        columns = (time_column.label("time"), Metric.key.label("metric"), Metric.unit)
+        points = select(*columns, *measures).join(Metric, Metric.id == t.metric_id).where(*where)
+        if resolution != "raw":
+            points = points.group_by(time_column, Metric.key, Metric.unit)
+    if metric is not None:
+        points = points.where(Metric.key == metric)
+    return points.order_by(time_column, Metric.key)
+
+
+def clock_of(session: Session, robot: Robot) -> RobotClock | None:
+    """The estimate of the robot's clock during its current boot, or its latest one."""
+    query = select(RobotClock).where(RobotClock.robot_id == robot.id)
+    if robot.boot_id is not None:
+        current = session.scalar(query.where(RobotClock.boot_id == robot.boot_id))
+        if current is not None:
+            return current
+    return session.scalar(query.order_by(RobotClock.updated_at.desc()).limit(1))
+
+
+def open_gaps(session: Session, robot_id: uuid.UUID) -> tuple[int, SequenceGap | None]:
+    """How many of the robot's gaps are open, and the oldest of them (the partial index)."""
+    where = (SequenceGap.robot_id == robot_id, SequenceGap.closed_at.is_(None))
+    count = session.scalar(select(func.count()).select_from(SequenceGap).where(*where)) or 0
+    oldest = session.scalar(
+        select(SequenceGap)
+        .where(*where)
+        .order_by(SequenceGap.detected_at, SequenceGap.first_seq)
+        .limit(1)
+    )
+    return count, oldest
+
+
+def current_rotation(session: Session, robot_id: uuid.UUID) -> CredentialRotation | None:
+    """The robot's rotation under way, read without a lock (``pending_rotation`` locks it)."""
+    return session.scalar(
+        select(CredentialRotation).where(
+            CredentialRotation.robot_id == robot_id,
+            CredentialRotation.state.in_([RotationState.REQUESTED, RotationState.CONFIRMED]),
+        )
     )
 
 

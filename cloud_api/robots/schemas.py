@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -66,8 +66,9 @@ class RobotRegistration(BaseModel):
 
 class RobotRegistered(BaseModel):
     robot: RobotOut
-    enrollment_token: str = Field(
-        description="Shown once: the robot redeems it at POST /v1/enrollments. Not stored."
+    enrollment_token: str | None = Field(
+        description="Shown once: the robot redeems it at POST /v1/enrollments. Not stored; "
+        "null in a replay of the reply (Idempotency-Key), which never hands it out again."
     )
     enrollment_token_expires_at: datetime
 
@@ -126,19 +127,79 @@ class SequenceGapOut(BaseModel):
     resolution: str | None
 
 
-class TelemetryHour(BaseModel):
-    bucket: datetime = Field(description="Start of the hour.")
-    samples: int
-    mean: float | None
+Resolution = Literal["raw", "1m", "1h"]
+
+
+class TelemetryPoint(BaseModel):
+    time: datetime = Field(description="The sample's time (raw), or the start of its bucket.")
+    samples: int = Field(description="Samples in the bucket (1 for a raw sample).")
+    mean: float
     minimum: float
     maximum: float
-    last_value: float
 
 
 class TelemetrySeries(BaseModel):
     robot_id: uuid.UUID
     metric: str
     unit: str | None
-    since: datetime
-    until: datetime
-    hours: list[TelemetryHour]
+    resolution: Resolution
+    since: datetime = Field(description="Inclusive; for 1m and 1h, the start of its bucket.")
+    until: datetime = Field(description="Exclusive.")
+    points: list[TelemetryPoint]
+
+
+class ClockOut(BaseModel):
+    boot_id: uuid.UUID
+    skew_s: float = Field(
+        description="The robot's clock minus the cloud's, in seconds: the largest offset seen "
+        "during this boot (delays only make offsets smaller). Positive: the robot is ahead."
+    )
+    estimated_at: datetime
+
+
+class OldestGap(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    first_seq: int
+    last_seq: int
+    detected_at: datetime
+
+
+class GapSummary(BaseModel):
+    open: int = Field(
+        description="Sequence gaps neither filled nor accounted for by a drop notice."
+    )
+    oldest_open: OldestGap | None
+
+
+class ReviewCaseBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    category: str
+    reason: str
+    opened_at: datetime
+    last_evidence_at: datetime
+    evidence_count: int
+
+
+class PendingRotation(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    state: str
+    requested_at: datetime
+    expires_at: datetime
+    new_mqtt_username: str
+
+
+class RobotDetail(RobotOut):
+    """One robot with what an underwriter weighs: its clock, its gaps, its open review cases
+    and a credential rotation under way."""
+
+    clock: ClockOut | None = Field(description="Of the robot's current (or latest) boot.")
+    sequence_gaps: GapSummary
+    open_review_cases: list[ReviewCaseBrief] | None = Field(
+        description="Null for a caller who may not read review cases (reviews:read)."
+    )
+    pending_rotation: PendingRotation | None

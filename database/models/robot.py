@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     LargeBinary,
     SmallInteger,
     String,
@@ -53,6 +54,12 @@ class Robot(Base):
         CheckConstraint("octet_length(chain_head_digest) = 32", name="chain_digest_length"),
         CheckConstraint(
             "status NOT IN ('active') OR signing_public_key IS NOT NULL", name="active_has_key"
+        ),
+        # The list's prefix search of serial numbers (LIKE 'UR10%'), whatever the collation.
+        Index(
+            "ix_robots_serial_number_prefix",
+            "serial_number",
+            postgresql_ops={"serial_number": "text_pattern_ops"},
         ),
     )
 

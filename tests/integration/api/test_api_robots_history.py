@@ -1,5 +1,6 @@
 """A robot's history through the API: the on-demand rescore (recorded as on_demand), its risk
-scores, events and sequence gaps in bounded, paged time ranges, and hourly telemetry."""
+scores, events and sequence gaps in bounded, paged time ranges. (Telemetry:
+test_api_robots_telemetry.py.)"""
 
 from __future__ import annotations
 
@@ -17,12 +18,10 @@ from cloud_api.robots.history import RescoreBusyError
 from cloud_api.settings import ApiSettings
 from database.models import (
     AuditEvent,
-    Metric,
     RobotAction,
     SequenceGap,
     risk_scores,
     robot_events,
-    telemetry_hourly,
 )
 from risk_engine.settings import WorkerSettings
 from tests.integration.api.robot_factories import RecordingBroker, add_robot
@@ -138,17 +137,6 @@ def test_too_wide_or_backwards_ranges_are_refused(api: ApiHarness) -> None:
         assert backwards.status_code == 400
     naive = client.get(f"/v1/robots/{robot.id}/events", params={"since": "2026-01-01T00:00:00"})
     assert naive.status_code == 400
-    telemetry = client.get(
-        f"/v1/robots/{robot.id}/telemetry",
-        params={"metric": "x", "since": (NOW - timedelta(days=8)).isoformat()},
-    )
-    assert telemetry.status_code == 400
-    assert "at most 7 days" in telemetry.json()["detail"]
-    assert client.get(f"/v1/robots/{robot.id}/telemetry").status_code == 422  # metric required
-    naive_telemetry = client.get(
-        f"/v1/robots/{robot.id}/telemetry", params={"metric": "x", "since": "2026-01-01T00:00"}
-    )
-    assert naive_telemetry.status_code == 400
 
 
 def test_gaps_open_and_closed(api: ApiHarness) -> None:
@@ -172,47 +160,6 @@ def test_gaps_open_and_closed(api: ApiHarness) -> None:
     assert sorted(g["first_seq"] for g in open_gaps) == [5, 30]
     closed = client.get(url, params={"open": "false"}).json()["items"]
     assert [(g["first_seq"], g["resolution"]) for g in closed] == [(20, "filled")]
-
-
-def test_hourly_telemetry_of_one_metric(api: ApiHarness) -> None:
-    robot = add_robot(api.session, api.tenant("alpha"))
-    metric = Metric(key="api_test_temp_c.3", name="api_test_temp_c", channel=3, unit="degC")
-    api.session.add(metric)
-    api.session.flush()
-    hour = NOW.replace(minute=0, second=0, microsecond=0)
-    api.session.execute(
-        insert(telemetry_hourly),
-        [
-            {
-                "robot_id": robot.id,
-                "metric_id": metric.id,
-                "bucket": hour - timedelta(hours=h),
-                "samples": 4,
-                "total": 4.0 * (40 + h),
-                "total_sq": 4.0 * (40 + h) ** 2,
-                "minimum": 39.0 + h,
-                "maximum": 41.0 + h,
-                "last_time": hour - timedelta(hours=h) + timedelta(minutes=59),
-                "last_value": 40.0 + h,
-            }
-            for h in range(30)
-        ],
-    )
-    client = api.client(principal(Role.SERVICE, "alpha", "robots:read"))
-    series = client.get(
-        f"/v1/robots/{robot.id}/telemetry",
-        params={"metric": "api_test_temp_c.3", "since": (hour - timedelta(hours=5)).isoformat()},
-    ).json()
-    assert series["unit"] == "degC"
-    assert [(h["mean"], h["minimum"]) for h in series["hours"]] == [
-        (40.0 + h, 39.0 + h) for h in range(5, -1, -1)
-    ]
-    default = client.get(
-        f"/v1/robots/{robot.id}/telemetry", params={"metric": "api_test_temp_c.3"}
-    ).json()
-    assert len(default["hours"]) == 24  # a day by default
-    other = client.get(f"/v1/robots/{robot.id}/telemetry", params={"metric": "nope"}).json()
-    assert other["hours"] == []
 
 
 def test_a_rescore_behind_a_running_one_gives_up_with_a_503(

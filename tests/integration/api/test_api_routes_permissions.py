@@ -234,8 +234,10 @@ def test_staff_reach_the_robots_of_every_tenant(api: ApiHarness) -> None:
     for role in (Role.ADMIN, Role.UNDERWRITER, Role.CLAIMS_ADJUSTER, Role.AUDITOR):
         for robot in robots:
             for route in reads:
-                status, text = _robot_call(api, principal(role), route, robot.id)
-                assert status == 200, (route.key, role, text)
+                who = principal(role)
+                status, text = _robot_call(api, who, route, robot.id)
+                # An export the role may not make is refused for every robot alike.
+                assert status == (200 if is_allowed(who, route.action) else 403), (route.key, text)
     own = principal(Role.POLICYHOLDER, TENANT)
     for route in reads:
         assert _robot_call(api, own, route, robots[0].id)[0] == 200
