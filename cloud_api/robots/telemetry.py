@@ -187,7 +187,8 @@ def export(
             "rows": frame.height,
         },
     )
-    stamp = f"{span[0]:%Y%m%dT%H%M%SZ}-{span[1]:%Y%m%dT%H%M%SZ}"
+    first, last = (moment.astimezone(UTC) for moment in span)
+    stamp = f"{first:%Y%m%dT%H%M%SZ}-{last:%Y%m%dT%H%M%SZ}"
     chunks = _csv_chunks(frame) if file_format == "csv" else _parquet_chunks(frame)
     return Export(
         filename=f"robot-{robot.id}-{resolution}-{stamp}.{file_format}",

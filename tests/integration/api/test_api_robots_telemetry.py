@@ -10,7 +10,7 @@ import io
 import statistics
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -278,7 +278,7 @@ def test_an_adjuster_exports_one_metric_as_parquet(api: ApiHarness, seeded: Seed
         "format": "parquet",
         "metric": metric.key,
         "resolution": "1m",
-        "since": START.isoformat(),
+        "since": START.astimezone(timezone(timedelta(hours=2))).isoformat(),  # 12:00:20+02:00
         "until": (START + timedelta(hours=1)).isoformat(),
     }
     response = api.client(principal(Role.CLAIMS_ADJUSTER)).get(
@@ -286,7 +286,8 @@ def test_an_adjuster_exports_one_metric_as_parquet(api: ApiHarness, seeded: Seed
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/vnd.apache.parquet"
-    assert response.headers["content-disposition"].endswith('.parquet"')
+    disposition = response.headers["content-disposition"]
+    assert disposition.endswith('-1m-20261130T100000Z-20261130T110020Z.parquet"')  # in UTC
     got = pl.read_parquet(io.BytesIO(response.content))
     assert got.schema["time"] == pl.Datetime("us", "UTC")
     expected = (
