@@ -72,9 +72,18 @@ def time_range(
         raise InvalidQueryError(f"since ({since.isoformat()}) is after until ({until.isoformat()})")
     if until - since > maximum:
         raise RangeTooWideError(
-            f"the time range is {until - since}; ask for at most {maximum} at a time"
+            f"the time range is {until - since}; ask for at most {_span(maximum)} at a time"
         )
     return since, until
+
+
+def _span(width: timedelta) -> str:
+    """A bound as people say it: "31 days", "6 hours"."""
+    if width % timedelta(days=1) == timedelta(0):
+        return f"{width.days} days"
+    if width % timedelta(hours=1) == timedelta(0):
+        return f"{width // timedelta(hours=1)} hours"
+    return str(width)
 
 
 def _range_of(filters: Mapping[str, object], now: datetime) -> tuple[datetime, datetime]:
