@@ -165,7 +165,14 @@ def register(
         target_type="robot",
         target_id=robot.id,
         tenant_id=robot.tenant_id,
-        detail={"serial_number": robot.serial_number, "expires_at": issued.expires_at.isoformat()},
+        detail={
+            **audit.created(
+                audit.snapshot(
+                    robot, ("serial_number", "robot_class", "manufacturer", "model", "status")
+                )
+            ),
+            "enrollment_expires_at": issued.expires_at.isoformat(),
+        },
     )
     return RobotRegistered(
         robot=RobotOut.of(robot, slug),
@@ -195,7 +202,7 @@ def change_standing(
         target_type="robot",
         target_id=robot.id,
         tenant_id=robot.tenant_id,
-        detail={"reason": reason, "from": previous, "to": robot.status},
+        detail={"reason": reason, **audit.changes({"status": previous}, {"status": robot.status})},
     )
     session.flush()
     return describe(session, principal, robot), changes
@@ -222,6 +229,8 @@ def rotate(
         target_type="robot",
         target_id=robot.id,
         tenant_id=robot.tenant_id,
-        detail={"rotation_id": request.rotation_id, "expires_at": request.expires_at.isoformat()},
+        detail=audit.created(
+            {"rotation_id": request.rotation_id, "expires_at": request.expires_at}
+        ),
     )
     return request

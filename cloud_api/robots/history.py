@@ -165,6 +165,8 @@ def rescore(
         target_type="robot",
         target_id=robot.id,
         tenant_id=robot.tenant_id,
-        detail={"score_id": out.id, "plan_version": result.plan_version, "premium": out.premium},
+        detail=audit.created(
+            {"score_id": out.id, "plan_version": result.plan_version, "premium": out.premium}
+        ),
     )
     return out

@@ -50,7 +50,7 @@ def test_an_underwriter_rescores_on_demand_and_the_history_says_so(api: ApiHarne
         select(AuditEvent).where(AuditEvent.target_id == str(robot.id))
     ).one()
     assert (event.action, event.actor_id) == ("robots:rescore", underwriter.id)
-    assert event.detail["score_id"] == score["id"]
+    assert event.detail["after"]["score_id"] == score["id"]
     action = api.session.scalars(select(RobotAction).where(RobotAction.robot_id == robot.id)).one()
     assert (action.action, action.actor) == ("rescored", str(underwriter.id))
     history = client.get(f"/v1/robots/{robot.id}/risk-scores").json()

@@ -34,11 +34,20 @@ def broker(api: ApiHarness) -> RecordingBroker:
     return recorder
 
 
-def _trail(api: ApiHarness, robot_id: uuid.UUID) -> list[tuple[str, str]]:
+def _trail(api: ApiHarness, robot_id: uuid.UUID) -> list[tuple[str, str, str, str]]:
+    """Each audit event's action, reason, and the status before and after."""
     events = api.session.scalars(
         select(AuditEvent).where(AuditEvent.target_id == str(robot_id)).order_by(AuditEvent.id)
     )
-    return [(e.action, e.detail.get("reason", "")) for e in events]
+    return [
+        (
+            e.action,
+            e.detail.get("reason", ""),
+            e.detail["before"]["status"],
+            e.detail["after"]["status"],
+        )
+        for e in events
+    ]
 
 
 def _actions(api: ApiHarness, robot_id: uuid.UUID) -> list[tuple[str, str, str]]:
@@ -73,9 +82,9 @@ def test_suspend_reinstate_revoke_with_their_trail_and_the_broker_after(
     assert broker.applied[-1].disable == [username]
 
     assert _trail(api, robot.id) == [
-        ("robots:suspend", "claims investigation"),
-        ("robots:reinstate", "cleared"),
-        ("robots:revoke", "sold"),
+        ("robots:suspend", "claims investigation", "active", "suspended"),
+        ("robots:reinstate", "cleared", "suspended", "active"),
+        ("robots:revoke", "sold", "active", "revoked"),
     ]
     actor = str(ADMIN.id)
     assert _actions(api, robot.id) == [
@@ -132,7 +141,11 @@ def test_a_policyholder_rotates_its_robots_credentials(
     assert rotation.new_mqtt_username == body["new_mqtt_username"]
     ((tenant, robot_id, config),) = broker.applied[-1].configs
     assert (tenant, robot_id, config.rotation_id) == ("alpha", robot.id, rotation.id)
-    assert _trail(api, robot.id) == [("robots:rotate_credentials", "")]
+    (event,) = api.session.scalars(select(AuditEvent).where(AuditEvent.target_id == str(robot.id)))
+    assert (event.action, event.detail["after"]["rotation_id"]) == (
+        "robots:rotate_credentials",
+        rotation.id,
+    )
     assert _actions(api, robot.id) == [("rotation_requested", str(holder.id), "")]
     assert client.post(f"/v1/robots/{robot.id}/credential-rotations").status_code == 409
     other = principal(Role.POLICYHOLDER, "beta")
