@@ -115,21 +115,27 @@ class ServiceUnavailableError(AppError):
     status, title = 503, "Service unavailable"
 
 
-async def render_problem(request: Request, exc: Exception) -> JSONResponse:
-    """An AppError as problem details, with its headers."""
-    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
+def problem_response(request: Request, error: AppError) -> JSONResponse:
+    """An AppError as problem details, with its headers. (Returned rather than raised where a
+    refusal must not roll back what the request did, e.g. the revocation of a token family.)"""
     return JSONResponse(
-        status_code=exc.status,
+        status_code=error.status,
         media_type="application/problem+json",
-        headers=exc.headers,
+        headers=error.headers,
         content={
             "type": "about:blank",
-            "title": exc.title,
-            "status": exc.status,
-            "detail": exc.message,
+            "title": error.title,
+            "status": error.status,
+            "detail": error.message,
             "instance": request.url.path,
         },
     )
+
+
+async def render_problem(request: Request, exc: Exception) -> JSONResponse:
+    """The handler of raised AppErrors."""
+    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
+    return problem_response(request, exc)
 
 
 async def _render_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -32,7 +32,7 @@ from cloud_api.conventions import (
     paginate,
 )
 from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
-from cloud_api.errors import AppError, UnprocessableError, problem_responses
+from cloud_api.errors import UnprocessableError, problem_response, problem_responses
 from cloud_api.identity import repository, service, sign_in
 from cloud_api.identity.authenticator import IdentityAuthenticator
 from cloud_api.identity.config import Identity
@@ -86,23 +86,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _refusal(request: Request, error: AppError) -> JSONResponse:
-    """The problem details errors.py renders for a raised AppError, returned instead: a
-    raised error would roll back the change the refusal made (a revoked family)."""
-    return JSONResponse(
-        status_code=error.status,
-        media_type="application/problem+json",
-        headers=error.headers,
-        content={
-            "type": "about:blank",
-            "title": error.title,
-            "status": error.status,
-            "detail": error.message,
-            "instance": request.url.path,
-        },
-    )
-
-
 @auth_router.post("/token", responses=problem_responses(401))
 def issue_token(
     request: Request,
@@ -133,7 +116,8 @@ def refresh_token(
     """Trade a refresh token (single use) for a new pair; a reused one ends its session."""
     outcome = sign_in.refresh(session, identity, refresh_token=body.refresh_token, now=_now())
     if isinstance(outcome, sign_in.RefreshRefused):  # returned: the revocation must commit
-        return _refusal(request, outcome.error)
+        # Returned, not raised: a raised error would roll back the revocation of the family.
+        return problem_response(request, outcome.error)
     return outcome
 
 
