@@ -175,7 +175,8 @@ def test_a_rescore_behind_a_running_one_gives_up_with_a_503(
             history.rescore(
                 api.session, ADMIN, robot.id, settings, lock_wait=timedelta(milliseconds=300)
             )
-        assert 0.25 < time.monotonic() - started < 5
+        # It waited for the lock (no upper bound: a timed ceiling fails on a loaded machine).
+        assert time.monotonic() - started >= 0.25
     assert refused.value.status == 503
     assert refused.value.headers["Retry-After"] == "30"
     # Once the other rescore is done, the next one goes through, and the wait is as before.
