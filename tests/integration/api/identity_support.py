@@ -14,14 +14,17 @@ from loguru import logger
 from sqlalchemy.orm import Session
 
 from cloud_api.access.dependencies import install_authenticator
+from cloud_api.access.roles import Principal
 from cloud_api.identity import service
 from cloud_api.identity.authenticator import IdentityAuthenticator
 from cloud_api.identity.config import Identity
+from cloud_api.identity.passwords import hash_password
 from cloud_api.identity.store import IdentityStore
 from database.models import User, UserRole
 from tests.support.api import ApiHarness
 
 PASSWORD = "correct horse battery staple"
+_UNUSED_PASSWORD_HASH = hash_password("an admin's own password")
 
 
 def email(prefix: str = "user") -> str:
@@ -41,6 +44,22 @@ def isolate(harness: ApiHarness) -> ApiHarness:
     identity = Identity(current.tokens, store, current.policies)
     app.state.identity = identity
     install_authenticator(app, IdentityAuthenticator(identity))
+    return harness
+
+
+def seat_admin(harness: ApiHarness, admin: Principal) -> ApiHarness:
+    """Make the admin principal a user of the database (what it creates records its creator).
+    Its password is never used: the hash is made once, not per test."""
+    harness.session.add(
+        User(
+            id=admin.id,
+            email=f"admin-{admin.id.hex[:8]}@example.test",
+            full_name="Admin",
+            role="admin",
+            password_hash=_UNUSED_PASSWORD_HASH,
+        )
+    )
+    harness.session.flush()
     return harness
 
 

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 from cloud_api.access.roles import Role
 from cloud_api.audit import service as audit
 from cloud_api.conventions.request_ids import REQUEST_ID_HEADER
-from cloud_api.identity.passwords import hash_password
-from database.models import AuditEvent, User, UserRole
-from tests.integration.api.identity_support import create_user
+from database.models import AuditEvent, UserRole
+from tests.integration.api.identity_support import create_user, seat_admin
 from tests.support.api import ApiHarness, principal
 
 ADMIN = principal(Role.ADMIN)
@@ -28,17 +27,7 @@ AUDITOR = principal(Role.AUDITOR)
 @pytest.fixture
 def api(api: ApiHarness) -> ApiHarness:
     """With ADMIN a user of the database (a service account records its creator)."""
-    api.session.add(
-        User(
-            id=ADMIN.id,
-            email=f"admin-{ADMIN.id.hex[:8]}@example.test",
-            full_name="Admin",
-            role="admin",
-            password_hash=hash_password("an admin's own password"),
-        )
-    )
-    api.session.flush()
-    return api
+    return seat_admin(api, ADMIN)
 
 
 def _trail(api: ApiHarness, **filters: str) -> list[dict[str, Any]]:

@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from cloud_api.access.roles import Role
 from cloud_api.app import openapi_document
 from cloud_api.conventions.idempotency import REDACTED_HEADER, REPLAYED_HEADER
-from cloud_api.identity.passwords import hash_password
 from database.models import ApiKey, AuditEvent, IdempotencyKey, ServiceAccount, Tenant, User
-from tests.integration.api.identity_support import PASSWORD, create_user, isolate
+from tests.integration.api.identity_support import PASSWORD, create_user, isolate, seat_admin
 from tests.support.api import ApiHarness, principal
 
 ADMIN = principal(Role.ADMIN)
@@ -29,17 +28,7 @@ WITHOUT_KEY = ("/v1/auth/", "/v1/enrollments", "/v1/robots")
 @pytest.fixture
 def api(api: ApiHarness) -> ApiHarness:
     """With ADMIN a user of the database (a service account records its creator)."""
-    api.session.add(
-        User(
-            id=ADMIN.id,
-            email=f"admin-{ADMIN.id.hex[:8]}@example.test",
-            full_name="Admin",
-            role="admin",
-            password_hash=hash_password("an admin's own password"),
-        )
-    )
-    api.session.flush()
-    return api
+    return seat_admin(api, ADMIN)
 
 
 def _count(api: ApiHarness, model: type[Any]) -> int:

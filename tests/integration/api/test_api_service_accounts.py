@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from cloud_api.access.roles import Role
-from cloud_api.identity.passwords import hash_password
-from database.models import ApiKey, AuditEvent, ServiceAccount, User
-from tests.integration.api.identity_support import bearer, captured_logs, isolate
+from database.models import ApiKey, AuditEvent, ServiceAccount
+from tests.integration.api.identity_support import bearer, captured_logs, isolate, seat_admin
 from tests.support.api import ApiHarness, principal
 
 ADMIN = principal(Role.ADMIN)
@@ -22,17 +21,7 @@ ADMIN = principal(Role.ADMIN)
 @pytest.fixture
 def api(api: ApiHarness) -> ApiHarness:
     """With ADMIN a user of the database: a service account records its creator."""
-    api.session.add(
-        User(
-            id=ADMIN.id,
-            email=f"admin-{ADMIN.id.hex[:8]}@example.test",
-            full_name="Admin",
-            role="admin",
-            password_hash=hash_password("an admin's own password"),
-        )
-    )
-    api.session.flush()
-    return isolate(api)
+    return isolate(seat_admin(api, ADMIN))
 
 
 def _account(api: ApiHarness, tenant: str = "acme", name: str = "fleet-sync") -> dict[str, Any]:
