@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from cloud_api.access.dependencies import install_authenticator
 from cloud_api.audit.endpoints import router as audit_router
 from cloud_api.conventions import RateLimits, close_conventions, install_conventions
+from cloud_api.conventions.body_limit import BodyLimit
 from cloud_api.enrollment.endpoints import router as enrollment_router
 from cloud_api.errors import install_error_handlers, problem_responses
 from cloud_api.identity.authenticator import IdentityAuthenticator
@@ -82,6 +83,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         return {"status": "ok"}
 
     document_errors(app)
+    # Outermost: a body over the limit is refused before anything holds it.
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     return app
 
 

@@ -46,6 +46,7 @@ _DESCRIPTIONS = {
     404: "No such object, or another tenant's",
     409: "The object's state does not allow this",
     412: "If-Match names a version that is no longer current",
+    413: "The body is larger than the API reads (ROBOCOVER_MAX_BODY_BYTES)",
     428: "If-Match is required",
     429: "Too many requests (Retry-After)",
     503: "A service the request needs is unavailable (Retry-After)",

@@ -86,10 +86,13 @@ def error_statuses(operation: Operation) -> list[int]:
     statuses: list[int] = []
     if required_actions(operation.dependant):
         statuses += [401, 403]
-    if any(isinstance(call, ListParams) for call in calls) or any(
+    has_body = any(
         d.body_params for d in (operation.dependant, *_dependencies(operation.dependant))
-    ):
+    )
+    if any(isinstance(call, ListParams) for call in calls) or has_body:
         statuses.append(400)  # a bad cursor, sort or filter; a body that is not JSON
+    if has_body:
+        statuses.append(413)  # conventions/body_limit.py
     if operation.dependant.path_params:
         statuses.append(404)
     return statuses

@@ -62,6 +62,13 @@ class ApiSettings(CloudSettings):
         description="Connections the API keeps open: sync endpoints run on a pool of 40 threads, "
         "and a request waiting for a connection waits for another request to end.",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="The largest request body read; a larger one is refused with 413 before "
+        "it is held in memory.",
+    )
     rate_limit_read: str = Field(default="300/minute", description="Per principal, reads.")
     rate_limit_write: str = Field(default="60/minute", description="Per principal, writes.")
     rate_limit_auth: str = Field(

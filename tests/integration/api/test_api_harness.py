@@ -3,6 +3,8 @@ refusals (no such route, method not allowed) as problem details."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from cloud_api.access.roles import Role
 from tests.support.api import ApiHarness, principal
 
@@ -39,3 +41,40 @@ def test_a_value_the_database_cannot_hold_is_a_422_not_a_500(api: ApiHarness) ->
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert "NUL" in response.json()["detail"]
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read_whole(
+    api: ApiHarness,
+) -> None:
+    """A hostile sender claiming or sending megabytes gets a 413 problem, not a process
+    holding its body (ApiSettings.max_body_bytes, 1 MiB by default)."""
+    limit = api.app.state.settings.max_body_bytes
+    client = api.client(principal(Role.ADMIN))
+    huge = b'{"slug": "huge", "name": "' + b"x" * (limit + 1) + b'"}'
+    response = client.post(
+        "/v1/tenants", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+    assert client.get("/v1/tenants/huge").status_code == 404  # nothing was created
+    within = client.post("/v1/tenants", json={"slug": "small", "name": "Small"})
+    assert within.status_code == 201
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off_with_413(api: ApiHarness) -> None:
+    """No Content-Length to believe: the body is counted as it arrives."""
+    limit = api.app.state.settings.max_body_bytes
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"slug": "chunked", "name": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = api.client(principal(Role.ADMIN)).post(
+        "/v1/tenants", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "runs past" in response.json()["detail"]
