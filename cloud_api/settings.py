@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from database.settings import SECRETS_DIR, CloudSettings
+from database.settings import CLOUD_SECRET_FILES, CloudSettings
 
 API_SECRET_FILES = {  # field: file in SECRETS_DIR, written once by scripts/services-up.sh
     "mqtt_admin_password": "mqtt_admin_password",
@@ -25,25 +23,12 @@ class RetiredJwtKey(BaseModel):
     public_pem: str = Field(description="EC P-256 public key, SubjectPublicKeyInfo PEM.")
 
 
-class _ApiSecretSource(PydanticBaseSettingsSource):
-    """The API's secrets from SECRETS_DIR (written by scripts/services-up.sh, 0600) when the
-    environment does not give them."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # pragma: no cover - __call__ does the work
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for field_name, file_name in API_SECRET_FILES.items():
-            try:
-                values[field_name] = (SECRETS_DIR / file_name).read_text().strip()
-            except OSError:
-                continue
-        return values
-
-
 class ApiSettings(CloudSettings):
     """`robocover api`: the insurer API and the robots' enrollment endpoint."""
+
+    # The cloud's broker account and the API's own secrets, each from its file in SECRETS_DIR
+    # when the environment does not give it (CloudSettings' secret-files source reads them).
+    secret_files: ClassVar[dict[str, str]] = {**CLOUD_SECRET_FILES, **API_SECRET_FILES}
 
     mqtt_admin_username: str = Field(
         default="admin", description="Broker admin (dynamic security) that creates robot accounts."
@@ -105,17 +90,3 @@ class ApiSettings(CloudSettings):
     enrollment_token_ttl_s: int = Field(
         default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        inherited = super().settings_customise_sources(
-            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        )
-        return (*inherited, _ApiSecretSource(settings_cls))
