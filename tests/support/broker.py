@@ -19,10 +19,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud_api.broker_accounts import DynsecAdmin, MqttCredentials
 from tests.support.tls import TlsFiles
@@ -144,6 +148,28 @@ class MosquittoBroker:
         with self.admin() as admin:
             creds = admin.ensure_robot(tenant, robot_id)
         return creds.username, creds.password
+
+    def robot_connects(self, robot_id: uuid.UUID, username: str, password: str) -> bool:
+        """Whether the broker lets this robot's account connect now, as the robot does (its
+        client id, MQTT 5)."""
+        result: list[bool] = []
+        done = threading.Event()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"robot-{robot_id}", protocol=mqtt.MQTTv5
+        )
+        client.username_pw_set(username, password)
+
+        def on_connect(*args: object) -> None:
+            result.append(not args[3].is_failure)  # type: ignore[attr-defined]
+            done.set()
+
+        client.on_connect = on_connect
+        client.connect("127.0.0.1", self.port)
+        client.loop_start()
+        done.wait(10)
+        client.disconnect()
+        client.loop_stop()
+        return bool(result and result[0])
 
     def render_config(self) -> Path:
         data = self.workdir / "data"

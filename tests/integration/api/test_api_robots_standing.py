@@ -4,12 +4,9 @@ after the commit (a recorder here; the real broker in the last test)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 from pydantic_core import Url
 from sqlalchemy import select
@@ -161,27 +158,6 @@ def test_a_pending_robot_has_no_credentials_to_rotate(
     assert broker.accounts == []
 
 
-def _connects(broker: MosquittoBroker, robot_id: uuid.UUID, username: str, password: str) -> bool:
-    result: list[bool] = []
-    done = threading.Event()
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"robot-{robot_id}", protocol=mqtt.MQTTv5
-    )
-    client.username_pw_set(username, password)
-
-    def on_connect(*args: object) -> None:
-        result.append(not args[3].is_failure)  # type: ignore[attr-defined]
-        done.set()
-
-    client.on_connect = on_connect
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    done.wait(10)
-    client.disconnect()
-    client.loop_stop()
-    return bool(result and result[0])
-
-
 @pytest.fixture
 def real_broker(
     api: ApiHarness, api_settings: ApiSettings, mqtt_broker: MosquittoBroker
@@ -207,11 +183,11 @@ def test_the_real_broker_follows_suspension_and_reinstatement(
     username, password = real_broker.add_robot("acme", robot.id)
     robot.mqtt_username = username
     api.session.flush()
-    assert _connects(real_broker, robot.id, username, password)
+    assert real_broker.robot_connects(robot.id, username, password)
     client = api.client(ADMIN)
     assert client.post(f"/v1/robots/{robot.id}/suspend", json={"reason": "r"}).status_code == 200
-    assert not _connects(real_broker, robot.id, username, password)
+    assert not real_broker.robot_connects(robot.id, username, password)
     assert client.post(f"/v1/robots/{robot.id}/reinstate", json={"reason": "r"}).status_code == 200
-    assert _connects(real_broker, robot.id, username, password)
+    assert real_broker.robot_connects(robot.id, username, password)
     assert client.post(f"/v1/robots/{robot.id}/revoke", json={"reason": "r"}).status_code == 200
-    assert not _connects(real_broker, robot.id, username, password)
+    assert not real_broker.robot_connects(robot.id, username, password)

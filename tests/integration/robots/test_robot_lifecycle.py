@@ -73,27 +73,6 @@ def _enrolled(
     return robot_id, signer, password
 
 
-def _connects(broker: MosquittoBroker, robot_id: uuid.UUID, username: str, password: str) -> bool:
-    result: list[bool] = []
-    done = threading.Event()
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"robot-{robot_id}", protocol=mqtt.MQTTv5
-    )
-    client.username_pw_set(username, password)
-
-    def on_connect(*args: object) -> None:
-        result.append(not args[3].is_failure)  # type: ignore[attr-defined]
-        done.set()
-
-    client.on_connect = on_connect
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    done.wait(10)
-    client.disconnect()
-    client.loop_stop()
-    return bool(result and result[0])
-
-
 def _admin(broker: MosquittoBroker) -> DynsecAdmin:
     return broker.admin()
 
@@ -113,14 +92,14 @@ def test_suspend_disables_the_account_and_reinstate_enables_it(
 ) -> None:
     robot_id, _, password = _enrolled(engine, fresh_database, mqtt_broker)
     username = f"robot-{robot_id}"
-    assert _connects(mqtt_broker, robot_id, username, password)
+    assert mqtt_broker.robot_connects(robot_id, username, password)
     with Session(engine) as session, session.begin():
         changes = service.suspend(
             session, robot_id=robot_id, actor="ops@insurer", reason="unpaid", now=NOW
         )
     assert changes.disable == [username]
     apply_changes(changes, lambda: _admin(mqtt_broker), _cloud(fresh_database, mqtt_broker))
-    assert not _connects(mqtt_broker, robot_id, username, password)
+    assert not mqtt_broker.robot_connects(robot_id, username, password)
     with Session(engine) as session:
         # Kicked by the broker, a robot publishes no will: its standing says it is offline.
         assert session.get_one(Robot, robot_id).online is False
@@ -135,7 +114,7 @@ def test_suspend_disables_the_account_and_reinstate_enables_it(
             session, robot_id=robot_id, actor="ops@insurer", reason="paid", now=NOW
         )
     apply_changes(changes, lambda: _admin(mqtt_broker), _cloud(fresh_database, mqtt_broker))
-    assert _connects(mqtt_broker, robot_id, username, password)
+    assert mqtt_broker.robot_connects(robot_id, username, password)
     with Session(engine) as session:
         audit = session.execute(
             select(RobotAction.actor, RobotAction.action, RobotAction.reason).order_by(
@@ -229,8 +208,8 @@ def test_a_rotation_seals_the_new_account_to_the_robot_and_settles(
     assert retained.rotation_id == request.rotation_id
     username, new_password = signer.open_credentials(retained.rotation_credentials or b"")
     assert username == request.new_username == f"robot-{robot_id}-r{request.rotation_id}"
-    assert _connects(mqtt_broker, robot_id, username, new_password)  # both work meanwhile
-    assert _connects(mqtt_broker, robot_id, old, password)
+    assert mqtt_broker.robot_connects(robot_id, username, new_password)  # both work meanwhile
+    assert mqtt_broker.robot_connects(robot_id, old, password)
     # Not yet answered: settling changes nothing.
     with Session(engine) as session, session.begin():
         assert service.settle_rotations(session, now=NOW).delete == []
@@ -240,8 +219,8 @@ def test_a_rotation_seals_the_new_account_to_the_robot_and_settles(
         changes = service.settle_rotations(session, now=NOW)
     assert changes.delete == [old]
     apply_changes(changes, lambda: _admin(mqtt_broker), cloud)
-    assert not _connects(mqtt_broker, robot_id, old, password)
-    assert _connects(mqtt_broker, robot_id, username, new_password)
+    assert not mqtt_broker.robot_connects(robot_id, old, password)
+    assert mqtt_broker.robot_connects(robot_id, username, new_password)
     with Session(engine) as session:
         assert session.get_one(Robot, robot_id).mqtt_username == username
         assert session.get_one(CredentialRotation, request.rotation_id).state == "completed"
@@ -267,7 +246,7 @@ def test_a_rotation_never_answered_stays_pending_and_its_account_with_it(
     with Session(engine) as session, session.begin():
         changes = service.settle_rotations(session, now=NOW + timedelta(days=30))
     assert changes.delete == []
-    assert _connects(mqtt_broker, robot_id, username, new_password)
+    assert mqtt_broker.robot_connects(robot_id, username, new_password)
     with Session(engine) as session:
         assert session.get_one(CredentialRotation, request.rotation_id).state == "requested"
 
