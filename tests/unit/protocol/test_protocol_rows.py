@@ -1,20 +1,17 @@
 """TelemetryRows (pure Python, what robots send) against TelemetryBatch (numpy, what decode gives).
 
 The two must accept exactly the same values, refuse the rest with the same error class, quantize
-to the same quanta and encode to the same bytes; and the one block encoder (blocks.py, pure
-Python) must produce exactly the bytes the format specifies, as the numpy decoder reads them.
+to the same quanta and encode to the same bytes. (The block encoder both use is held to the
+format's specification in test_protocol_blocks.py.)
 """
 
 from __future__ import annotations
 
 import math
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,8 +27,6 @@ from firmware_protocol import (
     encode,
     to_json,
 )
-from firmware_protocol.blocks import BlockCodec, encode_block
-from firmware_protocol.columns import decode_block
 from firmware_protocol.limits import (
     MAX_CELLS_PER_BATCH,
     MAX_METRICS_PER_BATCH,
@@ -40,6 +35,7 @@ from firmware_protocol.limits import (
     MAX_TIME_US,
 )
 from firmware_protocol.telemetry import quantize
+from tests.unit.protocol.codec_support import BOOT, ROBOT, outcome
 
 PROFILE = settings(
     max_examples=300,
@@ -48,8 +44,6 @@ PROFILE = settings(
     derandomize=True,
 )
 SIGNER = RobotSigner.from_seed(bytes(range(32)))
-ROBOT = uuid.UUID("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
-BOOT = uuid.UUID("00112233-4455-4677-8899-aabbccddeeff")
 Q = MAX_QUANTIZED_MAGNITUDE
 KEY_POOL = (
     MetricKey("battery_soc_pct"),
@@ -58,14 +52,6 @@ KEY_POOL = (
     MetricKey("x_acme_force_n", 0),
     MetricKey("x_acme_force_n", 7),
 )
-
-
-def _outcome(build: Callable[[], object]) -> tuple[type[ProtocolError] | None, Any]:
-    """(error class, None) or (None, result). Anything but a ProtocolError escapes."""
-    try:
-        return None, build()
-    except ProtocolError as exc:
-        return type(exc), None
 
 
 def _as_batch(fields: dict[str, Any]) -> TelemetryBatch:
@@ -138,8 +124,8 @@ def row_fields(draw: st.DrawFn) -> dict[str, Any]:
 @PROFILE
 @given(row_fields())
 def test_rows_accept_exactly_what_batches_accept(fields: dict[str, Any]) -> None:
-    rows_error, rows = _outcome(lambda: TelemetryRows(**fields))
-    batch_error, batch = _outcome(lambda: _as_batch(fields))
+    rows_error, rows = outcome(lambda: TelemetryRows(**fields))
+    batch_error, batch = outcome(lambda: _as_batch(fields))
     assert rows_error is batch_error
     if rows is not None:
         assert rows.to_batch() == batch
@@ -204,8 +190,8 @@ def _square(metrics: int, samples: int) -> dict[str, Any]:
 )
 def test_edge_cases_agree(overrides: dict[str, Any], error: type[ProtocolError] | None) -> None:
     fields = _fields(**overrides)
-    assert _outcome(lambda: TelemetryRows(**fields))[0] is error
-    assert _outcome(lambda: _as_batch(fields))[0] is error
+    assert outcome(lambda: TelemetryRows(**fields))[0] is error
+    assert outcome(lambda: _as_batch(fields))[0] is error
 
 
 @pytest.mark.parametrize(
@@ -262,8 +248,8 @@ def test_from_values_quantizes_bit_for_bit_as_numpy(
         "series": series,
         "exponents": exps,
     }
-    rows_error, rows = _outcome(lambda: TelemetryRows.from_values(**common))
-    batch_error, batch = _outcome(lambda: TelemetryBatch.from_values(**common))
+    rows_error, rows = outcome(lambda: TelemetryRows.from_values(**common))
+    batch_error, batch = outcome(lambda: TelemetryBatch.from_values(**common))
     assert rows_error is batch_error
     if rows is not None:
         assert rows.quantized == tuple(map(tuple, batch.quantized.tolist()))
@@ -285,8 +271,8 @@ def test_quantize_rows_matches_numpy_quantize(
 
     rows = [values, values[::-1]]
     exps = (exponent, other)
-    rows_error, mine = _outcome(lambda: quantize_rows(rows, exps))
-    numpy_error, theirs = _outcome(lambda: quantize(np.asarray(rows, dtype=np.float64), exps))
+    rows_error, mine = outcome(lambda: quantize_rows(rows, exps))
+    numpy_error, theirs = outcome(lambda: quantize(np.asarray(rows, dtype=np.float64), exps))
     assert rows_error is numpy_error
     if mine is not None:
         assert mine == tuple(map(tuple, theirs.tolist()))
@@ -365,8 +351,8 @@ def valid_rows(draw: st.DrawFn) -> TelemetryRows:
 @given(valid_rows(), st.booleans())
 def test_rows_and_batches_encode_to_the_same_bytes(rows: TelemetryRows, compress: bool) -> None:
     batch = rows.to_batch()
-    rows_error, payload = _outcome(lambda: encode(rows, SIGNER, compress=compress))
-    batch_error, batch_payload = _outcome(lambda: encode(batch, SIGNER, compress=compress))
+    rows_error, payload = outcome(lambda: encode(rows, SIGNER, compress=compress))
+    batch_error, batch_payload = outcome(lambda: encode(batch, SIGNER, compress=compress))
     assert rows_error is batch_error
     if payload is None:
         assert rows_error is LimitExceededError  # a step beyond 2**31 - 1
@@ -382,60 +368,3 @@ def test_rows_json_form_matches_the_batch(rows: TelemetryRows) -> None:
     assert to_json(rows) == to_json(batch)
     if all(abs(q) < 2**50 for row in rows.quantized for q in row):  # JSON floats: exact below
         assert decode(to_json(rows)).message == batch
-
-
-# ---------------------------------------------------------------- the block encoder
-
-
-def _spec_block(rows: np.ndarray[Any, Any], bases: np.ndarray[Any, Any], compress: bool) -> Any:
-    """The block format as written in columns.py's docstring, computed with numpy: the oracle
-    for blocks.encode_block (and, byte for byte, the numpy encoder this release replaced)."""
-    deltas = np.diff(rows, axis=1, prepend=bases.reshape(-1, 1))
-    low, high = (int(deltas.min()), int(deltas.max())) if deltas.size else (0, 0)
-    if max(-low, high) > 2**31 - 1:
-        return LimitExceededError
-    width = next(w for w in (1, 2, 4) if -(1 << (8 * w - 1)) <= low and high < 1 << (8 * w - 1))
-    raw = deltas.astype(f"<i{width}").tobytes()
-    if not compress:
-        return BlockCodec.RAW, width, raw
-    shuffled = np.frombuffer(raw, np.uint8).reshape(-1, width).T.tobytes()
-    packed = zstandard.ZstdCompressor(level=3, write_content_size=True).compress(shuffled)
-    if len(packed) >= len(raw):
-        return BlockCodec.RAW, width, raw
-    return BlockCodec.SHUFFLE_ZSTD, width, packed
-
-
-@st.composite
-def blocks(draw: st.DrawFn) -> tuple[list[list[int]], list[int]]:
-    metrics, samples = draw(st.integers(0, 6)), draw(st.integers(1, 40))
-    scale = draw(st.sampled_from([1, 127, 128, 2**15, 2**31 - 1, 2**31]))
-    delta = st.integers(-scale, scale) | st.sampled_from([scale, -scale, 0])
-    rows, bases = [], []
-    for _ in range(metrics):
-        row = [draw(st.integers(-(2**53), 2**53))]
-        for d in draw(st.lists(delta, min_size=samples - 1, max_size=samples - 1)):
-            row.append(row[-1] + d)
-        rows.append(row)
-        bases.append(row[0] - draw(st.just(0) | delta))
-    return rows, bases
-
-
-@PROFILE
-@given(blocks(), st.booleans())
-def test_block_encoder_follows_the_spec_and_the_numpy_decoder_reads_it(
-    block: tuple[list[list[int]], list[int]], compress: bool
-) -> None:
-    rows, bases = block
-    count = sum(map(len, rows))
-    array = np.asarray(rows, dtype=np.int64).reshape(len(rows), -1 if rows else 0)
-    expected = _spec_block(array, np.asarray(bases, dtype=np.int64), compress)
-    error, encoded = _outcome(lambda: encode_block(rows, bases, compress=compress))
-    if expected is LimitExceededError:
-        assert error is LimitExceededError
-        return
-    assert encoded == expected
-    codec, width, data = encoded
-    deltas = decode_block(codec, width, data, count).astype(np.int64)
-    np.testing.assert_array_equal(
-        np.cumsum(deltas.reshape(array.shape), axis=1) + np.asarray(bases).reshape(-1, 1), array
-    )
