@@ -259,7 +259,8 @@ def change_password(
         raise ForbiddenError("the current password is not correct")
     check_password(new_password, user.email)
     user.password_hash = passwords.hash_password(new_password)
-    user.password_changed_at = whole_second_after(now)  # tokens issued until now stop working
+    # Past every token issued so far, whose iat may be ahead of now (_issue_time): they all stop.
+    user.password_changed_at = whole_second_after(_issue_time(user, now))
     user.version += 1
     user.updated_at = now
     revoked = repository.revoke_user_tokens(session, user.id, now, "password_changed")

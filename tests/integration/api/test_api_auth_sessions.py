@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -201,3 +203,28 @@ def test_logout_with_an_api_key_or_another_users_refresh_token_is_refused(
     assert client.get("/v1/auth/me", headers=bearer(alices["access_token"])).status_code == 200
     bob_refresh = client.post("/v1/auth/refresh", json={"refresh_token": bobs["refresh_token"]})
     assert bob_refresh.status_code == 200
+
+
+def test_a_token_issued_ahead_of_the_clock_still_ends_with_a_password_change(
+    api: ApiHarness,
+) -> None:
+    """Tokens are never issued before the last password change, so right after one (or a
+    user's creation) their iat may be a whole second ahead of the clock. A change within that
+    second must still end them (found by a clean-clone run, where creation, sign-in and change
+    fell in one second)."""
+    user = create_user(api.session, UserRole.BILLING_AGENT)
+    user.password_changed_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+    api.session.flush()
+    client = api.client()
+    ahead = sign_in(client, user.email)
+    changed = client.post(
+        "/v1/auth/password",
+        headers=bearer(ahead["access_token"]),
+        json={"current_password": PASSWORD, "new_password": "a much longer passphrase 42"},
+    )
+    assert changed.status_code == 200, changed.text
+    refused = client.get("/v1/auth/me", headers=bearer(ahead["access_token"]))
+    assert refused.status_code == 401
+    assert "before the user's password changed" in refused.json()["detail"]
+    fresh = changed.json()["access_token"]
+    assert client.get("/v1/auth/me", headers=bearer(fresh)).status_code == 200
