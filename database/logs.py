@@ -102,7 +102,9 @@ def configure_logging(
             backtrace=False,
             diagnose=False,
         )
-    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    # The standard library filters at the same level, so records below it are never made (and
+    # uvicorn, seeing its loggers at TRACE, would wrap the app in its per-message logger).
+    logging.basicConfig(handlers=[_InterceptHandler()], level=logger.level(level).no, force=True)
     # Servers and workers install handlers of their own on their loggers: route those too.
     for name in ROUTED_LOGGERS:
         library_logger = logging.getLogger(name)

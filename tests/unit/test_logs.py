@@ -73,3 +73,23 @@ def test_url_masking_leaves_urls_without_password_alone() -> None:
     assert mask_url_password("mqtt://broker:1883") == "mqtt://broker:1883"
     assert mask_url_password("a postgresql://u:p@h/d b") == f"a postgresql://u:{MASK}@h/d b"
     assert redact({"count": 3, "secret_key": "x"}) == {"count": 3, "secret_key": MASK}
+
+
+def test_standard_library_records_below_the_level_are_never_made() -> None:
+    """uvicorn wraps the app in its per-message trace logger when its loggers are at TRACE:
+    the standard library must filter at the configured level, not hand everything over."""
+    from uvicorn.config import Config
+    from uvicorn.middleware.message_logger import MessageLoggerMiddleware
+
+    out = io.StringIO()
+    configure_logging("WARNING", "json", out)
+    assert logging.getLogger("uvicorn.error").getEffectiveLevel() == logging.WARNING
+    logging.getLogger("uvicorn.error").info("below the level")
+    assert out.getvalue() == ""
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        return None
+
+    config = Config(app, log_config=None)
+    config.load()
+    assert not isinstance(getattr(config.loaded_app, "app", None), MessageLoggerMiddleware)
