@@ -72,7 +72,7 @@ class Require:
     def __init__(self, action: Action) -> None:
         self.action = action
 
-    def __call__(self, principal: PrincipalDep) -> Principal:
+    async def __call__(self, principal: PrincipalDep) -> Principal:
         if not is_allowed(principal, self.action):
             raise ForbiddenError(f"a {principal.role} may not {self.action}")
         return principal

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Exists, SQLColumnExpression
+from sqlalchemy import Exists, ScalarSelect, SQLColumnExpression
 from sqlalchemy.orm import Session
 
 from cloud_api.errors import ConflictError, NotFoundError
@@ -69,6 +70,12 @@ def case_with_audit(session: Session, case_id: int) -> tuple[ReviewCase, list[Re
 def open_cases(session: Session, robot_id: uuid.UUID) -> list[ReviewCase]:
     """The robot's open cases (at most one per category), newest first."""
     return repository.cases(session, robot_id=robot_id, open_only=True, limit=len(CaseCategory))
+
+
+def open_cases_column(robot_id: SQLColumnExpression[uuid.UUID]) -> ScalarSelect[Any]:
+    """A column for another domain's query: the robot's open cases (what ``open_cases``
+    returns) as a JSON array of objects, in the same order."""
+    return repository.open_cases_json(robot_id, limit=len(CaseCategory))
 
 
 def has_open_case(

@@ -20,7 +20,7 @@ from cloud_api.access.permissions import is_allowed, tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
 from cloud_api.broker_accounts import MqttCredentials
-from cloud_api.conventions import ListQuery, Page, paginate
+from cloud_api.conventions import ListQuery, Page, paginate_rows
 from cloud_api.enrollment import service as enrollment
 from cloud_api.errors import ConflictError, ForbiddenError, UnprocessableError
 from cloud_api.reviews import service as reviews
@@ -29,8 +29,6 @@ from cloud_api.robots.schemas import (
     ClockOut,
     GapSummary,
     OldestGap,
-    PendingRotation,
-    ReviewCaseBrief,
     RobotDetail,
     RobotOut,
     RobotRegistered,
@@ -75,39 +73,45 @@ REVIEW_FILTERS = frozenset({"review", "tamper"})
 
 def describe(session: Session, principal: Principal, robot: Robot) -> RobotDetail:
     """The robot with its clock, open gaps, open review cases (for those who may read them)
-    and the rotation under way: a handful of indexed lookups of one robot."""
-    clock = repository.clock_of(session, robot)
-    gap_count, oldest = repository.open_gaps(session, robot.id)
-    rotation = repository.current_rotation(session, robot.id)
+    and the rotation under way."""
+    return detail(session, principal, robot.id, None)
+
+
+def detail(
+    session: Session, principal: Principal, robot_id: uuid.UUID, tenant: str | None
+) -> RobotDetail:
+    """One query: the robot, if among ``tenant``'s (None: any), with what describe() adds."""
     cases = (
-        [ReviewCaseBrief.model_validate(c) for c in reviews.open_cases(session, robot.id)]
-        if is_allowed(principal, Action.REVIEWS_READ)
-        else None
+        reviews.open_cases_column(Robot.id) if is_allowed(principal, Action.REVIEWS_READ) else None
     )
+    row = repository.detail_of(session, robot_id, tenant, cases)
+    if row is None:
+        raise RobotNotFoundError(f"no robot {robot_id}")
+    clock = row["clock"]
     return RobotDetail.model_validate(
         {
-            **RobotOut.of(robot, repository.tenant_slug(session, robot.tenant_id)).model_dump(),
+            **row,
             "clock": None
             if clock is None
             else ClockOut(
-                boot_id=clock.boot_id,
-                skew_s=clock.max_offset_us / 1e6,
-                estimated_at=clock.updated_at,
+                boot_id=clock["boot_id"],
+                skew_s=clock["max_offset_us"] / 1e6,
+                estimated_at=clock["updated_at"],
             ),
             "sequence_gaps": GapSummary(
-                open=gap_count,
-                oldest_open=None if oldest is None else OldestGap.model_validate(oldest),
+                open=row["open_gaps"],
+                oldest_open=None
+                if row["oldest_open_gap"] is None
+                else OldestGap.model_validate(row["oldest_open_gap"]),
             ),
-            "open_review_cases": cases,
-            "pending_rotation": None
-            if rotation is None
-            else PendingRotation.model_validate(rotation),
+            "open_review_cases": row["open_cases"],
+            "pending_rotation": row["rotation"],
         }
     )
 
 
 def read(session: Session, principal: Principal, robot_id: uuid.UUID) -> RobotDetail:
-    return describe(session, principal, visible(session, principal, robot_id))
+    return detail(session, principal, robot_id, tenant_scope(principal))
 
 
 def list_page(session: Session, principal: Principal, query: ListQuery) -> Page[RobotOut]:
@@ -115,9 +119,8 @@ def list_page(session: Session, principal: Principal, query: ListQuery) -> Page[
     Filtering by review cases needs reviews:read (a tenant is not told of its own)."""
     if REVIEW_FILTERS & query.filters.keys() and not is_allowed(principal, Action.REVIEWS_READ):
         raise ForbiddenError("filtering robots by review cases needs the reviews:read permission")
-    page = paginate(session, repository.readable(tenant_scope(principal)), query)
-    slugs = tenants.slugs_of(session, {robot.tenant_id for robot in page.items})
-    return page.map(lambda robot: RobotOut.of(robot, slugs[robot.tenant_id]))
+    page = paginate_rows(session, repository.listed(tenant_scope(principal)), query)
+    return page.map(RobotOut.model_validate)
 
 
 def _tenant_to_register_in(session: Session, principal: Principal | None, named: str | None) -> str:

@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, cast, func, literal, select, text, update
+from sqlalchemy import (
+    RowMapping,
+    ScalarSelect,
+    Select,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Numeric
 
@@ -31,6 +42,35 @@ def readable(tenant: str | None) -> Select[Robot]:
     """The robots of ``tenant`` (a slug), or of every tenant when None: the one place the
     robots a principal may see are decided (``permissions.tenant_scope`` gives the tenant)."""
     statement = select(Robot).join(Tenant, Tenant.id == Robot.tenant_id)
+    return statement if tenant is None else statement.where(Tenant.slug == tenant)
+
+
+LISTED_COLUMNS = (
+    "id",
+    "serial_number",
+    "robot_class",
+    "manufacturer",
+    "model",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "online",
+    "last_seen_at",
+    "enrolled_at",
+    "firmware_version",
+    "software_version",
+    "created_at",
+)
+"""What a listing shows of each robot (no key, no broker account)."""
+
+
+def listed(tenant: str | None) -> Select[Any]:
+    """``readable(tenant)`` as rows of the listed columns and ``tenant`` (the slug): a page
+    of robots without loading them as objects or asking for their tenants' slugs again."""
+    columns = [Robot.__table__.c[name] for name in LISTED_COLUMNS]
+    statement = select(*columns, Tenant.slug.label("tenant")).join_from(
+        Robot, Tenant, Tenant.id == Robot.tenant_id
+    )
     return statement if tenant is None else statement.where(Tenant.slug == tenant)
 
 
@@ -121,37 +161,82 @@ def telemetry_points(
     return points.order_by(time_column, Metric.key)
 
 
-def clock_of(session: Session, robot: Robot) -> RobotClock | None:
-    """The estimate of the robot's clock during its current boot, or its latest one."""
-    query = select(RobotClock).where(RobotClock.robot_id == robot.id)
-    if robot.boot_id is not None:
-        current = session.scalar(query.where(RobotClock.boot_id == robot.boot_id))
-        if current is not None:
-            return current
-    return session.scalar(query.order_by(RobotClock.updated_at.desc()).limit(1))
-
-
-def open_gaps(session: Session, robot_id: uuid.UUID) -> tuple[int, SequenceGap | None]:
-    """How many of the robot's gaps are open, and the oldest of them (the partial index)."""
-    where = (SequenceGap.robot_id == robot_id, SequenceGap.closed_at.is_(None))
-    count = session.scalar(select(func.count()).select_from(SequenceGap).where(*where)) or 0
-    oldest = session.scalar(
-        select(SequenceGap)
-        .where(*where)
-        .order_by(SequenceGap.detected_at, SequenceGap.first_seq)
-        .limit(1)
-    )
-    return count, oldest
-
-
-def current_rotation(session: Session, robot_id: uuid.UUID) -> CredentialRotation | None:
-    """The robot's rotation under way, read without a lock (``pending_rotation`` locks it)."""
-    return session.scalar(
-        select(CredentialRotation).where(
-            CredentialRotation.robot_id == robot_id,
-            CredentialRotation.state.in_([RotationState.REQUESTED, RotationState.CONFIRMED]),
+def detail_of(
+    session: Session,
+    robot_id: uuid.UUID,
+    tenant: str | None,
+    open_cases: ScalarSelect[Any] | None,
+) -> RowMapping | None:
+    """The robot (its columns) with, in the same round trip: ``tenant`` (its slug); ``clock``,
+    the estimate of the clock during its current boot, or else its latest; ``open_gaps``,
+    how many of its sequence gaps are open (the partial index), and ``oldest_open_gap``;
+    ``rotation``, its credential rotation under way (read without a lock:
+    ``pending_rotation`` locks it); ``open_cases``, the column given (another domain's,
+    correlated with ``robots.id``) or null. Nested records are JSON objects. None if the
+    robot is not among ``readable(tenant)``."""
+    r = Robot.__table__.c
+    c, g, cr = RobotClock, SequenceGap, CredentialRotation
+    clock = (
+        select(
+            func.json_build_object(
+                "boot_id", c.boot_id, "max_offset_us", c.max_offset_us, "updated_at", c.updated_at
+            )
         )
+        .where(c.robot_id == r.id)
+        .order_by((c.boot_id == r.boot_id).desc().nulls_last(), c.updated_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    open_gap = (g.robot_id == r.id, g.closed_at.is_(None))
+    gap_count = select(func.count()).select_from(g).where(*open_gap).scalar_subquery()
+    oldest = (
+        select(
+            func.json_build_object(
+                "first_seq", g.first_seq, "last_seq", g.last_seq, "detected_at", g.detected_at
+            )
+        )
+        .where(*open_gap)
+        .order_by(g.detected_at, g.first_seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rotation = (
+        select(
+            func.json_build_object(
+                "id",
+                cr.id,
+                "state",
+                cr.state,
+                "requested_at",
+                cr.requested_at,
+                "expires_at",
+                cr.expires_at,
+                "new_mqtt_username",
+                cr.new_mqtt_username,
+            )
+        )
+        .where(
+            cr.robot_id == r.id, cr.state.in_([RotationState.REQUESTED, RotationState.CONFIRMED])
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = (
+        select(
+            *Robot.__table__.c,
+            Tenant.slug.label("tenant"),
+            clock.label("clock"),
+            gap_count.label("open_gaps"),
+            oldest.label("oldest_open_gap"),
+            rotation.label("rotation"),
+            (open_cases if open_cases is not None else null()).label("open_cases"),
+        )
+        .join_from(Robot.__table__, Tenant, Tenant.id == r.tenant_id)
+        .where(r.id == robot_id)
+    )
+    if tenant is not None:
+        statement = statement.where(Tenant.slug == tenant)
+    return session.execute(statement).mappings().first()
 
 
 def robot_for_update(session: Session, robot_id: uuid.UUID) -> Robot | None:
