@@ -9,10 +9,12 @@ principal's id) and hands back the broker changes the caller applies after the c
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from cloud_api.access.actions import Action
@@ -77,14 +79,18 @@ def describe(session: Session, principal: Principal, robot: Robot) -> RobotDetai
     return detail(session, principal, robot.id, None)
 
 
+@functools.cache
+def _detail_query(tenant_scoped: bool, with_cases: bool) -> Select[Any]:
+    cases = reviews.open_cases_column(Robot.id) if with_cases else None
+    return repository.detail_query(tenant_scoped, cases)
+
+
 def detail(
     session: Session, principal: Principal, robot_id: uuid.UUID, tenant: str | None
 ) -> RobotDetail:
     """One query: the robot, if among ``tenant``'s (None: any), with what describe() adds."""
-    cases = (
-        reviews.open_cases_column(Robot.id) if is_allowed(principal, Action.REVIEWS_READ) else None
-    )
-    row = repository.detail_of(session, robot_id, tenant, cases)
+    query = _detail_query(tenant is not None, is_allowed(principal, Action.REVIEWS_READ))
+    row = repository.detail_of(session, query, robot_id, tenant)
     if row is None:
         raise RobotNotFoundError(f"no robot {robot_id}")
     clock = row["clock"]

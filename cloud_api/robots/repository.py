@@ -10,6 +10,7 @@ from sqlalchemy import (
     RowMapping,
     ScalarSelect,
     Select,
+    bindparam,
     cast,
     func,
     literal,
@@ -74,8 +75,19 @@ def listed(tenant: str | None) -> Select[Any]:
     return statement if tenant is None else statement.where(Tenant.slug == tenant)
 
 
+_ROBOT_BY_ID = select(Robot).where(Robot.id == bindparam("robot_id"))
+_TENANT_ROBOT_BY_ID = (
+    select(Robot)
+    .join(Tenant, Tenant.id == Robot.tenant_id)
+    .where(Robot.id == bindparam("robot_id"), Tenant.slug == bindparam("tenant"))
+)
+
+
 def visible_robot(session: Session, robot_id: uuid.UUID, tenant: str | None) -> Robot | None:
-    return session.scalar(readable(tenant).where(Robot.id == robot_id))
+    """The robot if among ``readable(tenant)`` (statements built once: every robot route asks)."""
+    if tenant is None:
+        return session.scalar(_ROBOT_BY_ID, {"robot_id": robot_id})
+    return session.scalar(_TENANT_ROBOT_BY_ID, {"robot_id": robot_id, "tenant": tenant})
 
 
 def actions_of(session: Session, robot_id: uuid.UUID) -> list[RobotAction]:
@@ -161,13 +173,11 @@ def telemetry_points(
     return points.order_by(time_column, Metric.key)
 
 
-def detail_of(
-    session: Session,
-    robot_id: uuid.UUID,
-    tenant: str | None,
-    open_cases: ScalarSelect[Any] | None,
-) -> RowMapping | None:
-    """The robot (its columns) with, in the same round trip: ``tenant`` (its slug); ``clock``,
+def detail_query(tenant_scoped: bool, open_cases: ScalarSelect[Any] | None) -> Select[Any]:
+    """The statement of ``detail_of``, built once by the caller (building it costs more than
+    running it) with the parameters ``robot_id`` and, when ``tenant_scoped``, ``tenant``.
+
+    A row is the robot (its columns) with, in the same round trip: ``tenant`` (its slug); ``clock``,
     the estimate of the clock during its current boot, or else its latest; ``open_gaps``,
     how many of its sequence gaps are open (the partial index), and ``oldest_open_gap``;
     ``rotation``, its credential rotation under way (read without a lock:
@@ -232,11 +242,21 @@ def detail_of(
             (open_cases if open_cases is not None else null()).label("open_cases"),
         )
         .join_from(Robot.__table__, Tenant, Tenant.id == r.tenant_id)
-        .where(r.id == robot_id)
+        .where(r.id == bindparam("robot_id"))
     )
+    if tenant_scoped:
+        statement = statement.where(Tenant.slug == bindparam("tenant"))
+    return statement
+
+
+def detail_of(
+    session: Session, query: Select[Any], robot_id: uuid.UUID, tenant: str | None
+) -> RowMapping | None:
+    """A ``detail_query`` run for one robot (``tenant`` None: a query not tenant-scoped)."""
+    parameters: dict[str, object] = {"robot_id": robot_id}
     if tenant is not None:
-        statement = statement.where(Tenant.slug == tenant)
-    return session.execute(statement).mappings().first()
+        parameters["tenant"] = tenant
+    return session.execute(query, parameters).mappings().first()
 
 
 def robot_for_update(session: Session, robot_id: uuid.UUID) -> Robot | None:
