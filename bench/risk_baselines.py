@@ -51,17 +51,17 @@ def score_python_loop(plan: RatingPlan, features: pl.DataFrame) -> list[tuple[fl
         sev = bs * math.exp(
             sum(v for v, f in zip(logs, plan.factors, strict=False) if f.target == "severity")
         )
-        u = plan.reference_annual_hours / 8760
+        u = plan.utilisation_of(row["robot_class"])
         hours = max(8760 * (row["exposure_h"] / 10 + u * 168) / (720 + 168), 500.0)
         expected = freq * 4000 / 1000
         z = expected / (expected + k)
         mod = z * (0.3 / expected) + (1 - z)
         technical = freq * sev * hours / 1000 * mod * multiplier
-        reference = bf * bs * plan.reference_annual_hours / 1000 * multiplier
+        reference = bf * bs * 8760 * u / 1000 * multiplier
         premium = max(min(max(technical, 0.75 * reference), 1.25 * reference), 150.0)
         contributions = [
             *logs,
-            math.log(hours / 4000),
+            math.log(hours / (8760 * u)),
             math.log(mod),
             math.log(reference),
             math.log(premium / technical),

@@ -101,6 +101,9 @@ def fleet_inputs(plan: RatingPlan, features: pl.DataFrame, factors: CompiledFact
         base_frequency=base_frequency,
         base_severity=base_severity,
         credibility_k=k,
+        prior_utilisation=np.array(
+            [plan.utilisation_of(c) for c in features.get_column("robot_class")]
+        ),
         exposure_h=features.get_column("exposure_h").to_numpy() / 10.0,
         elapsed_h=np.full(n, 720.0),
         claim_count=rng.poisson(0.3, n).astype(np.float64),

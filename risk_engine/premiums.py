@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from database.models.score import SCORE_FIGURES
+from risk_engine.features.credible import credible_features
 from risk_engine.features.rating import FEATURES
 from risk_engine.plans.schema import RatingPlan
 from risk_engine.scoring import (
@@ -38,7 +39,12 @@ def fleet_inputs(plan: RatingPlan, factors: CompiledFactors, frame: pl.DataFrame
     unknown = set(frame.get_column("robot_class").unique()) - set(plan.robot_classes)
     if unknown:
         raise PlanDoesNotRateClassError(f"the plan has no base rate for {sorted(unknown)}")
-    base_frequency, base_severity, k = class_rates(plan, frame.get_column("robot_class"))
+    robot_class = frame.get_column("robot_class")
+    base_frequency, base_severity, k = class_rates(plan, robot_class)
+    classes = plan.robot_classes
+    utilisation = robot_class.replace_strict(
+        classes, [plan.utilisation_of(c) for c in classes], return_dtype=pl.Float64
+    )
 
     def column(name: str, default: float) -> np.ndarray:
         return frame.get_column(name).fill_null(default).cast(pl.Float64).to_numpy()
@@ -47,6 +53,7 @@ def fleet_inputs(plan: RatingPlan, factors: CompiledFactors, frame: pl.DataFrame
         base_frequency=base_frequency,
         base_severity=base_severity,
         credibility_k=k,
+        prior_utilisation=utilisation.to_numpy(),
         exposure_h=column("exposure_h", 0.0),
         elapsed_h=column("elapsed_h", 1.0),
         claim_count=column("claim_count", 0.0),
@@ -88,8 +95,10 @@ def score_frame(
 ) -> pl.DataFrame:
     """One row per robot of ``features``: robot_id, SCORE_FIGURES, and JSON texts features,
     contributions (log-scale, by factor) and reasons (up to four, largest increase first)."""
-    frame = features.join(experience, on="robot_id", how="left", maintain_order="left").join(
-        previous, on="robot_id", how="left", maintain_order="left"
+    frame = (
+        credible_features(plan, features)
+        .join(experience, on="robot_id", how="left", maintain_order="left")
+        .join(previous, on="robot_id", how="left", maintain_order="left")
     )
     factors = compile_factors(plan, frame)
     scores = score_fleet(plan, factors, fleet_inputs(plan, factors, frame))
@@ -100,7 +109,7 @@ def score_frame(
         "robot_id",
         "robot_class",
         *(pl.lit(pl.Series(name, values)) for name, values in figures.items()),
-        _json(pl.struct(*FEATURES), "v").alias("features"),
+        _json(pl.struct(*(f for f in FEATURES if f in frame.columns)), "v").alias("features"),
         _json(pl.struct(*(pl.lit(contributions.get_column(n)) for n in factors.names)), "v").alias(
             "contributions"
         ),

@@ -45,6 +45,7 @@ class FleetInputs:
     base_frequency: FloatArray  # claims per 1,000 h, summed over coverages
     base_severity: FloatArray  # currency per claim
     credibility_k: FloatArray  # expected claims
+    prior_utilisation: FloatArray  # operating / calendar hours the projection blends toward
     exposure_h: FloatArray  # operating hours so far in the period
     elapsed_h: FloatArray  # calendar hours so far in the period
     claim_count: FloatArray  # claims over the experience window
@@ -141,7 +142,7 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
     hours = pricing.projected_annual_hours(
         inputs.exposure_h,
         inputs.elapsed_h,
-        plan.reference_annual_hours,
+        inputs.prior_utilisation,
         plan.usage_prior_hours,
         plan.minimum_annual_hours,
     )
@@ -151,19 +152,28 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
     )
     pure = pricing.pure_premium(frequency, severity, hours) * mod
     technical = pricing.technical_premium(pure, multiplier)
+    # The class reference premium: the class's hazard at the hours the class operates (its
+    # utilisation in the plan, else the plan's reference hours).
+    class_hours = inputs.prior_utilisation * pricing.HOURS_PER_YEAR
     reference_premium = (
-        inputs.base_frequency * inputs.base_severity * plan.reference_annual_hours / 1000.0
+        inputs.base_frequency * inputs.base_severity * class_hours / 1000.0
     ) * multiplier
     in_force = np.where(
         np.isnan(inputs.previous_premium), reference_premium, inputs.previous_premium
     )
-    premium = pricing.capped_premium(
-        technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
+    # The cap limits changes between periods of a policy in force; a new robot's first premium
+    # is its credible technical premium, uncapped (docs/risk.md, "Minimum and cap").
+    premium = np.where(
+        np.isnan(inputs.previous_premium),
+        np.maximum(technical, plan.minimum_premium),
+        pricing.capped_premium(
+            technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
+        ),
     )
     # Column-major (n, F + 4): one contiguous row of the transposed buffer per contribution.
     by_contribution = np.empty((logs.shape[1] + 4, logs.shape[0]))
     np.copyto(by_contribution[:-4], logs.T)
-    np.divide(hours, plan.reference_annual_hours, out=by_contribution[-4])
+    np.divide(hours, class_hours, out=by_contribution[-4])
     np.log(by_contribution[-4], out=by_contribution[-4])
     np.log(mod, out=by_contribution[-3])
     np.log(reference_premium, out=by_contribution[-2])

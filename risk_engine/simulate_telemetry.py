@@ -106,7 +106,9 @@ def simulate_hours(
         "joint_temperature_c.1": _gauge(joint, 4 + 10 * r, shape),
         "joint_temperature_c.2": _gauge(joint - 3, 4 + 8 * r, shape),
         "motor_temperature_c.1": _gauge(70 + 30 * r + rng.normal(0, 2, shape), 5 + 10 * r, shape),
-        "vibration_rms_m_s2.1": _gauge(1.5 + 3 * r + 0.01 * r * h, np.array(0.2), shape),
+        "vibration_rms_m_s2.1": _gauge(
+            1.5 + 3 * r + VIBRATION_DRIFT_PER_H * r * h, np.array(0.2), shape
+        ),
         "battery_soh_pct": _gauge(95 - 0.002 * (1 + 5 * r) * h, np.array(0.1), shape),
         "controller_cpu_pct": _gauge(30 + rng.normal(0, 3, shape), np.array(10.0), shape),
     }
@@ -182,9 +184,15 @@ def _share_above(mean: float, sd: float, limit: float) -> float:
     return 0.5 * math.erfc((limit - mean) / (sd * math.sqrt(2.0)))
 
 
-def expected_features(riskiness: float) -> dict[str, float]:
-    """The rating features a robot of ``riskiness`` reports in the long run (rates per 1,000
-    operating hours, trends per 1,000 h): what the simulator's hazards imply on average."""
+VIBRATION_DRIFT_PER_H = 0.01
+"""How fast a robot's vibration rises within a simulated batch, per hour and unit of riskiness."""
+
+
+def expected_features(riskiness: float, hours: float = 1.0) -> dict[str, float]:
+    """The rating features a robot of ``riskiness`` reports on average over a batch of
+    ``hours`` hours (rates per 1,000 operating hours, trends per 1,000 h): what the simulator's
+    hazards imply. The vibration level is the mean over the batch: it drifts upwards within a
+    batch (``simulate_hours``), so a month's level is higher than a day's."""
     r = riskiness
     events = {kind: 1000.0 * rate * (1 + 10 * r) for kind, rate in EVENT_RATES.items()}
     channels = (  # mean hourly maximum, its spread and the limit of each temperature channel
@@ -203,5 +211,5 @@ def expected_features(riskiness: float) -> dict[str, float]:
         "missing_data_share": 0.0,
         "data_gap_count": 0.0,
         "tamper_flag": 0.0,
-        "vibration_level": 1.5 + 3 * r,
+        "vibration_level": 1.5 + 3 * r + VIBRATION_DRIFT_PER_H * r * (hours - 1) / 2,
     }

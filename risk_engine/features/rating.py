@@ -44,6 +44,14 @@ FEATURES: Mapping[str, str] = {
     "vibration_level": "mean vibration RMS, m/s2",
     "maintenance_overdue_days": "days past the maintenance interval since the last maintenance",
     "firmware_age_days": "days since the last firmware change (or commissioning)",
+    "collision_count": "collisions in the period (the larger of events and counter)",
+    "protective_stop_count": "protective stops in the period (events or counter)",
+    "emergency_stop_count": "emergency stops in the period (events or counter)",
+    "over_temperature_count": "over-temperature events in the period",
+    "fault_count_info": "severity-0 faults in the period",
+    "fault_count_warning": "severity-1 faults in the period",
+    "fault_count_error": "severity-2 faults in the period",
+    "fault_count_critical": "severity-3 faults in the period",
     "missing_data_share": "share of operated hours (counter) in hours that sent no telemetry",
     "data_gap_count": "unfilled gaps in the robot's signed chain",
     "tamper_flag": "1 if the robot's hash chain broke",
@@ -66,23 +74,26 @@ def _rate(count: pl.Expr) -> pl.Expr:
     return count * 1000.0 / pl.max_horizontal(pl.col("exposure_h"), pl.lit(MIN_RATE_EXPOSURE_H))
 
 
-def _event_rates() -> list[pl.Expr]:
-    def larger(events: str, counter: str) -> pl.Expr:
-        return pl.max_horizontal(pl.col(events), _counter_increase(counter))
+def _larger(events: str, counter: str) -> pl.Expr:
+    return pl.max_horizontal(pl.col(events), _counter_increase(counter))
 
-    rates = [
-        _rate(larger("collision_events", "collision_counter")).alias("collision_rate"),
-        _rate(larger("protective_stop_events", "protective_stop_counter")).alias(
-            "protective_stop_rate"
-        ),
-        _rate(larger("emergency_stop_events", "emergency_stop_counter")).alias(
-            "emergency_stop_rate"
-        ),
-        _rate(pl.col("over_temperature_events")).alias("over_temperature_rate"),
-    ]
-    for level in ("info", "warning", "error", "critical"):
-        rates.append(_rate(pl.col(f"fault_events_{level}")).alias(f"fault_rate_{level}"))
-    return rates
+
+# Count feature -> its expression over the state; each has a rate feature of the same stem.
+_COUNTS: Mapping[str, pl.Expr] = {
+    "collision_count": _larger("collision_events", "collision_counter"),
+    "protective_stop_count": _larger("protective_stop_events", "protective_stop_counter"),
+    "emergency_stop_count": _larger("emergency_stop_events", "emergency_stop_counter"),
+    "over_temperature_count": pl.col("over_temperature_events"),
+    **{
+        f"fault_count_{level}": pl.col(f"fault_events_{level}")
+        for level in ("info", "warning", "error", "critical")
+    },
+}
+RATE_OF_COUNT: Mapping[str, str] = {count: count.replace("_count", "_rate") for count in _COUNTS}
+
+
+def _event_rates() -> list[pl.Expr]:
+    return [_rate(pl.col(count)).alias(rate) for count, rate in RATE_OF_COUNT.items()]
 
 
 def rating_features(
@@ -115,6 +126,7 @@ def rating_features(
             ((pl.lit(as_of) - since) / 3600.0).clip(lower_bound=1.0), pl.col("observed_h")
         ).alias("elapsed_h"),
     )
+    frame = frame.with_columns(count.alias(name) for name, count in _COUNTS.items())
     return frame.select(
         "robot_id",
         "robot_class",
@@ -126,6 +138,7 @@ def rating_features(
             "thermal_stress"
         ),
         *_event_rates(),
+        *_COUNTS,
         _slope("soh").alias("battery_soh_trend"),
         _slope("vibration").alias("vibration_trend"),
         (pl.col("vibration_y") / pl.col("vibration_n").clip(lower_bound=1.0)).alias(

@@ -83,19 +83,19 @@ def capped_premium(
 def projected_annual_hours(
     exposure_h: FloatArray,
     elapsed_h: FloatArray,
-    reference_hours: float,
+    prior_utilisation: FloatArray | float,
     prior_hours: float,
     minimum_hours: float,
 ) -> FloatArray:
     """Operating hours a year, projected from the period so far (n,).
 
-    ``8760 * (exposure_h + u_ref * prior_hours) / (elapsed_h + prior_hours)`` with
-    ``u_ref = reference_hours / 8760``: a credibility-style blend of the observed utilisation with
-    the reference one, ``prior_hours`` calendar hours strong; floored at ``minimum_hours`` and
-    capped at 8760 (no robot operates more hours than a year has).
+    ``8760 * (exposure_h + u_0 * prior_hours) / (elapsed_h + prior_hours)`` with ``u_0`` the
+    prior utilisation (the robot's class's, as the book shows it: operating over calendar hours):
+    a credibility-style blend of the observed utilisation with the class's, ``prior_hours``
+    calendar hours strong; floored at ``minimum_hours`` and capped at 8760 (no robot operates
+    more hours than a year has).
     """
-    reference_utilisation = reference_hours / HOURS_PER_YEAR
-    utilisation = (exposure_h + reference_utilisation * prior_hours) / (elapsed_h + prior_hours)
+    utilisation = (exposure_h + prior_utilisation * prior_hours) / (elapsed_h + prior_hours)
     return np.clip(HOURS_PER_YEAR * utilisation, minimum_hours, HOURS_PER_YEAR)
 
 

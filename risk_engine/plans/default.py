@@ -13,8 +13,10 @@ capped against) is then the expected loss of a typical robot, not of a robot tha
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
+from pathlib import Path
 
 from risk_engine.plans.schema import (
     BaseRate,
@@ -169,9 +171,13 @@ def rebased(factor: RatingFactor, value: float) -> tuple[RatingFactor, float]:
     return factor.model_copy(update={"reference": reference}), shift
 
 
-def starter_plan(effective_from: datetime) -> RatingPlan:
+STARTER_PRIORS = Path(__file__).with_name("starter_priors.json")
+
+
+def starter_plan(effective_from: datetime, *, with_priors: bool = True) -> RatingPlan:
     """A complete plan with the simulated fleet's true relativities and typical loadings, its
-    base rates quoted at a typical simulated robot (see the module docstring)."""
+    base rates quoted at a typical simulated robot (see the module docstring); with the rate
+    priors and class utilisation fitted on a simulated book (``starter_priors.py``)."""
     typical = expected_features(TYPICAL_RISKINESS)
     factors, shift = [], {"frequency": 0.0, "severity": 0.0}
     for spec in ROBOT_FACTORS:
@@ -181,6 +187,21 @@ def starter_plan(effective_from: datetime) -> RatingPlan:
         factors.append(factor)
         shift[factor.target] += log_relativity
     frequency, severity = math.exp(shift["frequency"]), math.exp(shift["severity"])
+    priors: dict[str, object] = {}
+    if with_priors:
+        stored = json.loads(STARTER_PRIORS.read_text())
+        priors = {key: stored[key] for key in ("rate_priors", "class_utilisation")}
+    return RatingPlan.model_validate(
+        {
+            **_starter(effective_from, factors, frequency, severity).model_dump(),
+            **priors,
+        }
+    )
+
+
+def _starter(
+    effective_from: datetime, factors: list[RatingFactor], frequency: float, severity: float
+) -> RatingPlan:
     return RatingPlan(
         name="starter plan (simulated hazards)",
         effective_from=effective_from,

@@ -16,6 +16,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from risk_engine.kernels.pricing import HOURS_PER_YEAR
 from risk_engine.kernels.rating import Transform
 
 PlanStatus = Literal["draft", "approved", "retired"]
@@ -110,6 +111,41 @@ class Credibility(_Frozen):
         return self.k.get(robot_class, self.default_k)
 
 
+MAX_PRIOR_K = 1.0e6
+"""k (expected events) stored when the data show no variation left around the complement (the
+Bühlmann-Straub VHM is not positive): the robot's own count then never moves its rate."""
+
+
+class RatePrior(_Frozen):
+    """Credibility for one event-rate feature (events per 1,000 operating hours).
+
+    The robot's rate is estimated as the posterior mean of a gamma-Poisson model,
+    ``mu * (count + k) / (mu * exposure / 1000 + k)``: its own count over its exposure,
+    weighted ``Z = E / (E + k)`` with ``E = mu * exposure / 1000`` its expected events, against
+    the complement ``mu = exp(intercept[class] + sum of coefficient * log1p(max(covariate,
+    0)))``, the rate the
+    book shows for robots of its class with its condition signals (temperatures, vibration,
+    battery wear), which are measured well within hours where events take weeks."""
+
+    feature: str = Field(description="the rate feature estimated, e.g. collision_rate")
+    count: str = Field(description="the feature holding the event count, e.g. collision_count")
+    intercept: dict[str, float] = Field(
+        min_length=1, description="per robot class: log events per 1,000 h at covariates 0"
+    )
+    covariates: dict[str, float] = Field(
+        default_factory=dict, description="feature -> coefficient on the log scale"
+    )
+    k: dict[str, float] = Field(min_length=1, description="per robot class, in expected events")
+
+    @model_validator(mode="after")
+    def _classes(self) -> Self:
+        if set(self.k) != set(self.intercept):
+            raise ValueError(f"{self.feature}: k and intercept must name the same classes")
+        if any(not 0 < k <= MAX_PRIOR_K for k in self.k.values()):
+            raise ValueError(f"{self.feature}: k must be in (0, {MAX_PRIOR_K:g}]")
+        return self
+
+
 class RatingPlan(_Frozen):
     """A complete rating plan. Versions are assigned by the database when a plan is saved."""
 
@@ -134,6 +170,16 @@ class RatingPlan(_Frozen):
         ge=0,
         description="calendar hours at the reference utilisation blended into the projection",
     )
+    rate_priors: list[RatePrior] = Field(
+        default_factory=list,
+        description="event rates estimated with credibility (rates a plan has no prior for "
+        "are the raw count over max(exposure, 100 h))",
+    )
+    class_utilisation: dict[str, float] = Field(
+        default_factory=dict,
+        description="per robot class, the book's operating hours over calendar hours: what the "
+        "hours projection blends toward (a class absent: reference_annual_hours / 8760)",
+    )
     fit_report: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -146,7 +192,16 @@ class RatingPlan(_Frozen):
             raise ValueError("one base rate per robot class and coverage")
         if self.effective_to is not None and self.effective_to <= self.effective_from:
             raise ValueError("effective_to must be after effective_from")
+        features = [prior.feature for prior in self.rate_priors]
+        if len(set(features)) != len(features):
+            raise ValueError("one rate prior per feature")
+        if any(not 0 < u <= 1 for u in self.class_utilisation.values()):
+            raise ValueError("a class utilisation is a share of calendar hours, in (0, 1]")
         return self
+
+    def utilisation_of(self, robot_class: str) -> float:
+        """What the hours projection of a class blends toward (operating / calendar hours)."""
+        return self.class_utilisation.get(robot_class, self.reference_annual_hours / HOURS_PER_YEAR)
 
     @property
     def robot_classes(self) -> list[str]:

@@ -117,10 +117,16 @@ def test_the_cap_holds_a_renewal_to_its_previous_premium(db_connection: Connecti
     assert after["premium"] == pytest.approx(1.25 * before)
     reasons = json.loads(after["reasons"])
     assert reasons[0]["log_change"] >= reasons[-1]["log_change"] > 0
-    # New business is capped against its class reference premium.
+    # New business is charged its credible technical premium, uncapped; its reference is the
+    # class's premium at the class's utilisation (what the robot would be quoted without data).
     first_row = first.scores.row(0, named=True)
-    frequency, severity = starter_plan(PERIOD).class_rates("mobile_robot")
-    assert first_row["reference_premium"] == pytest.approx(frequency * severity * 4 / 0.7 * 1.03)
+    plan = starter_plan(PERIOD)
+    frequency, severity = plan.class_rates("mobile_robot")
+    class_hours = 8760 * plan.utilisation_of("mobile_robot")
+    assert first_row["premium"] == pytest.approx(first_row["technical_premium"])
+    assert first_row["reference_premium"] == pytest.approx(
+        frequency * severity * class_hours / 1000 / 0.7 * 1.03
+    )
 
 
 def _closed_state_from_table(conn: Connection, roles: MetricRoles, before: float) -> pl.DataFrame:

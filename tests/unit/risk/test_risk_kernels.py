@@ -55,7 +55,7 @@ def test_pure_premium_and_projected_hours() -> None:
     assert pricing.pure_premium(np.array([0.1]), np.array([1e4]), np.array([4000.0]))[0] == 4000
     # 300 h in 720 h, prior 168 h at 4,000/8,760: 8,760 x (300 + 76.71) / 888 = 3,720.7 h
     hours = pricing.projected_annual_hours(
-        np.array([300.0, 0.0]), np.array([720.0, 720.0]), 4000.0, 168.0, 1000.0
+        np.array([300.0, 0.0]), np.array([720.0, 720.0]), 4000.0 / 8760, 168.0, 1000.0
     )
     assert hours[0] == pytest.approx(8760 * (300 + 4000 / 8760 * 168) / 888)
     assert hours[1] == 1000.0  # the prior alone gives 756.8 h: the floor holds
@@ -220,7 +220,7 @@ def test_projected_hours_never_exceed_the_hours_of_a_year() -> None:
     hours = pricing.projected_annual_hours(
         exposure_h=np.array([24.0, 240.0, 0.0]),
         elapsed_h=np.array([1.0, 24.0, 24.0]),
-        reference_hours=4000.0,
+        prior_utilisation=4000.0 / 8760,
         prior_hours=0.0,
         minimum_hours=500.0,
     )

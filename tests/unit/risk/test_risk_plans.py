@@ -72,9 +72,26 @@ def _features(n: int) -> pl.DataFrame:
     )
 
 
+def _credible(plan: RatingPlan, row: dict[str, float]) -> dict[str, float]:
+    """The plan's credible rates of one robot, by docs/risk.md section 2 (the frame has rates
+    only: the count is the rate times its raw denominator)."""
+    credible = dict(row)
+    klass = str(row["robot_class"])
+    for prior in plan.rate_priors:
+        mu = math.exp(
+            prior.intercept[klass]
+            + sum(c * math.log1p(max(row[name], 0.0)) for name, c in prior.covariates.items())
+        )
+        count = row[prior.feature] * max(row["exposure_h"], 100.0) / 1000
+        k = prior.k[klass]
+        credible[prior.feature] = mu * (count + k) / (mu * row["exposure_h"] / 1000 + k)
+    return credible
+
+
 def _reference_premium(plan: RatingPlan, row: dict[str, float], claims: float) -> float:
-    """One robot, by the formulas of docs/risk.md, in plain Python."""
+    """One robot, new business, by the formulas of docs/risk.md, in plain Python."""
     freq_base, sev_base = plan.class_rates(str(row["robot_class"]))
+    row = _credible(plan, row)
     freq_log = sev_log = 0.0
     for f in plan.factors:
         x = row[f.variable]
@@ -93,13 +110,13 @@ def _reference_premium(plan: RatingPlan, row: dict[str, float], claims: float) -
         else:
             sev_log += value
     freq, sev = freq_base * math.exp(freq_log), sev_base * math.exp(sev_log)
-    hours = max(500.0, 8760 * (row["exposure_h"] + 4000 / 8760 * 168) / (720 + 168))
+    u = plan.class_utilisation[str(row["robot_class"])]
+    hours = max(500.0, 8760 * (row["exposure_h"] + u * 168) / (720 + 168))
     expected = freq * 3000 / 1000
     z = expected / (expected + 8.0)
     mod = z * claims / expected + 1 - z
     technical = freq * sev * hours / 1000 * mod * 1.03 / 0.70
-    reference = freq_base * sev_base * 4 * 1.03 / 0.70
-    return max(min(max(technical, 0.75 * reference), 1.25 * reference), 150.0)
+    return max(technical, 150.0)  # new business: uncapped, the minimum premium holds
 
 
 def test_score_frame_matches_a_robot_by_robot_reference() -> None:
