@@ -92,6 +92,57 @@ def fit(  # noqa: PLR0917 (typer options)
         raise typer.Exit(1) from error
 
 
+@app.command()
+def calibrate(  # noqa: PLR0917 (typer options)
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="A plan as JSON (default: the starter plan).")
+    ] = None,
+    robots: Annotated[int, typer.Option(min=100, help="Simulated robots.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated fleet.")] = 11,
+    riskiness: Annotated[
+        str, typer.Option(help="Riskiness of the simulated fleet: uniform or skewed.")
+    ] = "uniform",
+    data: Annotated[
+        Path | None, typer.Option(help="A table with claims (CSV or Parquet) instead.")
+    ] = None,
+    claims: Annotated[str, typer.Option(help="Column of claim counts (with --data).")] = (
+        "claim_count"
+    ),
+    output: Annotated[
+        Path | None, typer.Option(help="A directory for calibration.svg and calibration.json.")
+    ] = None,
+) -> None:
+    """How well a plan's technical premiums match the truth: on a simulated fleet with known
+    hazards (by hours of telemetry and by predicted decile), or on a table with claims."""
+    from rich.console import Console
+
+    from risk_engine import calibration_report as report
+    from risk_engine.plans.default import starter_plan
+    from risk_engine.plans.schema import RatingPlan
+
+    if riskiness not in report.RISKINESS:
+        raise typer.BadParameter(f"riskiness is one of {sorted(report.RISKINESS)}")
+    now = datetime.now(UTC)
+    plan = (
+        starter_plan(now)
+        if plan_file is None
+        else RatingPlan.model_validate_json(plan_file.read_text())
+    )
+    if data is not None:
+        from risk_engine.fit_command import FitSource, load_table
+
+        result = report.with_claims(plan, load_table(FitSource(data=data)), claims=claims)
+    else:
+        truth = starter_plan(now, with_priors=False)
+        result = report.simulated(plan, truth, robots, seed, riskiness)
+    report.print_calibration(Console(), result)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        report.write_chart(result, output / "calibration.svg")
+        report.write_figures(result, output / "calibration.json")
+        typer.echo(f"chart and figures written to {output}")
+
+
 @plan_app.command("load")
 def plan_load(
     path: Path,

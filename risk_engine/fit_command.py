@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,6 +101,34 @@ def print_report(console: Console, result: FitResult) -> None:
     console.print(factors)
 
 
+PRIOR_BOOK_ROBOTS = 2000
+
+
+def with_simulated_priors(result: FitResult, robots: int, console: Console) -> FitResult:
+    """The draft with rate priors and class utilisation fitted on a simulated telemetry book
+    (of another seed than the table's), and its calibration on a fleet of a third seed in the
+    fit report (``calibration.<hours>h.<measure>``)."""
+    from risk_engine.calibration import (
+        SimulatedFleet,
+        simulated_book,
+        uniform_riskiness,
+        with_fitted_priors,
+    )
+    from risk_engine.calibration_report import print_calibration, simulated
+    from risk_engine.plans.default import starter_plan
+
+    size = min(robots, PRIOR_BOOK_ROBOTS)
+    book = simulated_book(SimulatedFleet.draw(size, seed=3, riskiness=uniform_riskiness), seed=3)
+    plan = with_fitted_priors(result.plan, book)
+    truth = starter_plan(plan.effective_from, with_priors=False)
+    calibration = simulated(plan, truth, size, seed=11, riskiness="uniform")
+    print_calibration(console, calibration)
+    plan = plan.model_copy(
+        update={"fit_report": {**plan.fit_report, **calibration.report_figures()}}
+    )
+    return replace(result, plan=plan, report={**result.report, **calibration.report_figures()})
+
+
 def run_fit(
     source: FitSource,
     *,
@@ -131,6 +159,8 @@ def run_fit(
     )
     result = fit_plan(frame, request, effective_from=datetime.now(UTC))
     console = Console()
+    if simulated:
+        result = with_simulated_priors(result, source.simulated, console)
     print_report(console, result)
     if output is not None:
         output.write_text(result.plan.model_dump_json(indent=2))

@@ -161,15 +161,16 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
     in_force = np.where(
         np.isnan(inputs.previous_premium), reference_premium, inputs.previous_premium
     )
-    # The cap limits changes between periods of a policy in force; a new robot's first premium
-    # is its credible technical premium, uncapped (docs/risk.md, "Minimum and cap").
-    premium = np.where(
-        np.isnan(inputs.previous_premium),
-        np.maximum(technical, plan.minimum_premium),
-        pricing.capped_premium(
-            technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
-        ),
+    premium = pricing.capped_premium(
+        technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
     )
+    if plan.rate_priors:
+        # The cap limits changes between periods of a policy in force; with credible rates a
+        # new robot's first premium is its technical premium, uncapped. A plan without rate
+        # priors keeps capping new business against the class reference: its raw rates are
+        # biased low on little data (docs/risk.md, "Minimum and cap").
+        new = np.isnan(inputs.previous_premium)
+        premium = np.where(new, np.maximum(technical, plan.minimum_premium), premium)
     # Column-major (n, F + 4): one contiguous row of the transposed buffer per contribution.
     by_contribution = np.empty((logs.shape[1] + 4, logs.shape[0]))
     np.copyto(by_contribution[:-4], logs.T)

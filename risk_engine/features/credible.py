@@ -10,22 +10,26 @@ condition signals imply. Rates without a prior keep the raw rule (count over max
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import polars as pl
 
 from risk_engine.features.rating import MIN_RATE_EXPOSURE_H
 from risk_engine.plans.schema import RatePrior, RatingPlan
 
 
-def complement(prior: RatePrior) -> pl.Expr:
+def complement(prior: RatePrior, columns: Collection[str] | None = None) -> pl.Expr:
     """``mu`` (events per 1,000 h) of each robot: exp(intercept of its class + the sum of
-    each covariate's coefficient times its ``signal``)."""
+    each covariate's coefficient times its ``signal``). A covariate missing from ``columns``
+    (a table of rates without that signal) counts as a signal of 0."""
     classes = list(prior.intercept)
     intercept = pl.col("robot_class").replace_strict(
         classes, [prior.intercept[c] for c in classes], default=None, return_dtype=pl.Float64
     )
     linear = intercept
     for covariate, coefficient in prior.covariates.items():
-        linear = linear + coefficient * signal(pl.col(covariate))
+        if columns is None or covariate in columns:
+            linear = linear + coefficient * signal(pl.col(covariate))
     return linear.exp()
 
 
@@ -35,14 +39,16 @@ def signal(column: pl.Expr) -> pl.Expr:
     return column.cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0).log1p()
 
 
-def credible_rate(prior: RatePrior, *, has_count: bool = True) -> pl.Expr:
-    """The robot's credible rate of ``prior.feature``, per 1,000 operating hours. Without the
-    count column (a table of rates only), the count is the raw rate times its denominator."""
+def credible_rate(prior: RatePrior, columns: Collection[str] | None = None) -> pl.Expr:
+    """The robot's credible rate of ``prior.feature``, per 1,000 operating hours, over a frame
+    of ``columns`` (None: every column there is). Without the count column (a table of rates
+    only), the count is the raw rate times its denominator."""
+    has_count = columns is None or prior.count in columns
     classes = list(prior.k)
     k = pl.col("robot_class").replace_strict(
         classes, [prior.k[c] for c in classes], default=None, return_dtype=pl.Float64
     )
-    mu = complement(prior)
+    mu = complement(prior, columns)
     thousands = pl.col("exposure_h").cast(pl.Float64).clip(lower_bound=0.0) / 1000.0
     count = (
         (
@@ -63,6 +69,5 @@ def credible_features(plan: RatingPlan, features: pl.DataFrame) -> pl.DataFrame:
     if not plan.rate_priors:
         return features
     return features.with_columns(
-        credible_rate(prior, has_count=prior.count in features.columns).alias(prior.feature)
-        for prior in plan.rate_priors
+        credible_rate(prior, features.columns).alias(prior.feature) for prior in plan.rate_priors
     )

@@ -143,3 +143,34 @@ def test_the_starter_plans_priors_are_what_their_fit_gives() -> None:
         assert mine["feature"] == theirs["feature"]
         for part in ("intercept", "covariates", "k"):
             assert mine[part] == pytest.approx(theirs[part], rel=1e-6, abs=1e-9)
+
+
+def test_new_business_is_uncapped_only_under_credible_rates() -> None:
+    """With rate priors a new robot pays its technical premium; a plan without them still caps
+    new business against the class reference (its raw rates are biased low on little data)."""
+    from risk_engine.calibration import SimulatedFleet, observed_features, technical_premium
+    from risk_engine.premiums import score_frame
+
+    fleet = SimulatedFleet(np.array([0.0, 0.9]), pl.Series("robot_class", ["cobot"] * 2))
+    features = observed_features(fleet, 24, seed=2)
+    empty = features.select("robot_id").head(0)
+    experience = empty.with_columns(
+        pl.lit(None, pl.Float64).alias("claim_count"),
+        pl.lit(None, pl.Float64).alias("experience_h"),
+    )
+    previous = empty.with_columns(
+        pl.lit(None, pl.Float64).alias("previous_premium"),
+        pl.lit(None, pl.String).alias("previous_contributions"),
+    )
+    for plan in (starter_plan(NOW_FOR_TESTS), starter_plan(NOW_FOR_TESTS, with_priors=False)):
+        scores = score_frame(plan, features, experience, previous)
+        technical = scores.get_column("technical_premium").to_numpy()
+        np.testing.assert_allclose(technical, technical_premium(plan, features))
+        reference = scores.get_column("reference_premium").to_numpy()
+        expected = (
+            technical
+            if plan.rate_priors
+            else np.clip(technical, 0.75 * reference, 1.25 * reference)
+        )
+        np.testing.assert_allclose(scores.get_column("premium").to_numpy(), expected)
+        assert plan.rate_priors or (technical < 0.75 * reference).any()  # the cap did bind
