@@ -86,6 +86,19 @@ def print_report(console: Console, result: FitResult) -> None:
     note = excluded_note(result)
     if note is not None:
         console.print(note, markup=False)
+    if result.sparse:
+        sparse = Table(title="Sparse levels, shrunk toward the base level (too few claims)")
+        for column in ("factor", "level", "claims", "fitted", "kept"):
+            sparse.add_column(column, justify="right")
+        for level in result.sparse:
+            sparse.add_row(
+                level.factor,
+                level.level,
+                f"{level.claims:,.0f}",
+                f"{level.fitted:.3f}",
+                f"{level.kept:.3f}",
+            )
+        console.print(sparse)
     table = Table(title="Fit")
     table.add_column("measure")
     table.add_column("value", justify="right")

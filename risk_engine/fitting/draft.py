@@ -11,6 +11,7 @@ import polars as pl
 
 from risk_engine.fitting.design import Design, build_design
 from risk_engine.fitting.glm import GlmFit, fit_glm
+from risk_engine.fitting.sparse import SparseLevel, credible_coefficients, level_claims
 from risk_engine.kernels._types import BoolArray, FloatArray
 from risk_engine.kernels.deviance import gamma_deviance, poisson_deviance
 from risk_engine.kernels.lorenz import gini_index
@@ -49,7 +50,8 @@ class FitRequest:
 @dataclass(frozen=True)
 class FitResult:
     """excluded: the positions (from 0) in the table given of the rows left out for their
-    exposure, and excluded_claims the claims those rows carried."""
+    exposure, and excluded_claims the claims those rows carried; sparse: the levels with too
+    few claims to be rated on their own, shrunk toward the base level (``fitting.sparse``)."""
 
     plan: RatingPlan
     report: dict[str, float]
@@ -58,6 +60,7 @@ class FitResult:
     design: Design
     excluded: tuple[int, ...] = ()
     excluded_claims: float = 0.0
+    sparse: tuple[SparseLevel, ...] = ()
 
 
 def exposed_rows(frame: pl.DataFrame, request: FitRequest) -> BoolArray:
@@ -123,8 +126,22 @@ def _align(design: Design, reference: Design) -> FloatArray:
     return out
 
 
-def _relativities(fit: GlmFit, design: Design, specs: list[FactorSpec]) -> list[RatingFactor]:
-    by_key = dict(zip(design.columns, fit.coefficients.tolist(), strict=True))
+def _relativities(
+    fit: GlmFit, design: Design, specs: list[FactorSpec], claims: FloatArray
+) -> tuple[list[RatingFactor], list[SparseLevel]]:
+    """The specs' relativities from the fit, sparse levels shrunk (``fitting.sparse``)."""
+    dummies = {
+        (spec.name, level)
+        for spec in specs
+        if spec.kind in ("categorical", "banded")
+        for name, level in design.columns
+        if name == spec.name
+    }
+    by_key, sparse = credible_coefficients(
+        dict(zip(design.columns, fit.coefficients.tolist(), strict=True)),
+        level_claims(design, claims),
+        dummies,
+    )
     factors = []
     for spec in specs:
         if spec.kind == "categorical":
@@ -138,7 +155,7 @@ def _relativities(fit: GlmFit, design: Design, specs: list[FactorSpec]) -> list[
             factors.append(factor_from_spec(spec, [0.0, *bands[1:]]))
         else:
             factors.append(factor_from_spec(spec, by_key[(spec.name, "")]))
-    return factors
+    return factors, sparse
 
 
 def _base_rates(
@@ -190,7 +207,7 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
     report["rows"] = float(frame.height)
     report["excluded_rows"] = float(len(excluded))
     severity = _severity(frame, request)
-    factors = _relativities(frequency, design, _specs(request, "frequency"))
+    factors, sparse = _relativities(frequency, design, _specs(request, "frequency"), claims)
     if severity is not None:
         sev_fit, sev_design, has = severity
         average = frame.filter(pl.Series(has)).get_column(request.amount or "").to_numpy()
@@ -198,7 +215,12 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
         report["gamma_deviance"] = gamma_deviance(
             average / weight, sev_fit.predict(sev_design.matrix), weight
         )
-        factors += _relativities(sev_fit, sev_design, _specs(request, "severity"))
+        severity_factors, sparse_severity = _relativities(
+            sev_fit, sev_design, _specs(request, "severity"), weight
+        )
+        factors += severity_factors
+        sparse += sparse_severity
+    report["sparse_levels"] = float(len(sparse))
     plan = RatingPlan(
         name=f"draft fitted on {frame.height} rows",
         effective_from=effective_from,
@@ -222,4 +244,5 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
         design,
         excluded,
         excluded_claims,
+        tuple(sparse),
     )
