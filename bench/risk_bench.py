@@ -38,6 +38,7 @@ from bench.risk_baselines import START, python_fold, score_python_loop, sql_scor
 from database.settings import CloudSettings
 from migrations.runner import upgrade
 from risk_engine.copy import write_frame
+from risk_engine.features.credible import credible_features
 from risk_engine.features.state import MetricRoles, fold_rollups
 from risk_engine.plans.default import starter_plan
 from risk_engine.plans.repository import approve_plan, save_draft
@@ -120,9 +121,11 @@ def slice_inputs(inputs: FleetInputs, rows: slice) -> FleetInputs:
 def score_vectorized(
     plan: RatingPlan, features: pl.DataFrame, inputs: FleetInputs, threads: int
 ) -> None:
-    """Evaluate the factors on the features, then score: the inputs' other arrays are given.
+    """The credible rates, the factors on the features, then the score: the inputs' other
+    arrays are given.
     With several threads each takes a slice of the fleet, factors and scoring alike (numpy
     releases the GIL in its loops)."""
+    features = credible_features(plan, features)  # nothing to do for a plan without priors
     if threads == 1:
         score_fleet(plan, compile_factors(plan, features), inputs)
         return
@@ -139,8 +142,10 @@ def score_vectorized(
 
 def scoring(conn: Connection, robots: int, loop_robots: int, sql_robots: int) -> list[str]:
     plan = starter_plan(START)
+    today_plan = starter_plan(START, with_priors=False)
     features = simulate_features(robots, seed=5)
     inputs = fleet_inputs(plan, features, compile_factors(plan, features))
+    today = timed(lambda: score_vectorized(today_plan, features, inputs, 1), 5)
     single = timed(lambda: score_vectorized(plan, features, inputs, 1), 5)
     double = timed(lambda: score_vectorized(plan, features, inputs, 2), 5)
     sample = features.head(loop_robots)
@@ -167,7 +172,8 @@ def scoring(conn: Connection, robots: int, loop_robots: int, sql_robots: int) ->
         "",
         "| Implementation | robots | best s | median s | robots/s (best) | s per 1M robots |",
         "|---|---:|---:|---:|---:|---:|",
-        _row("numpy kernels, one thread", robots, single),
+        _row("numpy kernels with credible rates, one thread", robots, single),
+        _row("baseline: today's method (raw rates), one thread", robots, today),
         _row("numpy kernels, two threads (2 slices)", robots, double),
         _row("plain Python loop", loop_robots, loop),
         _row("SQL in PostgreSQL (LATERAL top four)", sql_robots, in_sql),
@@ -276,7 +282,8 @@ def end_to_end(url: str, robots: int, history_hours: int) -> list[str]:
         ids = pl.Series(
             conn.execute(text("SELECT id::text FROM robots ORDER BY id")).scalars().all()
         )
-        version = save_draft(conn, starter_plan(START), created_by="bench")
+        # Today's method first (no rate priors), then this method, in the same run.
+        version = save_draft(conn, starter_plan(START, with_priors=False), created_by="bench")
         approve_plan(conn, version, approved_by="bench", at=START)
         metric_ids = ensure_metrics(conn)
 
@@ -302,12 +309,21 @@ def end_to_end(url: str, robots: int, history_hours: int) -> list[str]:
                 conn, settings, trigger="schedule", as_of=START + timedelta(hours=hour, minutes=5)
             )
 
+    def timed_rescore(hour: int) -> tuple[Any, float]:
+        began = time.perf_counter()
+        result = rescore_at(hour)
+        return result, time.perf_counter() - began
+
     history = sum(report(h, 6, h) for h in range(0, history_hours, 6))
     rescore_at(history_hours)
     new_rows = report(history_hours, 1, 99)
-    began = time.perf_counter()
-    result = rescore_at(history_hours + 1)
-    ours = time.perf_counter() - began
+    _, today = timed_rescore(history_hours + 1)
+    switch = START + timedelta(hours=history_hours + 1, minutes=30)
+    with engine.begin() as conn:
+        version = save_draft(conn, starter_plan(switch), created_by="bench")
+        approve_plan(conn, version, approved_by="bench", at=switch)
+    report(history_hours + 1, 1, 98)
+    result, ours = timed_rescore(history_hours + 2)
     with engine.connect() as conn:
         began = time.perf_counter()
         conn.execute(
@@ -343,6 +359,8 @@ def end_to_end(url: str, robots: int, history_hours: int) -> list[str]:
         "| Step | seconds |",
         "|---|---:|",
         f"| robocover incremental rescore (reads + fold + score + writes) | {ours:.2f} |",
+        "| baseline: the same rescore by today's method (raw rates, no rate priors), the"
+        f" hour before | {today:.2f} |",
         "| baseline: SQL aggregation over the period's whole history (no scoring) |"
         f" {full_sql:.2f} |",
         f"| baseline: reading the same new rows and folding them in a Python loop (no scoring)"

@@ -7,7 +7,7 @@ modification, the cap and minimum, the exact log-scale decomposition and the top
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -36,6 +36,9 @@ class CompiledFactors:
     severity_factors: BoolArray
     names: tuple[str, ...]
     reasons: tuple[str, ...]
+    # compile_factors' (F + 4, n) buffer of which log_relativities is the first F rows,
+    # transposed: taken (once) by score_fleet for the contributions.
+    spare: list[FloatArray] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,15 @@ def factor_log_relativity(
 def compile_factors(plan: RatingPlan, features: pl.DataFrame) -> CompiledFactors:
     """Evaluate every factor of ``plan`` on ``features`` (one row per robot). The matrix is
     column-major (each factor's column contiguous): every later pass runs factor by factor."""
-    by_factor = np.empty((len(plan.factors), features.height))
-    for row, factor in zip(by_factor, plan.factors, strict=True):
+    # Four rows more than the factors: score_fleet writes the other contributions there, so the
+    # (F + 4, n) matrix of contributions is built without copying the factors' rows.
+    count = len(plan.factors)
+    by_contribution = np.empty((count + len(EXTRA_CONTRIBUTIONS), features.height))
+    for row, factor in zip(by_contribution[:count], plan.factors, strict=True):
         factor_log_relativity(factor, features.get_column(factor.variable), out=row)
     return CompiledFactors(
-        log_relativities=by_factor.T,
+        log_relativities=by_contribution[:count].T,
+        spare=[by_contribution],
         frequency_factors=np.array([f.target == "frequency" for f in plan.factors], dtype=bool),
         severity_factors=np.array([f.target == "severity" for f in plan.factors], dtype=bool),
         names=(*(f.name for f in plan.factors), *EXTRA_CONTRIBUTIONS),
@@ -129,6 +136,18 @@ def class_rates(plan: RatingPlan, robot_class: pl.Series) -> tuple[FloatArray, .
     table = np.array([(*plan.class_rates(c), plan.credibility.k_of(c)) for c in classes])
     picked = table[codes.to_numpy()]
     return picked[:, 0].copy(), picked[:, 1].copy(), picked[:, 2].copy()
+
+
+def _contribution_rows(factors: CompiledFactors) -> FloatArray:
+    """The (F + 4, n) buffer whose first F rows are the factors' log-relativities: the one
+    compile_factors left for the first score of these factors (no copy), else a new one (a
+    second score must not write into the first one's contributions)."""
+    logs = factors.log_relativities
+    if factors.spare:
+        return factors.spare.pop()
+    by_contribution = np.empty((logs.shape[1] + 4, logs.shape[0]))
+    np.copyto(by_contribution[:-4], logs.T)
+    return by_contribution
 
 
 def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs) -> FleetScores:
@@ -171,9 +190,9 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
         # biased low on little data (docs/risk.md, "Minimum and cap").
         new = np.isnan(inputs.previous_premium)
         premium = np.where(new, np.maximum(technical, plan.minimum_premium), premium)
-    # Column-major (n, F + 4): one contiguous row of the transposed buffer per contribution.
-    by_contribution = np.empty((logs.shape[1] + 4, logs.shape[0]))
-    np.copyto(by_contribution[:-4], logs.T)
+    # Column-major (n, F + 4): one contiguous row of the transposed buffer per contribution;
+    # compile_factors left room for the four after the factors' (else they are copied).
+    by_contribution = _contribution_rows(factors)
     np.divide(hours, class_hours, out=by_contribution[-4])
     np.log(by_contribution[-4], out=by_contribution[-4])
     np.log(mod, out=by_contribution[-3])

@@ -5,69 +5,105 @@ shown almost nothing. Each rate with a prior in the plan becomes the gamma-Poiss
 mean ``mu * (count + k) / (mu * exposure / 1000 + k)`` (docs/risk.md, section 2): the robot's own
 count weighs in as its exposure grows, against the complement ``mu`` that its class and its
 condition signals imply. Rates without a prior keep the raw rule (count over max(exposure,
-100 h)). Pure: a feature frame in, the same frame with those rate columns replaced out.
+100 h)). Pure and vectorized: a feature frame in, the same frame with those rate columns
+replaced out (numpy over columns; the class is looked up once for every prior).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from risk_engine.features.rating import MIN_RATE_EXPOSURE_H
+from risk_engine.kernels._types import FloatArray, IntArray
 from risk_engine.plans.schema import RatePrior, RatingPlan
 
 
-def complement(prior: RatePrior, columns: Collection[str] | None = None) -> pl.Expr:
-    """``mu`` (events per 1,000 h) of each robot: exp(intercept of its class + the sum of
-    each covariate's coefficient times its ``signal``). A covariate missing from ``columns``
-    (a table of rates without that signal) counts as a signal of 0."""
-    classes = list(prior.intercept)
-    intercept = pl.col("robot_class").replace_strict(
-        classes, [prior.intercept[c] for c in classes], default=None, return_dtype=pl.Float64
-    )
-    linear = intercept
-    for covariate, coefficient in prior.covariates.items():
-        if columns is None or covariate in columns:
-            linear = linear + coefficient * signal(pl.col(covariate))
-    return linear.exp()
+def signal(values: FloatArray) -> FloatArray:
+    """How a covariate enters the complement: ``log1p`` of its value floored at 0 (the hazards
+    grow with a signal roughly in proportion, and rates are multiplicative); missing is 0."""
+    result: FloatArray = np.fmax(values, 0.0)  # fmax: NaN gives 0
+    np.log1p(result, out=result)
+    return result
 
 
-def signal(column: pl.Expr) -> pl.Expr:
-    """How a covariate enters the complement: ``log1p`` of its value floored at 0 (the
-    hazards grow with a signal roughly in proportion, and rates are multiplicative)."""
-    return column.cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0).log1p()
+def _column(features: pl.DataFrame, name: str) -> FloatArray:
+    values: FloatArray = features.get_column(name).cast(pl.Float64).fill_null(0.0).to_numpy()
+    return values
 
 
-def credible_rate(prior: RatePrior, columns: Collection[str] | None = None) -> pl.Expr:
-    """The robot's credible rate of ``prior.feature``, per 1,000 operating hours, over a frame
-    of ``columns`` (None: every column there is). Without the count column (a table of rates
-    only), the count is the raw rate times its denominator."""
-    has_count = columns is None or prior.count in columns
-    classes = list(prior.k)
-    k = pl.col("robot_class").replace_strict(
-        classes, [prior.k[c] for c in classes], default=None, return_dtype=pl.Float64
-    )
-    mu = complement(prior, columns)
-    thousands = pl.col("exposure_h").cast(pl.Float64).clip(lower_bound=0.0) / 1000.0
-    count = (
-        (
-            pl.col(prior.count)
-            if has_count
-            else pl.col(prior.feature) * thousands.clip(lower_bound=MIN_RATE_EXPOSURE_H / 1000.0)
-        )
-        .cast(pl.Float64)
-        .fill_null(0.0)
-    )
-    estimate = mu * (count + k) / (mu * thousands + k)
-    # A class the prior does not know keeps the raw rate (the plan's validation lists classes).
-    return pl.when(k.is_not_null()).then(estimate).otherwise(pl.col(prior.feature))
+@dataclass
+class _Fleet:
+    """What every prior reads of the frame, looked up once: class codes into ``classes``
+    (``len(classes)`` for a class no prior knows, ``unknown`` if any robot has one), exposure in
+    thousands of hours."""
+
+    features: pl.DataFrame
+    classes: list[str]
+    codes: IntArray
+    unknown: bool
+    thousands: FloatArray
+
+    def by_class(self, table: dict[str, float]) -> FloatArray:
+        lookup = np.array([table.get(c, np.nan) for c in self.classes] + [np.nan])
+        picked: FloatArray = np.take(lookup, self.codes)
+        return picked
+
+
+def _covariate_terms(priors: list[RatePrior], features: pl.DataFrame) -> FloatArray:
+    """``sum of coefficient * signal`` (priors, n) of every prior: one (priors x covariates) by
+    (covariates x n) product. A covariate the frame lacks counts as 0."""
+    names = sorted({c for prior in priors for c in prior.covariates} & set(features.columns))
+    if not names:
+        return np.zeros((len(priors), features.height))
+    signals = np.empty((len(names), features.height))
+    for row, name in zip(signals, names, strict=True):
+        row[:] = signal(_column(features, name))
+    weights = np.array([[prior.covariates.get(name, 0.0) for name in names] for prior in priors])
+    terms: FloatArray = weights @ signals
+    return terms
+
+
+def credible_rate(prior: RatePrior, fleet: _Fleet, term: FloatArray) -> FloatArray:
+    """The robots' credible rates of ``prior.feature`` (n,), per 1,000 operating hours, with
+    ``term`` its covariate term (n,), overwritten.
+
+    Without the count column (a table of rates only), the count is the raw rate times its
+    denominator; a class without a prior keeps its rate."""
+    raw = _column(fleet.features, prior.feature)
+    k = fleet.by_class(prior.k)
+    if prior.count in fleet.features.columns:
+        estimate = _column(fleet.features, prior.count) + k
+    else:
+        estimate = raw * np.maximum(fleet.thousands, MIN_RATE_EXPOSURE_H / 1000.0) + k
+    mu = term
+    mu += fleet.by_class(prior.intercept)
+    np.exp(mu, out=mu)
+    estimate *= mu  # mu (count + k) / (mu e + k)
+    mu *= fleet.thousands
+    mu += k
+    estimate /= mu
+    if fleet.unknown:
+        np.copyto(estimate, raw, where=np.isnan(k))
+    return estimate
 
 
 def credible_features(plan: RatingPlan, features: pl.DataFrame) -> pl.DataFrame:
     """``features`` with every rate the plan has a prior for replaced by its credible rate."""
     if not plan.rate_priors:
         return features
+    classes = sorted({c for prior in plan.rate_priors for c in prior.k})
+    code = pl.lit(len(classes), pl.Int64)
+    for index, name in reversed(list(enumerate(classes))):
+        code = pl.when(pl.col("robot_class") == name).then(pl.lit(index, pl.Int64)).otherwise(code)
+    codes: IntArray = features.select(code.alias("code")).to_series().to_numpy()
+    thousands = np.clip(_column(features, "exposure_h"), 0.0, None) / 1000.0
+    unknown = bool((codes == len(classes)).any())
+    fleet = _Fleet(features, classes, codes, unknown, thousands)
+    terms = _covariate_terms(plan.rate_priors, features)
     return features.with_columns(
-        credible_rate(prior, features.columns).alias(prior.feature) for prior in plan.rate_priors
+        pl.Series(prior.feature, credible_rate(prior, fleet, terms[j]))
+        for j, prior in enumerate(plan.rate_priors)
     )

@@ -64,7 +64,9 @@ def fit_rate_prior(
     rows = book.filter(pl.col("exposure_h") > 0)
     codes = _class_codes(rows, classes)
     dummies = (codes[:, None] == np.arange(1, len(classes))[None, :]).astype(np.float64)
-    signals = rows.select(signal(pl.col(c)).alias(c) for c in covariates).to_numpy()
+    signals = np.column_stack(
+        [signal(rows.get_column(c).cast(pl.Float64).fill_null(0.0).to_numpy()) for c in covariates]
+    )
     matrix = np.hstack([dummies, signals])
     thousands = rows.get_column("exposure_h").to_numpy() / 1000.0
     counts = rows.get_column(count_column).cast(pl.Float64).to_numpy()
