@@ -75,19 +75,18 @@ def credible_rate(prior: RatePrior, fleet: _Fleet, term: FloatArray) -> FloatArr
     raw = _column(fleet.features, prior.feature)
     k = fleet.by_class(prior.k)
     if prior.count in fleet.features.columns:
-        estimate = _column(fleet.features, prior.count) + k
+        numerator = _column(fleet.features, prior.count) + k
     else:
-        estimate = raw * np.maximum(fleet.thousands, MIN_RATE_EXPOSURE_H / 1000.0) + k
-    mu = term
-    mu += fleet.by_class(prior.intercept)
-    np.exp(mu, out=mu)
-    estimate *= mu  # mu (count + k) / (mu e + k)
-    mu *= fleet.thousands
-    mu += k
-    estimate /= mu
+        numerator = raw * np.maximum(fleet.thousands, MIN_RATE_EXPOSURE_H / 1000.0) + k
+    # mu (N + k) / (mu e + k) = (N + k) / (e + k / mu), and k / mu = exp(log k - a - term).
+    shrink = np.negative(term, out=term)
+    shrink += fleet.by_class({c: np.log(k_c) - prior.intercept[c] for c, k_c in prior.k.items()})
+    np.exp(shrink, out=shrink)
+    shrink += fleet.thousands
+    numerator /= shrink
     if fleet.unknown:
-        np.copyto(estimate, raw, where=np.isnan(k))
-    return estimate
+        np.copyto(numerator, raw, where=np.isnan(k))
+    return numerator
 
 
 def credible_features(plan: RatingPlan, features: pl.DataFrame) -> pl.DataFrame:
