@@ -34,7 +34,8 @@ def _python_factor(factor: Any, x: float) -> float:
 
 
 def score_python_loop(plan: RatingPlan, features: pl.DataFrame) -> list[tuple[float, list[int]]]:
-    """The same scoring, robot by robot, in plain Python."""
+    """Today's method (raw rates, every robot capped), robot by robot, in plain Python: a
+    baseline of throughput, not a reference of the credible rates."""
     multiplier = (1 + plan.loadings.risk_margin) / (
         1 - plan.loadings.expense_ratio - plan.loadings.profit_margin
     )

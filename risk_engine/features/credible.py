@@ -84,7 +84,8 @@ def credible_rate(prior: RatePrior, fleet: _Fleet, term: FloatArray) -> FloatArr
     np.exp(shrink, out=shrink)
     shrink += fleet.thousands
     numerator /= shrink
-    if fleet.unknown:
+    if fleet.unknown or not set(fleet.classes) <= set(prior.k):
+        # Robots of a class this prior does not know keep their raw rate.
         np.copyto(numerator, raw, where=np.isnan(k))
     return numerator
 

@@ -13,6 +13,7 @@ count features (``RATE_OF_COUNT``) and the covariates. Robots need several perio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ import polars as pl
 from risk_engine.features.credible import signal
 from risk_engine.features.rating import RATE_OF_COUNT
 from risk_engine.fitting.glm import fit_glm
+from risk_engine.fitting.sparse import FULL_CREDIBILITY_CLAIMS
 from risk_engine.kernels.credibility import buhlmann_straub
 from risk_engine.plans.schema import RatePrior
 
@@ -34,6 +36,10 @@ K_CAP = 20.0
 """The largest k (expected events) a fit writes: however well the book's signals explain the
 events, 20 expected events of a robot's own record carry half the weight, so a robot that keeps
 colliding is charged for it even while its signals look healthy (a judgment, in docs/risk.md)."""
+
+
+class NoEventsError(ValueError):
+    """The book holds no event of the feature: nothing to fit its complement on."""
 
 
 @dataclass(frozen=True)
@@ -63,16 +69,32 @@ def fit_rate_prior(
     count_column = COUNT_OF_RATE[feature]
     rows = book.filter(pl.col("exposure_h") > 0)
     codes = _class_codes(rows, classes)
-    dummies = (codes[:, None] == np.arange(1, len(classes))[None, :]).astype(np.float64)
+    counts = rows.get_column(count_column).cast(pl.Float64).to_numpy()
+    events = np.bincount(codes, weights=counts, minlength=len(classes))
+    if events.sum() <= 0:
+        raise NoEventsError(f"no {count_column} in the book: no prior for {feature}")
+    # The class with most events is the GLM's base: a class without events must not be it.
+    # A class without events has no maximum-likelihood rate (its intercept runs toward minus
+    # infinity): its rows stay out of the GLM and it takes the base class's (Z = 0 below).
+    base = int(np.argmax(events))
+    others = [c for c in range(len(classes)) if c != base and events[c] > 0]
+    dummies = (codes[:, None] == np.array(others, dtype=np.int64)[None, :]).astype(np.float64)
     signals = np.column_stack(
         [signal(rows.get_column(c).cast(pl.Float64).fill_null(0.0).to_numpy()) for c in covariates]
     )
     matrix = np.hstack([dummies, signals])
     thousands = rows.get_column("exposure_h").to_numpy() / 1000.0
-    counts = rows.get_column(count_column).cast(pl.Float64).to_numpy()
-    fit = fit_glm("poisson", matrix, counts, offset=np.log(thousands))
-    intercepts = [fit.intercept] + [fit.intercept + c for c in fit.coefficients[: len(classes) - 1]]
-    expected = fit.predict(matrix, np.log(thousands))
+    fitted = events[codes] > 0
+    fit = fit_glm("poisson", matrix[fitted], counts[fitted], offset=np.log(thousands[fitted]))
+    # A class with few events (none: the GLM runs its intercept toward minus infinity) gets
+    # partial credibility toward the base class (as fitting.sparse does for levels).
+    shifts = np.zeros(len(classes))
+    for column, code in enumerate(others):
+        z = min(1.0, math.sqrt(events[code] / FULL_CREDIBILITY_CLAIMS))
+        shifts[code] = z * fit.coefficients[column]
+    intercepts = fit.intercept + shifts
+    slopes = fit.coefficients[len(others) :]
+    expected = np.exp(intercepts[codes] + signals @ slopes) * thousands
     robot_index = rows.get_column("robot_id").rank("dense").cast(pl.Int64).to_numpy() - 1
     k: dict[str, float] = {}
     report: dict[str, float] = {}
@@ -87,15 +109,13 @@ def fit_rate_prior(
         k[robot_class] = k_class
         report[f"{feature}.k.{robot_class}"] = k_class
     report[f"{feature}.events"] = float(counts.sum())
+    report[f"{feature}.sparse_classes"] = float((events < FULL_CREDIBILITY_CLAIMS).sum())
     report[f"{feature}.expected"] = float(expected.sum())
     prior = RatePrior(
         feature=feature,
         count=count_column,
-        intercept=dict(zip(classes, intercepts, strict=True)),
-        covariates={
-            name: float(c)
-            for name, c in zip(covariates, fit.coefficients[len(classes) - 1 :], strict=True)
-        },
+        intercept={c: float(a) for c, a in zip(classes, intercepts, strict=True)},
+        covariates={name: float(b) for name, b in zip(covariates, slopes, strict=True)},
         k=k,
     )
     return prior, report
@@ -105,7 +125,11 @@ def fit_priors(book: pl.DataFrame, features: Sequence[str], classes: Sequence[st
     """Priors for ``features`` (rate features with a count) and the utilisation of ``classes``."""
     priors, report = [], {"prior_book_rows": float(book.height)}
     for feature in features:
-        prior, figures = fit_rate_prior(book, feature, classes)
+        try:
+            prior, figures = fit_rate_prior(book, feature, classes)
+        except NoEventsError:  # the plan rates this feature by its raw rate
+            report[f"{feature}.skipped_no_events"] = 1.0
+            continue
         priors.append(prior)
         report.update(figures)
     hours = book.group_by("robot_class").agg(

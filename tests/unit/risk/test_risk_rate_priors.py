@@ -78,6 +78,45 @@ def test_a_class_without_a_prior_keeps_its_raw_rate() -> None:
     assert credible_features(_plan(PRIOR), frame).item(0, "collision_rate") == pytest.approx(6.0)
 
 
+def test_a_class_one_prior_does_not_know_keeps_that_raw_rate_not_nan() -> None:
+    """Priors may name different classes: a robot of a class one prior lacks keeps that rate
+    raw (a NaN would pass into the premium, or pick a banded factor's worst band)."""
+    partial = PRIOR.model_copy(
+        update={
+            "feature": "protective_stop_rate",
+            "count": "protective_stop_count",
+            "intercept": {"mobile_robot": 1.0},
+            "k": {"mobile_robot": 2.0},
+        }
+    )
+    frame = _robots([3.0], [500.0], [0.0]).with_columns(
+        pl.lit(4.0).alias("protective_stop_count"), pl.lit(8.0).alias("protective_stop_rate")
+    )
+    rates = credible_features(_plan(PRIOR, partial), frame)
+    assert rates.item(0, "protective_stop_rate") == pytest.approx(8.0)
+    assert not math.isnan(rates.item(0, "collision_rate"))
+
+
+def test_a_class_without_events_in_the_book_is_not_priced_at_nothing() -> None:
+    """The unpenalised GLM runs the intercept of a class without events toward minus infinity:
+    such a class gets partial credibility toward the class with most events instead."""
+    book = _book(600, 4, k_true=4.0, seed=8)
+    arms = book.with_columns(
+        pl.lit("industrial_arm").alias("robot_class"),
+        pl.col("robot_id") + 10_000,
+        pl.lit(0.0).alias("collision_count"),
+    ).head(400)
+    fitted = fit_priors(pl.concat([book, arms]), ["collision_rate"], ["cobot", "industrial_arm"])
+    (prior,) = fitted.priors
+    assert prior.intercept["industrial_arm"] == pytest.approx(prior.intercept["cobot"])
+    assert fitted.report["collision_rate.sparse_classes"] == 1.0
+    busy_arm = _robots([100.0], [5000.0], [0.0]).with_columns(
+        pl.lit("industrial_arm").alias("robot_class")
+    )
+    plan = _plan(prior)
+    assert credible_features(plan, busy_arm).item(0, "collision_rate") > 5.0
+
+
 def test_priors_are_validated() -> None:
     with pytest.raises(ValidationError, match="same classes"):
         RatePrior.model_validate({**PRIOR.model_dump(), "k": {"mobile_robot": 1.0}})
@@ -148,7 +187,7 @@ def test_the_starter_plans_priors_are_what_their_fit_gives() -> None:
 def test_new_business_is_uncapped_only_under_credible_rates() -> None:
     """With rate priors a new robot pays its technical premium; a plan without them still caps
     new business against the class reference (its raw rates are biased low on little data)."""
-    from risk_engine.calibration import SimulatedFleet, observed_features, technical_premium
+    from risk_engine.calibration import SimulatedFleet, observed_features
     from risk_engine.premiums import score_frame
 
     fleet = SimulatedFleet(np.array([0.0, 0.9]), pl.Series("robot_class", ["cobot"] * 2))
@@ -165,7 +204,6 @@ def test_new_business_is_uncapped_only_under_credible_rates() -> None:
     for plan in (starter_plan(NOW_FOR_TESTS), starter_plan(NOW_FOR_TESTS, with_priors=False)):
         scores = score_frame(plan, features, experience, previous)
         technical = scores.get_column("technical_premium").to_numpy()
-        np.testing.assert_allclose(technical, technical_premium(plan, features))
         reference = scores.get_column("reference_premium").to_numpy()
         expected = (
             technical
