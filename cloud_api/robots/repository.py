@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     RowMapping,
     ScalarSelect,
     Select,
@@ -38,12 +39,15 @@ from database.models import (
     telemetry_hourly,
 )
 
+RobotsSelect = TypeVar("RobotsSelect", bound=Select[Any])
 
-def readable(tenant: str | None) -> Select[Robot]:
-    """The robots of ``tenant`` (a slug), or of every tenant when None: the one place the
-    robots a principal may see are decided (``permissions.tenant_scope`` gives the tenant)."""
-    statement = select(Robot).join(Tenant, Tenant.id == Robot.tenant_id)
-    return statement if tenant is None else statement.where(Tenant.slug == tenant)
+
+def readable(statement: RobotsSelect, tenant: str | BindParameter[str] | None) -> RobotsSelect:
+    """``statement`` (over robots) joined with the robots' tenants and kept to ``tenant``'s (a
+    slug, or a bound parameter of one), or every tenant's when None: the one place the robots
+    a principal may see are decided (``permissions.tenant_scope`` gives the tenant)."""
+    joined = statement.join_from(Robot, Tenant, Tenant.id == Robot.tenant_id)
+    return joined if tenant is None else joined.where(Tenant.slug == tenant)
 
 
 LISTED_COLUMNS = (
@@ -66,25 +70,20 @@ LISTED_COLUMNS = (
 
 
 def listed(tenant: str | None) -> Select[Any]:
-    """``readable(tenant)`` as rows of the listed columns and ``tenant`` (the slug): a page
-    of robots without loading them as objects or asking for their tenants' slugs again."""
+    """The robots ``readable`` by ``tenant`` as rows of the listed columns and ``tenant`` (the
+    slug): a page of robots without loading them as objects or asking for their slugs again."""
     columns = [Robot.__table__.c[name] for name in LISTED_COLUMNS]
-    statement = select(*columns, Tenant.slug.label("tenant")).join_from(
-        Robot, Tenant, Tenant.id == Robot.tenant_id
-    )
-    return statement if tenant is None else statement.where(Tenant.slug == tenant)
+    return readable(select(*columns, Tenant.slug.label("tenant")), tenant)
 
 
-_ROBOT_BY_ID = select(Robot).where(Robot.id == bindparam("robot_id"))
-_TENANT_ROBOT_BY_ID = (
-    select(Robot)
-    .join(Tenant, Tenant.id == Robot.tenant_id)
-    .where(Robot.id == bindparam("robot_id"), Tenant.slug == bindparam("tenant"))
+_ROBOT_BY_ID = readable(select(Robot).where(Robot.id == bindparam("robot_id")), None)
+_TENANT_ROBOT_BY_ID = readable(
+    select(Robot).where(Robot.id == bindparam("robot_id")), bindparam("tenant")
 )
 
 
 def visible_robot(session: Session, robot_id: uuid.UUID, tenant: str | None) -> Robot | None:
-    """The robot if among ``readable(tenant)`` (statements built once: every robot route asks)."""
+    """The robot if ``readable`` by ``tenant`` (statements built once: every robot route asks)."""
     if tenant is None:
         return session.scalar(_ROBOT_BY_ID, {"robot_id": robot_id})
     return session.scalar(_TENANT_ROBOT_BY_ID, {"robot_id": robot_id, "tenant": tenant})
@@ -183,7 +182,7 @@ def detail_query(tenant_scoped: bool, open_cases: ScalarSelect[Any] | None) -> S
     ``rotation``, its credential rotation under way (read without a lock:
     ``pending_rotation`` locks it); ``open_cases``, the column given (another domain's,
     correlated with ``robots.id``) or null. Nested records are JSON objects. None if the
-    robot is not among ``readable(tenant)``."""
+    robot is not ``readable`` by the tenant."""
     r = Robot.__table__.c
     c, g, cr = RobotClock, SequenceGap, CredentialRotation
     clock = (
@@ -231,22 +230,16 @@ def detail_query(tenant_scoped: bool, open_cases: ScalarSelect[Any] | None) -> S
         .limit(1)
         .scalar_subquery()
     )
-    statement = (
-        select(
-            *Robot.__table__.c,
-            Tenant.slug.label("tenant"),
-            clock.label("clock"),
-            gap_count.label("open_gaps"),
-            oldest.label("oldest_open_gap"),
-            rotation.label("rotation"),
-            (open_cases if open_cases is not None else null()).label("open_cases"),
-        )
-        .join_from(Robot.__table__, Tenant, Tenant.id == r.tenant_id)
-        .where(r.id == bindparam("robot_id"))
-    )
-    if tenant_scoped:
-        statement = statement.where(Tenant.slug == bindparam("tenant"))
-    return statement
+    statement = select(
+        *Robot.__table__.c,
+        Tenant.slug.label("tenant"),
+        clock.label("clock"),
+        gap_count.label("open_gaps"),
+        oldest.label("oldest_open_gap"),
+        rotation.label("rotation"),
+        (open_cases if open_cases is not None else null()).label("open_cases"),
+    ).where(r.id == bindparam("robot_id"))
+    return readable(statement, bindparam("tenant") if tenant_scoped else None)
 
 
 def detail_of(

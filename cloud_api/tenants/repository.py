@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
-
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,14 +18,6 @@ def by_slug(session: Session, slug: str, *, for_update: bool = False) -> Tenant 
     if for_update:
         statement = statement.with_for_update()
     return session.scalar(statement)
-
-
-def slugs_of(session: Session, tenant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    ids = set(tenant_ids)
-    if not ids:
-        return {}
-    rows = session.execute(select(Tenant.id, Tenant.slug).where(Tenant.id.in_(ids)))
-    return {row.id: row.slug for row in rows}
 
 
 def add(session: Session, tenant: Tenant) -> bool:

@@ -7,8 +7,6 @@ records an audit event in the same transaction.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
 from typing import Final
 
 from sqlalchemy.orm import Session
@@ -86,8 +84,3 @@ def update(
             detail=changed,
         )
     return tenant
-
-
-def slugs_of(session: Session, tenant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Each tenant's slug, by id (for responses naming the tenant of many rows)."""
-    return repository.slugs_of(session, tenant_ids)
