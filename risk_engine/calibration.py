@@ -29,7 +29,7 @@ from risk_engine.kernels.lorenz import gini_index
 from risk_engine.plans.default import ROBOT_CLASSES
 from risk_engine.plans.schema import RatingPlan
 from risk_engine.premiums import score_frame
-from risk_engine.scoring import class_rates, compile_factors
+from risk_engine.scoring import class_rates, class_utilisation, hazard
 from risk_engine.simulate_telemetry import (
     SIMULATED_METRICS,
     event_frame,
@@ -149,11 +149,9 @@ def true_premium(truth: RatingPlan, fleet: SimulatedFleet, hours: float) -> Floa
 def class_rate(plan: RatingPlan, robot_class: pl.Series) -> FloatArray:
     """The class reference premium (n,): what a robot is quoted without telemetry."""
     frequency, severity, _ = class_rates(plan, robot_class)
-    classes = plan.robot_classes
-    hours: FloatArray = robot_class.replace_strict(
-        classes, [8760.0 * plan.utilisation_of(c) for c in classes], return_dtype=pl.Float64
-    ).to_numpy()
-    return frequency * severity * hours / 1000.0 * _multiplier(plan)
+    hours = pricing.HOURS_PER_YEAR * class_utilisation(plan, robot_class)
+    premium: FloatArray = frequency * severity * hours / 1000.0 * plan.loadings.multiplier
+    return premium
 
 
 def technical_premium(plan: RatingPlan, features: pl.DataFrame) -> FloatArray:
@@ -177,20 +175,9 @@ def technical_premium(plan: RatingPlan, features: pl.DataFrame) -> FloatArray:
     return scored.get_column("technical_premium").to_numpy()
 
 
-def _multiplier(plan: RatingPlan) -> float:
-    loadings = plan.loadings
-    return pricing.loading_multiplier(
-        loadings.expense_ratio, loadings.profit_margin, loadings.risk_margin
-    )
-
-
 def _technical(plan: RatingPlan, frame: pl.DataFrame, hours: FloatArray) -> FloatArray:
-    factors = compile_factors(plan, frame)
-    frequency, severity, _ = class_rates(plan, frame.get_column("robot_class"))
-    logs = factors.log_relativities
-    frequency = pricing.expected_frequency(frequency, logs, factors.frequency_factors)
-    severity = pricing.expected_severity(severity, logs, factors.severity_factors)
-    return pricing.pure_premium(frequency, severity, hours) * _multiplier(plan)
+    frequency, severity = hazard(plan, frame)
+    return pricing.pure_premium(frequency, severity, hours) * plan.loadings.multiplier
 
 
 def _mean(column: pl.Series) -> float:

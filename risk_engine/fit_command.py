@@ -136,10 +136,9 @@ def with_simulated_priors(result: FitResult, robots: int, console: Console) -> F
     truth = starter_plan(plan.effective_from, with_priors=False)
     calibration = simulated(plan, truth, size, seed=11, riskiness="uniform")
     print_calibration(console, calibration)
-    plan = plan.model_copy(
-        update={"fit_report": {**plan.fit_report, **calibration.report_figures()}}
-    )
-    return replace(result, plan=plan, report={**result.report, **calibration.report_figures()})
+    figures = calibration.report_figures()
+    plan = plan.model_copy(update={"fit_report": {**plan.fit_report, **figures}})
+    return replace(result, plan=plan, report={**result.report, **figures})
 
 
 def run_fit(

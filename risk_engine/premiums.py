@@ -19,6 +19,7 @@ from risk_engine.scoring import (
     FleetInputs,
     FleetScores,
     class_rates,
+    class_utilisation,
     compile_factors,
     score_fleet,
 )
@@ -41,10 +42,6 @@ def fleet_inputs(plan: RatingPlan, factors: CompiledFactors, frame: pl.DataFrame
         raise PlanDoesNotRateClassError(f"the plan has no base rate for {sorted(unknown)}")
     robot_class = frame.get_column("robot_class")
     base_frequency, base_severity, k = class_rates(plan, robot_class)
-    classes = plan.robot_classes
-    utilisation = robot_class.replace_strict(
-        classes, [plan.utilisation_of(c) for c in classes], return_dtype=pl.Float64
-    )
 
     def column(name: str, default: float) -> np.ndarray:
         return frame.get_column(name).fill_null(default).cast(pl.Float64).to_numpy()
@@ -53,7 +50,7 @@ def fleet_inputs(plan: RatingPlan, factors: CompiledFactors, frame: pl.DataFrame
         base_frequency=base_frequency,
         base_severity=base_severity,
         credibility_k=k,
-        prior_utilisation=utilisation.to_numpy(),
+        prior_utilisation=class_utilisation(plan, robot_class),
         exposure_h=column("exposure_h", 0.0),
         elapsed_h=column("elapsed_h", 1.0),
         claim_count=column("claim_count", 0.0),

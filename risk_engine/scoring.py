@@ -138,6 +138,27 @@ def class_rates(plan: RatingPlan, robot_class: pl.Series) -> tuple[FloatArray, .
     return picked[:, 0].copy(), picked[:, 1].copy(), picked[:, 2].copy()
 
 
+def class_utilisation(plan: RatingPlan, robot_class: pl.Series) -> FloatArray:
+    """What each robot's hours projection blends toward (n,): its class's utilisation."""
+    classes = plan.robot_classes
+    utilisation: FloatArray = robot_class.replace_strict(
+        classes, [plan.utilisation_of(c) for c in classes], return_dtype=pl.Float64
+    ).to_numpy()
+    return utilisation
+
+
+def hazard(plan: RatingPlan, features: pl.DataFrame) -> tuple[FloatArray, FloatArray]:
+    """(frequency per 1,000 h, severity per claim) (n,) each: the plan's base rates and factors
+    at the features as given (no credibility, no experience)."""
+    factors = compile_factors(plan, features)
+    base_frequency, base_severity, _ = class_rates(plan, features.get_column("robot_class"))
+    logs = factors.log_relativities
+    return (
+        pricing.expected_frequency(base_frequency, logs, factors.frequency_factors),
+        pricing.expected_severity(base_severity, logs, factors.severity_factors),
+    )
+
+
 def _contribution_rows(factors: CompiledFactors) -> FloatArray:
     """The (F + 4, n) buffer whose first F rows are the factors' log-relativities: the one
     compile_factors left for the first score of these factors (no copy), else a new one (a
@@ -152,9 +173,7 @@ def _contribution_rows(factors: CompiledFactors) -> FloatArray:
 
 def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs) -> FleetScores:
     """Score every robot: see the module docstring and docs/risk.md for the formulas."""
-    multiplier = pricing.loading_multiplier(
-        plan.loadings.expense_ratio, plan.loadings.profit_margin, plan.loadings.risk_margin
-    )
+    multiplier = plan.loadings.multiplier
     logs = factors.log_relativities
     frequency = pricing.expected_frequency(inputs.base_frequency, logs, factors.frequency_factors)
     severity = pricing.expected_severity(inputs.base_severity, logs, factors.severity_factors)

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from risk_engine.plans.default import ROBOT_CLASSES, starter_plan
-from risk_engine.scoring import class_rates, compile_factors
+from risk_engine.scoring import hazard
 
 _EPOCH = np.datetime64("2026-01-01T00:00:00")
 
@@ -47,11 +47,7 @@ def simulate_claims(features: pl.DataFrame, seed: int = 1) -> pl.DataFrame:
     claim_count and incurred (currency), drawn from the starter plan's hazards."""
     rng = np.random.default_rng(seed)
     plan = starter_plan(_EPOCH.astype("datetime64[us]").item())
-    compiled = compile_factors(plan, features)
-    base_frequency, base_severity, _ = class_rates(plan, features.get_column("robot_class"))
-    logs = compiled.log_relativities
-    frequency = base_frequency * np.exp(logs[:, compiled.frequency_factors].sum(axis=1))
-    severity = base_severity * np.exp(logs[:, compiled.severity_factors].sum(axis=1))
+    frequency, severity = hazard(plan, features)
     exposure = features.get_column("exposure_h").to_numpy()
     claims = rng.poisson(frequency * exposure / 1000.0)
     shape = 2.0

@@ -23,6 +23,7 @@ from risk_engine.plans.schema import (
     CapRule,
     Credibility,
     Loadings,
+    RatePrior,
     RatingFactor,
     RatingPlan,
 )
@@ -187,21 +188,7 @@ def starter_plan(effective_from: datetime, *, with_priors: bool = True) -> Ratin
         factors.append(factor)
         shift[factor.target] += log_relativity
     frequency, severity = math.exp(shift["frequency"]), math.exp(shift["severity"])
-    priors: dict[str, object] = {}
-    if with_priors:
-        stored = json.loads(STARTER_PRIORS.read_text())
-        priors = {key: stored[key] for key in ("rate_priors", "class_utilisation")}
-    return RatingPlan.model_validate(
-        {
-            **_starter(effective_from, factors, frequency, severity).model_dump(),
-            **priors,
-        }
-    )
-
-
-def _starter(
-    effective_from: datetime, factors: list[RatingFactor], frequency: float, severity: float
-) -> RatingPlan:
+    stored = json.loads(STARTER_PRIORS.read_text()) if with_priors else {}
     return RatingPlan(
         name="starter plan (simulated hazards)",
         effective_from=effective_from,
@@ -216,4 +203,6 @@ def _starter(
         credibility=Credibility(default_k=8.0),
         reference_annual_hours=4000.0,
         minimum_annual_hours=500.0,
+        rate_priors=[RatePrior.model_validate(p) for p in stored.get("rate_priors", [])],
+        class_utilisation=stored.get("class_utilisation", {}),
     )

@@ -16,7 +16,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from risk_engine.kernels.pricing import HOURS_PER_YEAR
+from risk_engine.kernels.pricing import HOURS_PER_YEAR, loading_multiplier
 from risk_engine.kernels.rating import Transform
 
 PlanStatus = Literal["draft", "approved", "retired"]
@@ -84,6 +84,10 @@ class Loadings(_Frozen):
     expense_ratio: float = Field(ge=0, lt=1)
     profit_margin: float = Field(ge=0, lt=1)
     risk_margin: float = Field(ge=0)
+
+    @property
+    def multiplier(self) -> float:
+        return loading_multiplier(self.expense_ratio, self.profit_margin, self.risk_margin)
 
     @model_validator(mode="after")
     def _retained(self) -> Self:
