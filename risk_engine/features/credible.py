@@ -90,15 +90,25 @@ def credible_rate(prior: RatePrior, fleet: _Fleet, term: FloatArray) -> FloatArr
     return numerator
 
 
-def credible_features(plan: RatingPlan, features: pl.DataFrame) -> pl.DataFrame:
-    """``features`` with every rate the plan has a prior for replaced by its credible rate."""
-    if not plan.rate_priors:
-        return features
-    classes = sorted({c for prior in plan.rate_priors for c in prior.k})
+def class_codes(classes: list[str], robot_class: pl.Series) -> IntArray:
+    """Each robot's class as its index in ``classes``; ``len(classes)`` for any other class."""
     code = pl.lit(len(classes), pl.Int64)
     for index, name in reversed(list(enumerate(classes))):
         code = pl.when(pl.col("robot_class") == name).then(pl.lit(index, pl.Int64)).otherwise(code)
-    codes: IntArray = features.select(code.alias("code")).to_series().to_numpy()
+    codes: IntArray = robot_class.to_frame("robot_class").select(code).to_series().to_numpy()
+    return codes
+
+
+def credible_features(
+    plan: RatingPlan, features: pl.DataFrame, codes: IntArray | None = None
+) -> pl.DataFrame:
+    """``features`` with every rate the plan has a prior for replaced by its credible rate.
+    ``codes``: the robots' ``class_codes(plan.robot_classes, ...)`` if the caller has them."""
+    if not plan.rate_priors:
+        return features
+    classes = plan.robot_classes
+    if codes is None:
+        codes = class_codes(classes, features.get_column("robot_class"))
     thousands = np.clip(_column(features, "exposure_h"), 0.0, None) / 1000.0
     unknown = bool((codes == len(classes)).any())
     fleet = _Fleet(features, classes, codes, unknown, thousands)
