@@ -18,7 +18,17 @@ from database.models.evidence import (
     dead_letters,
 )
 from database.models.identity import ApiKey, RefreshToken, ServiceAccount, User, UserRole
+from database.models.ledger import Account, LedgerEntry, LedgerLine
 from database.models.plan import rating_plans
+from database.models.policy import (
+    Policy,
+    PolicyStatus,
+    PolicyVersion,
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+)
+from database.models.product import Product, ProductStatus
 from database.models.review import CaseCategory, CaseStatus, ReviewCase, ReviewCaseAction
 from database.models.robot import Robot, RobotClass, RobotStatus
 from database.models.score import risk_scores
@@ -34,6 +44,7 @@ from database.models.telemetry import (
 from database.models.tenant import Tenant, TenantStatus
 
 __all__ = [
+    "Account",
     "ApiKey",
     "AuditEvent",
     "BatchReceipt",
@@ -45,7 +56,17 @@ __all__ = [
     "DropNoticeRecord",
     "EnrollmentToken",
     "IdempotencyKey",
+    "LedgerEntry",
+    "LedgerLine",
     "Metric",
+    "Policy",
+    "PolicyStatus",
+    "PolicyVersion",
+    "Product",
+    "ProductStatus",
+    "Quote",
+    "QuoteLine",
+    "QuoteStatus",
     "RefreshToken",
     "ReviewCase",
     "ReviewCaseAction",

@@ -1,0 +1,1 @@
+"""The double-entry ledger: money in integer minor units, balanced entries, premium earning."""
