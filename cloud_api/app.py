@@ -27,6 +27,8 @@ from cloud_api.identity.config import build_identity
 from cloud_api.identity.endpoints import auth_router, users_router
 from cloud_api.identity.service_account_endpoints import router as service_accounts_router
 from cloud_api.openapi import document_errors
+from cloud_api.policies.endpoints import policies_router, quotes_router
+from cloud_api.products.endpoints import router as products_router
 from cloud_api.robots.endpoints import router as robots_router
 from cloud_api.settings import ApiSettings
 from cloud_api.tenants.endpoints import router as tenants_router
@@ -85,6 +87,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(enrollment_router)
     app.include_router(robots_router)
     app.include_router(tenants_router)
+    app.include_router(products_router)
+    app.include_router(quotes_router)
+    app.include_router(policies_router)
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(users_router)

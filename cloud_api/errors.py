@@ -59,10 +59,18 @@ class AppError(Exception):
     status: int = 500
     title: str = "Internal error"
 
-    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})
+        # RFC 9457 extension members, sent beside the standard ones (e.g. ``allowed``).
+        self.extensions: dict[str, Any] = dict(extensions or {})
 
 
 class NotAuthenticatedError(AppError):
@@ -124,6 +132,7 @@ def problem_response(request: Request, error: AppError) -> JSONResponse:
         media_type="application/problem+json",
         headers=error.headers,
         content={
+            **error.extensions,
             "type": "about:blank",
             "title": error.title,
             "status": error.status,

@@ -1,0 +1,139 @@
+"""Queries of quotes and policies. Callers own the transaction. A principal's tenant is applied
+in one place, ``readable``: another tenant's quote or policy is not found."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
+
+from database.models import (
+    Policy,
+    PolicyVersion,
+    Quote,
+    QuoteLine,
+    Robot,
+    Tenant,
+    risk_scores,
+)
+
+
+def readable(statement: Select[Any], entity: type[Quote] | type[Policy], tenant: str | None) -> Any:
+    """``statement`` over quotes or policies, joined with their tenant and kept to ``tenant``'s
+    (a slug), or every tenant's when None (staff)."""
+    joined = statement.join(Tenant, Tenant.id == entity.tenant_id)
+    return joined if tenant is None else joined.where(Tenant.slug == tenant)
+
+
+def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
+    return session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def tenant_slug(session: Session, tenant_id: uuid.UUID) -> str:
+    return str(session.scalars(select(Tenant.slug).where(Tenant.id == tenant_id)).one())
+
+
+def robots_of_tenant(
+    session: Session, tenant_id: uuid.UUID, robot_ids: Sequence[uuid.UUID]
+) -> list[Robot]:
+    return list(
+        session.scalars(select(Robot).where(Robot.tenant_id == tenant_id, Robot.id.in_(robot_ids)))
+    )
+
+
+def latest_scores(session: Session, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Each robot's last score row (the robots without one are missing)."""
+    s = risk_scores.c
+    rows = session.execute(
+        select(risk_scores)
+        .where(s.robot_id.in_(robot_ids))
+        .order_by(s.robot_id, s.id.desc())
+        .ext(distinct_on(s.robot_id))
+    )
+    return {row.robot_id: row for row in rows}
+
+
+def quote(
+    session: Session, quote_id: uuid.UUID, tenant: str | None, *, for_update: bool = False
+) -> Quote | None:
+    statement = readable(select(Quote).where(Quote.id == quote_id), Quote, tenant)
+    if for_update:
+        statement = statement.with_for_update(of=Quote)
+    found: Quote | None = session.scalar(statement)
+    return found
+
+
+def quote_lines(session: Session, quote_id: uuid.UUID) -> list[QuoteLine]:
+    return list(
+        session.scalars(
+            select(QuoteLine)
+            .where(QuoteLine.quote_id == quote_id)
+            .order_by(QuoteLine.robot_id, QuoteLine.coverage)
+        )
+    )
+
+
+def policy(
+    session: Session, policy_id: uuid.UUID, tenant: str | None, *, for_update: bool = False
+) -> Policy | None:
+    statement = readable(select(Policy).where(Policy.id == policy_id), Policy, tenant)
+    if for_update:
+        statement = statement.with_for_update(of=Policy)
+    found: Policy | None = session.scalar(statement)
+    return found
+
+
+def policies() -> Select[tuple[Policy]]:
+    return select(Policy)
+
+
+def versions(session: Session, policy_id: uuid.UUID) -> list[PolicyVersion]:
+    return list(
+        session.scalars(
+            select(PolicyVersion)
+            .where(PolicyVersion.policy_id == policy_id)
+            .order_by(PolicyVersion.version_no)
+        )
+    )
+
+
+def version_at(session: Session, policy_id: uuid.UUID, at: datetime) -> PolicyVersion | None:
+    """The version in effect at ``at``: the latest effective_from not after it, the latest
+    recorded among equals."""
+    found: PolicyVersion | None = session.scalar(
+        select(PolicyVersion)
+        .where(PolicyVersion.policy_id == policy_id, PolicyVersion.effective_from <= at)
+        .order_by(PolicyVersion.effective_from.desc(), PolicyVersion.version_no.desc())
+        .limit(1)
+    )
+    return found
+
+
+def next_policy_number(session: Session, year: int) -> str:
+    serial = session.scalars(text("SELECT nextval('policy_number_seq')")).one()
+    return f"RC-{year}-{int(serial):06d}"
+
+
+def policy_of_quote(session: Session, quote_id: uuid.UUID) -> Policy | None:
+    found: Policy | None = session.scalar(select(Policy).where(Policy.quote_id == quote_id))
+    return found
+
+
+def count_versions(session: Session, policy_id: uuid.UUID) -> int:
+    return int(
+        session.scalars(select(func.count()).where(PolicyVersion.policy_id == policy_id)).one()
+    )
+
+
+def robot_serials(session: Session, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = session.execute(select(Robot.id, Robot.serial_number).where(Robot.id.in_(robot_ids)))
+    return {robot_id: serial for robot_id, serial in rows}
+
+
+def tenant_name(session: Session, tenant_id: uuid.UUID) -> str:
+    return str(session.scalars(select(Tenant.name).where(Tenant.id == tenant_id)).one())

@@ -1,0 +1,81 @@
+"""Quotes and policies as the API shows them (their lines, versions and allowed transitions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from cloud_api.policies import quotes, repository
+from cloud_api.policies.lifecycle import allowed_from
+from cloud_api.policies.schemas import (
+    InForceOut,
+    PolicyOut,
+    PolicyVersionOut,
+    QuoteLineOut,
+    QuoteOut,
+)
+from database.models import Policy, PolicyStatus, PolicyVersion, Quote
+
+
+def quote_out(session: Session, quote: Quote, now: datetime) -> QuoteOut:
+    return QuoteOut(
+        id=quote.id,
+        tenant=repository.tenant_slug(session, quote.tenant_id),
+        product_id=quote.product_id,
+        plan_version=quote.plan_version,
+        status=quotes.status_of(quote, now),
+        jurisdiction=quote.jurisdiction,
+        currency=quote.currency,
+        term_start=quote.term_start,
+        term_end=quote.term_end,
+        premium_minor=quote.premium_minor,
+        tax_minor=quote.tax_minor,
+        total_minor=quote.premium_minor + quote.tax_minor,
+        created_at=quote.created_at,
+        expires_at=quote.expires_at,
+        renewal_of=quote.renewal_of,
+        lines=[
+            QuoteLineOut.model_validate(line) for line in repository.quote_lines(session, quote.id)
+        ],
+    )
+
+
+def version_out(version: PolicyVersion) -> PolicyVersionOut:
+    return PolicyVersionOut.model_validate(version)
+
+
+def policy_out(session: Session, policy: Policy) -> PolicyOut:
+    latest = repository.versions(session, policy.id)[-1]
+    return PolicyOut(
+        id=policy.id,
+        number=policy.number,
+        tenant=repository.tenant_slug(session, policy.tenant_id),
+        product_id=policy.product_id,
+        quote_id=policy.quote_id,
+        renewal_of=policy.renewal_of,
+        status=PolicyStatus(policy.status),
+        allowed_transitions=allowed_from(PolicyStatus(policy.status)),
+        jurisdiction=policy.jurisdiction,
+        currency=policy.currency,
+        term_start=policy.term_start,
+        term_end=policy.term_end,
+        version=policy.version,
+        created_at=policy.created_at,
+        current=version_out(latest),
+    )
+
+
+def in_force_out(session: Session, policy: Policy, at: datetime) -> InForceOut:
+    version = repository.version_at(session, policy.id, at)
+    covered = (
+        version is not None
+        and version.status == PolicyStatus.IN_FORCE
+        and policy.term_start <= at < policy.term_end
+    )
+    return InForceOut(
+        policy_id=policy.id,
+        at=at,
+        in_force=covered,
+        version=None if version is None else version_out(version),
+    )

@@ -1,0 +1,1 @@
+"""Products: versioned coverages, limits, deductibles, aggregates and premium tax, as data."""

@@ -1,0 +1,106 @@
+"""Factories of the policies tests: an approved rating plan, an active product, robots with
+and without a risk score, all in the test's rolled-back transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from database.models import Product, ProductStatus, Robot, RobotClass, Tenant, risk_scores
+from database.models.score import SCORE_FIGURES
+from tests.integration.api.robot_factories import add_robot
+from tests.integration.risk.risk_factories import approve_starter_plan
+
+COVERAGES: list[dict[str, Any]] = [
+    {
+        "code": "breakdown",
+        "name": "Machinery breakdown",
+        "plan_coverage": "machinery_breakdown",
+        "limit_minor": 5_000_000,
+        "deductible_minor": 50_000,
+        "aggregate_minor": 10_000_000,
+    },
+    {
+        "code": "liability",
+        "name": "Third-party liability",
+        "plan_coverage": "third_party_liability",
+        "limit_minor": 20_000_000,
+        "deductible_minor": 0,
+        "aggregate_minor": 20_000_000,
+    },
+]
+TAX_BP = 1900  # DE
+
+
+def plan_in_force(session: Session) -> int:
+    return approve_starter_plan(
+        session.connection(), effective_from=datetime.now(UTC) - timedelta(days=400)
+    )
+
+
+def active_product(session: Session, **terms: Any) -> Product:
+    product = Product(
+        code=f"fleet_{uuid.uuid4().hex[:8]}",
+        version=1,
+        name="Fleet cover",
+        status=ProductStatus.ACTIVE.value,
+        currency="EUR",
+        terms={
+            "coverages": COVERAGES,
+            "premium_tax_bp": {"DE": TAX_BP, "FR": 900},
+            "backdating_days": 30,
+            **terms,
+        },
+        created_by="test",
+        activated_at=datetime.now(UTC),
+        activated_by="test",
+    )
+    session.add(product)
+    session.flush()
+    return product
+
+
+def add_score(session: Session, robot: Robot, plan_version: int, premium: float) -> int:
+    """A score row of the robot with this (annual) premium and two reasons."""
+    figures = dict.fromkeys(SCORE_FIGURES, 1.0)
+    figures.update(premium=premium, technical_premium=premium * 1.1)
+    now = datetime.now(UTC)
+    return int(
+        session.execute(
+            insert(risk_scores)
+            .values(
+                robot_id=robot.id,
+                scored_at=now - timedelta(hours=1),
+                period_start=now - timedelta(days=3),
+                plan_version=plan_version,
+                trigger="schedule",
+                currency="EUR",
+                features={},
+                contributions={},
+                reasons=[
+                    {"factor": "collision_rate", "reason": "More collisions", "log_change": 0.2}
+                ],
+                **figures,
+            )
+            .returning(risk_scores.c.id)
+        ).scalar_one()
+    )
+
+
+def fleet(
+    session: Session, tenant: Tenant, plan_version: int, premiums: list[float | None]
+) -> list[Robot]:
+    """Robots of ``tenant``, one per premium (None: no score yet)."""
+    robots = []
+    for index, premium in enumerate(premiums):
+        robot = add_robot(
+            session, tenant, robot_class=list(RobotClass)[index % len(list(RobotClass))]
+        )
+        if premium is not None:
+            add_score(session, robot, plan_version, premium)
+        robots.append(robot)
+    return robots

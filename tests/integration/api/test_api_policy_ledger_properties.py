@@ -1,0 +1,211 @@
+"""Random sequences of policy operations on the real database (hypothesis, stateful): whatever
+the order of endorsements, cancellations, lapses, reinstatements and days of earning, every
+ledger entry balances, earned plus unearned premium equals written premium, the receivable is
+what was written with its tax (nothing is collected yet: billing comes next), the ledger's
+written premium is the sum of the versions' premium changes, and at the end of the term every
+written minor unit is earned."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlalchemy.orm import Session
+
+from cloud_api.access.roles import Role
+from cloud_api.errors import AppError
+from cloud_api.ledger import repository as ledger
+from cloud_api.policies import changes, quotes, repository, service
+from cloud_api.policies.lifecycle import Transition
+from cloud_api.policies.schemas import (
+    CancellationCreate,
+    CancelReason,
+    CancelRequester,
+    CoverageChange,
+    EndorsementCreate,
+    QuoteCreate,
+)
+from database.models import Account, PolicyStatus, Robot, Tenant
+from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
+from tests.support.api import principal
+
+UNDERWRITER = principal(Role.UNDERWRITER)
+START = datetime.now(UTC).date() - timedelta(days=3)
+
+
+def noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+class PolicyBook(RuleBasedStateMachine):
+    session: Session
+    robots: list[Robot]
+    plan_version: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.savepoint = self.session.begin_nested()
+        tenant = self.session.get_one(Robot, self.robots[0].id).tenant_id
+        slug = repository.tenant_slug(self.session, tenant)
+        product = active_product(self.session)
+        self.today = START
+        offer = QuoteCreate(
+            tenant=slug,
+            product_id=product.id,
+            robot_ids=[r.id for r in self.robots[:2]],
+            jurisdiction="DE",
+            term_start=START,
+        )
+        quote = quotes.create(self.session, UNDERWRITER, offer, noon(START))
+        policy = changes.bind(self.session, UNDERWRITER, quote.id, noon(START))
+        service.issue(self.session, UNDERWRITER, policy.id, noon(START))
+        self.policy_id = policy.id
+        self.currency = policy.currency
+        self.term_end = policy.term_end.date()
+
+    def attempt(self, operation: str, *args: object) -> None:
+        """Run an operation; a refusal (409, 422) must leave nothing behind."""
+        try:
+            with self.session.begin_nested():
+                getattr(self, f"_{operation}")(*args)
+        except AppError as error:
+            refused = error.status
+        else:
+            return
+        assert refused in {404, 409, 422}
+
+    def _endorse(self, body: EndorsementCreate) -> None:
+        changes.endorse(self.session, UNDERWRITER, self.policy_id, body, noon(self.today))
+
+    def _cancel(self, body: CancellationCreate) -> None:
+        service.cancel(self.session, UNDERWRITER, self.policy_id, body, noon(self.today))
+
+    def _lapse(self, body: CancellationCreate) -> None:
+        service.cancel(
+            self.session,
+            None,
+            self.policy_id,
+            body,
+            noon(self.today),
+            transition=Transition.LAPSE,
+        )
+
+    def _reinstate(self) -> None:
+        service.reinstate(self.session, UNDERWRITER, self.policy_id, "reinstated", noon(self.today))
+
+    def on_policy(self) -> set[uuid.UUID]:
+        policy = repository.policy(self.session, self.policy_id, None)
+        assert policy is not None
+        latest = service.current(self.session, policy)
+        return {uuid.UUID(line["robot_id"]) for line in latest.schedule}
+
+    @rule(index=st.integers(0, 4), back=st.integers(0, 3))
+    def add_robot(self, index: int, back: int) -> None:
+        robot = self.robots[index]
+        body = EndorsementCreate(
+            effective_on=self.today - timedelta(days=back), add_robots=[robot.id]
+        )
+        self.attempt("endorse", body)
+
+    @rule(index=st.integers(0, 4))
+    def remove_robot(self, index: int) -> None:
+        body = EndorsementCreate(effective_on=self.today, remove_robots=[self.robots[index].id])
+        self.attempt("endorse", body)
+
+    @rule(deductible=st.integers(0, 4_000_000))
+    def change_deductible(self, deductible: int) -> None:
+        change = CoverageChange(coverage="breakdown", deductible_minor=deductible)
+        body = EndorsementCreate(effective_on=self.today, coverage_changes=[change])
+        self.attempt("endorse", body)
+
+    @rule(by=st.sampled_from(CancelRequester), back=st.integers(0, 2))
+    def cancel(self, by: CancelRequester, back: int) -> None:
+        body = CancellationCreate(
+            effective_on=self.today - timedelta(days=back),
+            reason_code=CancelReason.FLEET_SOLD,
+            requested_by=by,
+        )
+        self.attempt("cancel", body)
+
+    @rule()
+    def lapse(self) -> None:
+        body = CancellationCreate(
+            effective_on=self.today,
+            reason_code=CancelReason.NON_PAYMENT,
+            requested_by=CancelRequester.INSURER,
+        )
+        self.attempt("lapse", body)
+
+    @rule()
+    def reinstate(self) -> None:
+        self.attempt("reinstate")
+
+    @precondition(lambda self: self.today < self.term_end - timedelta(days=40))
+    @rule(days=st.integers(1, 40))
+    def next_days(self, days: int) -> None:
+        self.today += timedelta(days=days)
+        changes.earn(self.session, self.policy_id, noon(self.today))
+        assert changes.earn(self.session, self.policy_id, noon(self.today)) == 0  # idempotent
+
+    def balance(self, account: Account) -> int:
+        balances = ledger.balances(self.session, policy_id=self.policy_id)
+        return balances.get((account, self.currency), 0)
+
+    @invariant()
+    def the_books_agree(self) -> None:
+        ledger.check_balanced_now(self.session)
+        written = -self.balance(Account.WRITTEN_PREMIUM)
+        assert written == self.balance(Account.WRITTEN_PREMIUM_MEMO)
+        earned, unearned = (
+            -self.balance(Account.EARNED_PREMIUM),
+            -self.balance(Account.UNEARNED_PREMIUM),
+        )
+        assert earned + unearned == written
+        tax = -self.balance(Account.PREMIUM_TAX_PAYABLE)
+        assert self.balance(Account.PREMIUM_RECEIVABLE) == written + tax
+        versions = repository.versions(self.session, self.policy_id)
+        assert written == sum(v.premium_change_minor for v in versions)
+        assert tax == sum(v.tax_change_minor for v in versions)
+        policy = repository.policy(self.session, self.policy_id, None)
+        assert policy is not None
+        assert policy.status == versions[-1].status
+
+    def teardown(self) -> None:
+        try:
+            policy = repository.policy(self.session, self.policy_id, None)
+            assert policy is not None
+            service.expire(self.session, self.policy_id, noon(self.term_end))
+            changes.earn(self.session, self.policy_id, noon(self.term_end + timedelta(days=1)))
+            written = -self.balance(Account.WRITTEN_PREMIUM)
+            assert -self.balance(Account.EARNED_PREMIUM) == written
+            assert self.balance(Account.UNEARNED_PREMIUM) == 0
+            status = repository.policy(self.session, self.policy_id, None)
+            assert status is not None
+            assert status.status in {PolicyStatus.EXPIRED, PolicyStatus.CANCELLED, "lapsed"}
+        finally:
+            self.savepoint.rollback()
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+def test_the_ledger_holds_under_random_policy_operations(db_session: Session) -> None:
+    plan_version = plan_in_force(db_session)
+    tenant = Tenant(slug="props", name="Props")
+    db_session.add(tenant)
+    db_session.flush()
+    robots = fleet(db_session, tenant, plan_version, [1500.0, 900.0, None, 2500.0, 400.0])
+
+    class Book(PolicyBook):
+        pass
+
+    Book.session, Book.robots, Book.plan_version = db_session, robots, plan_version
+    Book.TestCase.settings = settings(
+        max_examples=25,
+        stateful_step_count=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    Book.TestCase().runTest()
