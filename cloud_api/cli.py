@@ -112,6 +112,21 @@ def api() -> None:
     )
 
 
+@app.command()
+def jobs(
+    beat: Annotated[bool, typer.Option("--beat", help="Also run the beat schedule.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Run the Celery worker of the insurer's daily jobs (earning, expiry) on Redis."""
+    from cloud_api.settings import JobSettings
+    from cloud_api.worker import configure
+
+    settings = JobSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    arguments = ["worker", f"--concurrency={concurrency}", "--loglevel=INFO"]
+    configure(settings).worker_main([*arguments, *(["--beat"] if beat else [])])
+
+
 OPENAPI_DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
 
 

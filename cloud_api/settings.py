@@ -90,3 +90,11 @@ class ApiSettings(CloudSettings):
     enrollment_token_ttl_s: int = Field(
         default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."
     )
+
+
+class JobSettings(CloudSettings):
+    """`robocover jobs`: the Celery worker (and beat) of the insurer's daily jobs."""
+
+    daily_minute: int = Field(
+        default=5, ge=0, le=50, description="Minute past 00:00 UTC the daily jobs start."
+    )

@@ -20,19 +20,27 @@ SCAN_SEVERE_EVENTS = "risk.scan_severe_events"
 celery_app = Celery("robocover-risk", include=["risk_engine.tasks"])
 
 
+def reliable_config(redis_url: str) -> dict[str, object]:
+    """What every robocover Celery app sets: Redis as broker and backend, JSON only, a task
+    acknowledged after it ran (a worker killed midway leaves it to another), one at a time."""
+    return {
+        "broker_url": redis_url,
+        "result_backend": redis_url,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "timezone": "UTC",
+    }
+
+
 def configure(settings: WorkerSettings) -> Celery:
     """Point the app at the settings' Redis and install the beat schedule."""
     celery_app.conf.update(
-        broker_url=str(settings.redis_url),
-        result_backend=str(settings.redis_url),
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        broker_connection_retry_on_startup=True,
-        timezone="UTC",
+        **reliable_config(str(settings.redis_url)),
         beat_schedule={
             "rescore-fleet-hourly": {
                 "task": RESCORE_FLEET,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import ARRAY, Uuid, any_, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +47,60 @@ def add_entry(session: Session, entry: JournalEntry) -> int | None:
         ],
     )
     return int(entry_id)
+
+
+def add_entries(session: Session, entries: Sequence[JournalEntry]) -> int:
+    """Insert many entries and their lines by COPY, in the caller's transaction: ids drawn from
+    the entries' sequence in one query, then one COPY of entries and one of lines. An entry
+    whose reference exists is skipped (looked up first); one posted concurrently by another
+    transaction fails the unique reference, and the caller's batch rolls back whole. Returns
+    how many entries were inserted."""
+    if not entries:
+        return 0
+    references = [e.reference for e in entries]
+    taken = set(
+        session.scalars(select(LedgerEntry.reference).where(LedgerEntry.reference.in_(references)))
+    )
+    fresh = [e for e in entries if e.reference not in taken]
+    if not fresh:
+        return 0
+    ids = session.scalars(
+        text(
+            "SELECT array_agg(nextval(pg_get_serial_sequence('ledger_entries', 'id')))"
+            " FROM generate_series(1, :n)"
+        ),
+        {"n": len(fresh)},
+    ).one()
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(
+        "COPY ledger_entries (id, tenant_id, policy_id, kind, reference, booked_on, memo)"
+        " FROM STDIN"
+    ) as copy:
+        for entry_id, e in zip(ids, fresh, strict=True):
+            copy.write_row(
+                (entry_id, e.tenant_id, e.policy_id, e.kind, e.reference, e.booked_on, e.memo)
+            )
+    with cursor.copy(
+        "COPY ledger_lines (entry_id, account, currency, amount_minor) FROM STDIN"
+    ) as copy:
+        for entry_id, e in zip(ids, fresh, strict=True):
+            for p in e.postings:
+                copy.write_row((entry_id, p.account.value, e.currency, p.amount_minor))
+    return len(fresh)
+
+
+def earned_by_policy(session: Session, policy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Premium earned so far by each policy, as a positive amount (its credits)."""
+    rows = session.connection().execute(
+        select(LedgerEntry.policy_id, -func.sum(LedgerLine.amount_minor))
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(
+            LedgerEntry.policy_id == any_(literal(list(policy_ids), ARRAY(Uuid))),
+            LedgerLine.account == Account.EARNED_PREMIUM.value,
+        )
+        .group_by(LedgerEntry.policy_id)
+    )
+    return {policy_id: int(total) for policy_id, total in rows if policy_id is not None}
 
 
 def has_reference(session: Session, reference: str) -> bool:

@@ -6,7 +6,7 @@ by day."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 from cloud_api.access.actions import Action
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
-from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
-from cloud_api.ledger import postings
-from cloud_api.ledger import service as ledger
-from cloud_api.ledger.earning import earned_through, endorsement_premium
-from cloud_api.ledger.repository import balances
-from cloud_api.policies import quotes, repository, service
+from cloud_api.errors import ConflictError, UnprocessableError
+from cloud_api.ledger.earning import endorsement_premium
+from cloud_api.ledger.repository import earned_by_policy
+from cloud_api.policies import book, quotes, repository, service
 from cloud_api.policies.lifecycle import Transition, next_status
 from cloud_api.policies.schemas import EndorsementCreate, QuoteCreate, RenewalCreate
 from cloud_api.products import service as products
 from cloud_api.products.schemas import ProductTerms
-from database.models import Account, Policy, PolicyStatus, PolicyVersion, Quote
+from database.models import InstallmentPlan, Policy, PolicyStatus, PolicyVersion, Quote
 
 
 def schedule_line(
@@ -43,8 +41,15 @@ def schedule_line(
     }
 
 
-def bind(session: Session, principal: Principal, quote_id: uuid.UUID, now: datetime) -> Policy:
-    """The open quote becomes a bound policy (version 1), its lines the schedule."""
+def bind(
+    session: Session,
+    principal: Principal,
+    quote_id: uuid.UUID,
+    now: datetime,
+    installments: InstallmentPlan = InstallmentPlan.ANNUAL,
+) -> Policy:
+    """The open quote becomes a bound policy (version 1), its lines the schedule, billed by
+    ``installments``."""
     quote = quotes.take_for_binding(session, principal, quote_id, now)
     terms = products.terms_of(products.get(session, quote.product_id))
     schedule = [
@@ -63,6 +68,7 @@ def bind(session: Session, principal: Principal, quote_id: uuid.UUID, now: datet
         term_end=quote.term_end,
         version=1,
         created_at=now,
+        installments=installments.value,
     )
     session.add(policy)
     session.flush()
@@ -210,18 +216,9 @@ def renew(
 
 def earn(session: Session, policy_id: uuid.UUID, now: datetime) -> int:
     """Post the premium the policy earned up to the end of yesterday that the ledger does not
-    hold yet (the target follows every version, so a backdated change is caught up by the next
-    run). One entry per policy and day: a second run the same day posts nothing."""
-    policy = repository.policy(session, policy_id, None)
-    if policy is None:
-        raise NotFoundError(f"no policy {policy_id}")
-    through = now.date().fromordinal(now.date().toordinal() - 1)
-    versions = repository.versions(session, policy.id)
-    target = earned_through(service.writes_of(versions), service.term_of(policy), through)
-    held = -balances(session, policy_id=policy.id).get((Account.EARNED_PREMIUM, policy.currency), 0)
-    header = postings.EntryHeader(
-        policy.tenant_id, policy.id, f"earn:{policy.id}:{through}", now.date(), policy.currency
-    )
-    memo = f"premium earned by policy {policy.number or policy.id} through {through}"
-    posted = ledger.post(session, postings.premium_earned(header, target - held, memo))
-    return target - held if posted else 0
+    hold yet (the daily job does this for the whole book, ``book.earn_batch``). Returns the
+    amount posted: 0 on a second run the same day."""
+    through = now.date() - timedelta(days=1)
+    before = earned_by_policy(session, [policy_id]).get(policy_id, 0)
+    book.earn_batch(session, [policy_id], through, now.date())
+    return earned_by_policy(session, [policy_id]).get(policy_id, 0) - before

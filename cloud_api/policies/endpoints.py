@@ -30,6 +30,7 @@ from cloud_api.conventions.ratelimit import RateLimitStatus
 from cloud_api.errors import problem_responses
 from cloud_api.policies import changes, quotes, repository, schedule, service, views
 from cloud_api.policies.schemas import (
+    BindCreate,
     CancellationCreate,
     EndorsementCreate,
     InForceOut,
@@ -98,7 +99,9 @@ def read_quote(
     "/{quote_id}/bind", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 409)
 )
 def bind_quote(
+    *,
     quote_id: uuid.UUID,
+    body: BindCreate | None = None,
     response: Response,
     session: SessionDep,
     principal: Annotated[Principal, Depends(Require(Action.POLICIES_BIND))],
@@ -109,7 +112,8 @@ def bind_quote(
     an Idempotency-Key, a retry answers the first reply instead of a 409."""
 
     def write() -> PolicyOut:
-        policy = changes.bind(session, principal, quote_id, _now())
+        plan = (body or BindCreate()).installments
+        policy = changes.bind(session, principal, quote_id, _now(), plan)
         response.headers["Location"] = f"/v1/policies/{policy.id}"
         return views.policy_out(session, policy)
 
@@ -249,6 +253,7 @@ def reinstate_policy(
     "/{policy_id}/renew", status_code=status.HTTP_201_CREATED, responses=TRANSITION_ERRORS
 )
 def renew_policy(
+    *,
     policy_id: uuid.UUID,
     body: RenewalCreate,
     response: Response,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
+from cloud_api.ledger.calendar import add_months, midnight
 from cloud_api.ledger.money import basis_points
 from cloud_api.policies import repository
 from cloud_api.policies.pricing import (
@@ -55,22 +56,6 @@ class Pricing:
     plan: StoredPlan
     coverages: list[CoverageTerms]
     tax_bp: int
-
-
-def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus whole months, on the same day of the month or the month's last day."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: every month has 28 days")  # pragma: no cover
 
 
 def quote_tenant(session: Session, principal: Principal, slug: str | None) -> Tenant:

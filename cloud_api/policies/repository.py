@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import ARRAY, Select, Uuid, any_, func, literal, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -137,3 +137,75 @@ def robot_serials(session: Session, robot_ids: Sequence[uuid.UUID]) -> dict[uuid
 
 def tenant_name(session: Session, tenant_id: uuid.UUID) -> str:
     return str(session.scalars(select(Tenant.name).where(Tenant.id == tenant_id)).one())
+
+
+def earning_terms(session: Session, policy_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """(id, tenant_id, number, currency, term_start, term_end) of each policy."""
+    return list(
+        session.connection().execute(
+            select(
+                Policy.id,
+                Policy.tenant_id,
+                Policy.number,
+                Policy.currency,
+                Policy.term_start,
+                Policy.term_end,
+            ).where(Policy.id == any_(literal(list(policy_ids), ARRAY(Uuid))))
+        )
+    )
+
+
+PREMIUM_TRANSITIONS = ("issue", "endorse", "cancel", "lapse", "reinstate")
+"""The transitions that move premium: the only versions earning reads."""
+
+
+def premium_versions(session: Session, policy_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The versions of these policies that moved premium, as much of them as earning reads,
+    in order."""
+    v = PolicyVersion
+    return list(
+        session.connection().execute(
+            select(
+                v.policy_id,
+                v.version_no,
+                v.transition,
+                v.effective_from,
+                v.premium_change_minor,
+                v.retained_minor,
+            )
+            .where(
+                v.policy_id == any_(literal(list(policy_ids), ARRAY(Uuid))),
+                v.transition.in_(PREMIUM_TRANSITIONS),
+            )
+            .order_by(v.policy_id, v.version_no)
+        )
+    )
+
+
+def issued_policy_ids(
+    session: Session, through: date, ended_after: date, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    statement = (
+        select(Policy.id)
+        .where(
+            Policy.number.is_not(None),
+            Policy.term_start < through + timedelta(days=1),
+            Policy.term_end > ended_after,
+        )
+        .order_by(Policy.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(Policy.id > after)
+    return list(session.scalars(statement))
+
+
+def ended_in_force(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
+    return list(
+        session.scalars(
+            select(Policy.id)
+            .where(Policy.status == "in_force", Policy.term_end <= now)
+            .order_by(Policy.id)
+            .limit(limit)
+        )
+    )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from cloud_api.policies.lifecycle import Transition
 from cloud_api.products.schemas import JURISDICTION_PATTERN, Code
-from database.models import PolicyStatus
+from database.models import InstallmentPlan, PolicyStatus
 
 Jurisdiction = Annotated[str, StringConstraints(pattern=JURISDICTION_PATTERN)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -44,6 +44,14 @@ class QuoteCreate(BaseModel):
         if self.coverages is not None and len(set(self.coverages)) != len(self.coverages):
             raise ValueError("coverages must be distinct")
         return self
+
+
+class BindCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    installments: InstallmentPlan = Field(
+        default=InstallmentPlan.ANNUAL, description="How the premium is billed."
+    )
 
 
 class LineSource(StrEnum):
@@ -132,6 +140,7 @@ class PolicyOut(BaseModel):
     term_end: datetime
     version: int
     created_at: datetime
+    installments: InstallmentPlan
     current: PolicyVersionOut
 
 

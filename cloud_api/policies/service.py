@@ -11,9 +11,10 @@ and is flagged ``backdated`` in its version and its audit event.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -21,17 +22,19 @@ from cloud_api.access.actions import Action
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
+from cloud_api.billing import service as billing
 from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
 from cloud_api.ledger import postings
 from cloud_api.ledger import service as ledger
+from cloud_api.ledger.calendar import midnight
 from cloud_api.ledger.earning import Term, Written, return_premium
 from cloud_api.ledger.money import basis_points
-from cloud_api.policies import quotes, repository
+from cloud_api.policies import repository
 from cloud_api.policies.lifecycle import Transition, next_status
 from cloud_api.policies.schemas import CancellationCreate, CancelMethod, CancelRequester
 from cloud_api.products import service as products
 from cloud_api.products.schemas import ProductTerms
-from database.models import Policy, PolicyStatus, PolicyVersion
+from database.models import InstallmentPlan, Policy, PolicyStatus, PolicyVersion
 
 PREMIUM_WRITES = frozenset({Transition.ISSUE, Transition.ENDORSE})
 STOPS = frozenset({Transition.CANCEL, Transition.LAPSE})
@@ -73,7 +76,22 @@ def term_of(policy: Policy) -> Term:
     return Term(policy.term_start.date(), policy.term_end.date())
 
 
-def writes_of(versions: list[PolicyVersion]) -> list[Written]:
+class VersionLike(Protocol):
+    """What earning reads of a version (a PolicyVersion, or a row of its columns)."""
+
+    @property
+    def version_no(self) -> int: ...
+    @property
+    def transition(self) -> str: ...
+    @property
+    def effective_from(self) -> datetime: ...
+    @property
+    def premium_change_minor(self) -> int: ...
+    @property
+    def retained_minor(self) -> int: ...
+
+
+def writes_of(versions: Sequence[VersionLike]) -> list[Written]:
     """The premium streams, stops and resumptions the versions recorded, in order."""
     written = []
     for version in versions:
@@ -141,7 +159,7 @@ def record(
         version_no=policy.version + 1,
         transition=change.transition.value,
         status=status.value,
-        effective_from=quotes.midnight(change.effective_on),
+        effective_from=midnight(change.effective_on),
         recorded_at=now,
         actor="system" if principal is None else str(principal.id),
         reason_code=change.reason_code,
@@ -198,8 +216,18 @@ def issue(session: Session, principal: Principal, policy_id: uuid.UUID, now: dat
         )
     premium = sum(line["premium_minor"] for line in latest.schedule)
     change = Change(Transition.ISSUE, start, latest.schedule, premium_change_minor=premium)
-    record(
+    version = record(
         session, principal, policy, change, now, backdated=backdated, action=Action.POLICIES_BIND
+    )
+    terms = _terms(session, policy)
+    billing.invoice_installments(
+        session,
+        policy,
+        latest.schedule,
+        version.tax_change_minor,
+        fee_minor=terms.installment_fee_minor.get(InstallmentPlan(policy.installments), 0),
+        term_months=terms.term_months,
+        now=now,
     )
     return policy
 

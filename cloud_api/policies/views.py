@@ -15,7 +15,7 @@ from cloud_api.policies.schemas import (
     QuoteLineOut,
     QuoteOut,
 )
-from database.models import Policy, PolicyStatus, PolicyVersion, Quote
+from database.models import InstallmentPlan, Policy, PolicyStatus, PolicyVersion, Quote
 
 
 def quote_out(session: Session, quote: Quote, now: datetime) -> QuoteOut:
@@ -62,6 +62,7 @@ def policy_out(session: Session, policy: Policy) -> PolicyOut:
         term_end=policy.term_end,
         version=policy.version,
         created_at=policy.created_at,
+        installments=InstallmentPlan(policy.installments),
         current=version_out(latest),
     )
 

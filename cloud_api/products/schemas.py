@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cloud_api.conventions.etags import weak_etag
-from database.models import Product, ProductStatus
+from database.models import InstallmentPlan, Product, ProductStatus
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 JURISDICTION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
@@ -74,6 +74,13 @@ class ProductTerms(BaseModel):
     short_rate_penalty_bp: BasisPoints = Field(
         default=1000,
         description="Kept of the pro-rata return premium when the policyholder cancels.",
+    )
+    installment_fee_minor: dict[InstallmentPlan, Minor] = Field(
+        default_factory=dict,
+        description="The fee added to each installment's invoice, by plan (0 if left out).",
+    )
+    grace_days: int = Field(
+        default=30, strict=True, ge=0, le=90, description="Days after a due date before lapse."
     )
 
     @model_validator(mode="after")

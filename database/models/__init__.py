@@ -5,6 +5,15 @@ tokens, service accounts and API keys, the audit trail, idempotency keys). Impor
 registers them all on ``database.base.Base.metadata``."""
 
 from database.models.audit import AuditEvent, IdempotencyKey
+from database.models.billing import (
+    InstallmentPlan,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    ProcessorEvent,
+)
 from database.models.claims import claim_experience
 from database.models.connector import VendorRelayState
 from database.models.credentials import CredentialRotation, RobotAction, RobotKey, RotationState
@@ -56,12 +65,19 @@ __all__ = [
     "DropNoticeRecord",
     "EnrollmentToken",
     "IdempotencyKey",
+    "InstallmentPlan",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
     "LedgerEntry",
     "LedgerLine",
     "Metric",
+    "Payment",
+    "PaymentStatus",
     "Policy",
     "PolicyStatus",
     "PolicyVersion",
+    "ProcessorEvent",
     "Product",
     "ProductStatus",
     "Quote",

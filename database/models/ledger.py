@@ -43,6 +43,7 @@ class Account(enum.StrEnum):
     EARNED_PREMIUM = "earned_premium"  # revenue (credit)
     PREMIUM_TAX_PAYABLE = "premium_tax_payable"  # liability (credit)
     REFUNDS_PAYABLE = "refunds_payable"  # liability (credit)
+    INSTALLMENT_FEES = "installment_fees"  # revenue (credit)
     WRITTEN_PREMIUM = "written_premium"  # memorandum (credit)
     WRITTEN_PREMIUM_MEMO = "written_premium_memo"  # memorandum (debit)
 

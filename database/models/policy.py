@@ -115,6 +115,9 @@ class Policy(Base):
         CheckConstraint("term_end > term_start", name="term_ordered"),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("status = 'bound' OR number IS NOT NULL", name="issued_has_number"),
+        CheckConstraint(
+            "installments IN ('annual', 'quarterly', 'monthly')", name="installments_valid"
+        ),
         Index("ix_policies_tenant_id_created_at", "tenant_id", "created_at"),
     )
 
@@ -133,6 +136,9 @@ class Policy(Base):
     term_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, comment="the latest version's number")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    installments: Mapped[str] = mapped_column(
+        String(12), server_default="annual", comment="annual, quarterly or monthly"
+    )
 
 
 class PolicyVersion(Base):

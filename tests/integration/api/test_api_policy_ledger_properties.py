@@ -1,9 +1,10 @@
 """Random sequences of policy operations on the real database (hypothesis, stateful): whatever
-the order of endorsements, cancellations, lapses, reinstatements and days of earning, every
-ledger entry balances, earned plus unearned premium equals written premium, the receivable is
-what was written with its tax (nothing is collected yet: billing comes next), the ledger's
+the order of endorsements, cancellations, lapses, reinstatements, bank transfers and days of
+earning, every ledger entry balances, earned plus unearned premium equals written premium, the
+receivable is what was written with its tax and the installment fees less the cash collected,
+cash is what the invoices record as paid and no invoice is paid beyond its total, the ledger's
 written premium is the sum of the versions' premium changes, and at the end of the term every
-written minor unit is earned."""
+written minor unit is earned. (Refunds, grace and lapse by the billing job come next.)"""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Role
+from cloud_api.billing import repository as billing_repository
+from cloud_api.billing import service as billing
+from cloud_api.billing.schemas import BankTransferCreate
 from cloud_api.errors import AppError
 from cloud_api.ledger import repository as ledger
 from cloud_api.policies import changes, quotes, repository, service
@@ -29,11 +33,12 @@ from cloud_api.policies.schemas import (
     EndorsementCreate,
     QuoteCreate,
 )
-from database.models import Account, PolicyStatus, Robot, Tenant
+from database.models import Account, InstallmentPlan, PolicyStatus, Robot, Tenant
 from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
 from tests.support.api import principal
 
 UNDERWRITER = principal(Role.UNDERWRITER)
+BILLING_AGENT = principal(Role.BILLING_AGENT)
 START = datetime.now(UTC).date() - timedelta(days=3)
 
 
@@ -51,7 +56,7 @@ class PolicyBook(RuleBasedStateMachine):
         self.savepoint = self.session.begin_nested()
         tenant = self.session.get_one(Robot, self.robots[0].id).tenant_id
         slug = repository.tenant_slug(self.session, tenant)
-        product = active_product(self.session)
+        product = active_product(self.session, installment_fee_minor={"monthly": 150})
         self.today = START
         offer = QuoteCreate(
             tenant=slug,
@@ -61,7 +66,9 @@ class PolicyBook(RuleBasedStateMachine):
             term_start=START,
         )
         quote = quotes.create(self.session, UNDERWRITER, offer, noon(START))
-        policy = changes.bind(self.session, UNDERWRITER, quote.id, noon(START))
+        policy = changes.bind(
+            self.session, UNDERWRITER, quote.id, noon(START), InstallmentPlan.MONTHLY
+        )
         service.issue(self.session, UNDERWRITER, policy.id, noon(START))
         self.policy_id = policy.id
         self.currency = policy.currency
@@ -144,6 +151,28 @@ class PolicyBook(RuleBasedStateMachine):
     def reinstate(self) -> None:
         self.attempt("reinstate")
 
+    @rule(third=st.integers(1, 3))
+    def pay_by_bank_transfer(self, third: int) -> None:
+        """A third, two thirds or all of what is open on the policy's first open invoice."""
+        invoice = next(
+            (
+                i
+                for i in billing_repository.invoices_of_policy(self.session, self.policy_id)
+                if i.status == "open"
+            ),
+            None,
+        )
+        if invoice is None:
+            return
+        amount = max((invoice.total_minor - invoice.paid_minor) * third // 3, 1)
+        body = BankTransferCreate(amount_minor=amount, bank_reference=f"t{self.today}")
+        self.attempt("pay", invoice.id, body)
+
+    def _pay(self, invoice_id: uuid.UUID, body: BankTransferCreate) -> None:
+        billing.record_bank_transfer(
+            self.session, BILLING_AGENT, invoice_id, body, noon(self.today)
+        )
+
     @precondition(lambda self: self.today < self.term_end - timedelta(days=40))
     @rule(days=st.integers(1, 40))
     def next_days(self, days: int) -> None:
@@ -166,7 +195,12 @@ class PolicyBook(RuleBasedStateMachine):
         )
         assert earned + unearned == written
         tax = -self.balance(Account.PREMIUM_TAX_PAYABLE)
-        assert self.balance(Account.PREMIUM_RECEIVABLE) == written + tax
+        fees, cash = -self.balance(Account.INSTALLMENT_FEES), self.balance(Account.CASH)
+        assert self.balance(Account.PREMIUM_RECEIVABLE) == written + tax + fees - cash
+        invoices = billing_repository.invoices_of_policy(self.session, self.policy_id)
+        assert cash == sum(i.paid_minor for i in invoices)
+        assert fees == sum(i.fee_minor for i in invoices)
+        assert all(0 <= i.paid_minor <= i.total_minor for i in invoices)
         versions = repository.versions(self.session, self.policy_id)
         assert written == sum(v.premium_change_minor for v in versions)
         assert tax == sum(v.tax_change_minor for v in versions)

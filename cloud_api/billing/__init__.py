@@ -1,0 +1,1 @@
+"""Billing: installments, invoices with lines per robot and coverage, payments."""

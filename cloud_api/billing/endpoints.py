@@ -1,0 +1,100 @@
+"""/v1/invoices: what each policy is asked to pay and when, and the payments against it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from cloud_api.access.actions import Action
+from cloud_api.access.dependencies import Require
+from cloud_api.access.roles import Principal
+from cloud_api.billing import service
+from cloud_api.billing.schemas import (
+    BankTransferCreate,
+    InvoiceDetailOut,
+    InvoiceOut,
+    PaymentOut,
+)
+from cloud_api.conventions import (
+    Filter,
+    IdempotencyDep,
+    Listing,
+    ListParams,
+    ListQuery,
+    Page,
+    RateLimit,
+)
+from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.errors import problem_responses
+from cloud_api.sessions import SessionDep
+from database.models import Invoice, InvoiceStatus
+
+router = APIRouter(prefix="/v1/invoices", tags=["billing"])
+
+INVOICES = Listing(
+    resource="invoices",
+    sort_keys={"due_on": Invoice.due_on, "issued_at": Invoice.issued_at},
+    tie_breaker=Invoice.id,
+    default_sort="due_on",
+    filters={
+        "status": Filter(Invoice.status, lambda v: InvoiceStatus(v).value),
+        "policy_id": Filter(Invoice.policy_id, uuid.UUID),
+    },
+)
+ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
+WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
+
+
+@router.get("")
+def list_invoices(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.INVOICES_READ))],
+    _: ReadLimit,
+    query: Annotated[ListQuery, Depends(ListParams(INVOICES))],
+) -> Page[InvoiceOut]:
+    return service.list_page(session, principal, query).map(InvoiceOut.model_validate)
+
+
+@router.get("/{invoice_id}", responses=problem_responses(404))
+def read_invoice(
+    invoice_id: uuid.UUID,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.INVOICES_READ))],
+    _: ReadLimit,
+) -> InvoiceDetailOut:
+    """The invoice with its lines (per robot and coverage, tax, fee) and its payments."""
+    invoice = service.get(session, principal, invoice_id)
+    return InvoiceDetailOut.model_validate(
+        {**InvoiceOut.model_validate(invoice).model_dump(), **service.detail(session, invoice)}
+    )
+
+
+@router.post(
+    "/{invoice_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 409, 422),
+)
+def record_bank_transfer(
+    *,
+    invoice_id: uuid.UUID,
+    body: BankTransferCreate,
+    response: Response,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.PAYMENTS_RECORD))],
+    _: WriteLimit,
+    idempotency: IdempotencyDep,
+) -> PaymentOut:
+    """A bank transfer received for the invoice (a billing agent records it): settled at once,
+    never more than is open on the invoice. With an Idempotency-Key, a retry records nothing."""
+
+    def write() -> PaymentOut:
+        payment = service.record_bank_transfer(
+            session, principal, invoice_id, body, datetime.now(UTC)
+        )
+        response.headers["Location"] = f"/v1/invoices/{invoice_id}"
+        return PaymentOut.model_validate(payment)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED)

@@ -1,0 +1,205 @@
+"""Billing: a policy's installment invoices when it is issued, and payments against them.
+
+Rules (services never commit; the request or the job owns the transaction):
+* Issuing a policy writes its premium and tax to the receivable (the ledger, at issue); the
+  invoices ask for it by installment: lines per robot and coverage, a tax line, the plan's fee
+  (written to the receivable and to installment fee revenue when the invoice is made).
+* A payment settles an invoice up to what is still open on it, never more; its amount moves
+  from the receivable to cash. An invoice paid in full is ``paid``.
+* Each invoice and each posting has a unique reference: made twice, it is made once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cloud_api.access.actions import Action
+from cloud_api.access.permissions import tenant_scope
+from cloud_api.access.roles import Principal
+from cloud_api.audit import service as audit
+from cloud_api.billing import repository
+from cloud_api.billing.installments import DraftInvoice, installment_invoices
+from cloud_api.billing.schemas import BankTransferCreate
+from cloud_api.conventions import ListQuery, Page, paginate
+from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
+from cloud_api.ledger import postings
+from cloud_api.ledger import service as ledger
+from database.models import (
+    Account,
+    InstallmentPlan,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Policy,
+)
+
+
+class InvoiceNotFoundError(NotFoundError):
+    pass
+
+
+def list_page(session: Session, principal: Principal, query: ListQuery) -> Page[Invoice]:
+    statement = repository.readable(repository.invoices(), Invoice, tenant_scope(principal))
+    return paginate(session, statement, query)
+
+
+def get(session: Session, principal: Principal, invoice_id: uuid.UUID) -> Invoice:
+    invoice = repository.invoice(session, invoice_id, tenant_scope(principal))
+    if invoice is None:
+        raise InvoiceNotFoundError(f"no invoice {invoice_id}")
+    return invoice
+
+
+def detail(session: Session, invoice: Invoice) -> dict[str, Any]:
+    return {
+        "lines": repository.lines(session, invoice.id),
+        "payments": repository.payments_of(session, invoice.id),
+    }
+
+
+def invoice_installments(
+    session: Session,
+    policy: Policy,
+    schedule: list[dict[str, Any]],
+    tax_minor: int,
+    *,
+    fee_minor: int,
+    term_months: int,
+    now: datetime,
+) -> list[Invoice]:
+    """The installment invoices of a policy just issued (made once: a second call finds them)."""
+    if repository.invoices_of_policy(session, policy.id):
+        return []
+    lines = [(uuid.UUID(x["robot_id"]), x["coverage"], x["premium_minor"]) for x in schedule]
+    drafts = installment_invoices(
+        lines,
+        tax_minor,
+        InstallmentPlan(policy.installments),
+        fee_minor=fee_minor,
+        term_start=policy.term_start.date(),
+        term_months=term_months,
+    )
+    return [_issue(session, policy, draft, now) for draft in drafts]
+
+
+def _issue(session: Session, policy: Policy, draft: DraftInvoice, now: datetime) -> Invoice:
+    premium, tax, fee = draft.total("premium"), draft.total("tax"), draft.total("fee")
+    invoice = Invoice(
+        number=repository.next_invoice_number(session, now.year),
+        reference=f"policy:{policy.id}:installment:{draft.installment}",
+        tenant_id=policy.tenant_id,
+        policy_id=policy.id,
+        kind="installment",
+        installment=draft.installment,
+        currency=policy.currency,
+        issued_at=now,
+        due_on=draft.due_on,
+        premium_minor=premium,
+        tax_minor=tax,
+        fee_minor=fee,
+        total_minor=premium + tax + fee,
+        paid_minor=0,
+        status=InvoiceStatus.OPEN.value,
+    )
+    session.add(invoice)
+    session.flush()
+    session.add_all(
+        InvoiceLine(
+            invoice_id=invoice.id,
+            kind=line.kind,
+            robot_id=line.robot_id,
+            coverage=line.coverage,
+            amount_minor=line.amount_minor,
+        )
+        for line in draft.lines
+    )
+    header = postings.EntryHeader(
+        policy.tenant_id, policy.id, f"invoice:{invoice.id}:fee", now.date(), policy.currency
+    )
+    fee_entry = postings.entry(
+        header,
+        "installment_fee",
+        f"installment fee of invoice {invoice.number}",
+        [(Account.PREMIUM_RECEIVABLE, fee), (Account.INSTALLMENT_FEES, -fee)],
+    )
+    ledger.post(session, fee_entry)
+    return invoice
+
+
+def record_bank_transfer(
+    session: Session,
+    principal: Principal,
+    invoice_id: uuid.UUID,
+    body: BankTransferCreate,
+    now: datetime,
+) -> Payment:
+    """A bank transfer received for an invoice: settled at once (the money is in)."""
+    invoice = repository.invoice(session, invoice_id, tenant_scope(principal), for_update=True)
+    if invoice is None:
+        raise InvoiceNotFoundError(f"no invoice {invoice_id}")
+    if invoice.status != InvoiceStatus.OPEN:
+        raise ConflictError(f"the invoice is {invoice.status}: nothing is open on it")
+    open_minor = invoice.total_minor - invoice.paid_minor
+    if body.amount_minor > open_minor:
+        raise UnprocessableError(
+            f"{body.amount_minor} is more than the {open_minor} still open on the invoice"
+        )
+    payment = Payment(
+        tenant_id=invoice.tenant_id,
+        invoice_id=invoice.id,
+        amount_minor=body.amount_minor,
+        currency=invoice.currency,
+        method="bank_transfer",
+        status=PaymentStatus.PENDING.value,
+        bank_reference=body.bank_reference,
+        recorded_by=str(principal.id),
+        created_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    settle(session, payment, invoice, now)
+    audit.record(
+        session,
+        principal,
+        Action.PAYMENTS_RECORD,
+        target_type="payment",
+        target_id=payment.id,
+        tenant_id=invoice.tenant_id,
+        detail={"invoice": invoice.number, "amount_minor": body.amount_minor, "method": "bank"},
+    )
+    return payment
+
+
+def settle(session: Session, payment: Payment, invoice: Invoice, now: datetime) -> bool:
+    """A pending payment succeeded: receivable to cash, the invoice's paid amount. False if it
+    was settled already (a duplicate webhook or answer changes nothing)."""
+    if payment.status != PaymentStatus.PENDING:
+        return False
+    payment.status = PaymentStatus.SUCCEEDED.value
+    payment.settled_at = now
+    invoice.paid_minor += payment.amount_minor
+    if invoice.paid_minor >= invoice.total_minor:
+        invoice.status = InvoiceStatus.PAID.value
+    header = postings.EntryHeader(
+        invoice.tenant_id, invoice.policy_id, f"payment:{payment.id}", now.date(), invoice.currency
+    )
+    ledger.post(
+        session,
+        postings.entry(
+            header,
+            "payment_received",
+            f"payment of invoice {invoice.number}",
+            [
+                (Account.CASH, payment.amount_minor),
+                (Account.PREMIUM_RECEIVABLE, -payment.amount_minor),
+            ],
+        ),
+    )
+    session.flush()
+    return True

@@ -1,0 +1,65 @@
+"""The daily work over the whole book of policies, in batches: premium earned by day, terms
+that ended. Each batch is one transaction of its caller; everything is keyed so that running a
+day twice, or again after a crash midway, posts nothing twice (a batch committed before the
+crash has nothing left to earn, and every entry's reference is unique).
+
+Set-based: a batch of policies is read in three queries (terms, versions, earned so far), its
+targets computed by ``ledger.earning.earned_through`` in Python, and its entries and lines
+inserted in two statements."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from cloud_api.ledger import postings
+from cloud_api.ledger import repository as ledger
+from cloud_api.ledger.earning import Term, earned_through
+from cloud_api.policies import repository
+from cloud_api.policies.service import VersionLike, writes_of
+
+LATE_CHANGE_DAYS = 90
+"""How long after a term ends a backdated change may still move its earned premium: the
+longest backdating window a product may set."""
+
+
+def earn_batch(
+    session: Session, policy_ids: Sequence[uuid.UUID], through: date, booked_on: date
+) -> int:
+    """Post what each policy earned by the end of ``through`` beyond what the ledger holds:
+    one entry per policy and day (reference ``earn:<policy>:<day>``). Returns entries posted."""
+    terms = repository.earning_terms(session, policy_ids)
+    versions: dict[uuid.UUID, list[VersionLike]] = defaultdict(list)
+    for version in repository.premium_versions(session, policy_ids):
+        versions[version.policy_id].append(version)
+    held = ledger.earned_by_policy(session, policy_ids)
+    entries = []
+    for policy in terms:
+        term = Term(policy.term_start.date(), policy.term_end.date())
+        target = earned_through(writes_of(versions[policy.id]), term, through)
+        header = postings.EntryHeader(
+            policy.tenant_id, policy.id, f"earn:{policy.id}:{through}", booked_on, policy.currency
+        )
+        memo = f"premium earned by policy {policy.number} through {through}"
+        entry = postings.premium_earned(header, target - held.get(policy.id, 0), memo)
+        if entry is not None:
+            entries.append(entry)
+    return ledger.add_entries(session, entries)
+
+
+def policies_to_earn(
+    session: Session, through: date, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """The next ``limit`` issued policies (by id, after ``after``) whose term had begun by
+    ``through`` and ended less than LATE_CHANGE_DAYS before it."""
+    return repository.issued_policy_ids(
+        session, through, through - timedelta(days=LATE_CHANGE_DAYS), after, limit
+    )
+
+
+def due_to_expire(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
+    return repository.ended_in_force(session, now, limit)

@@ -1,0 +1,45 @@
+"""Task shells of the policies' daily jobs: each opens its own transactions (one per batch) on
+the engine it is given and calls the book's functions. Idempotent and restartable: see
+``book``. The Celery worker (cloud_api/worker.py) schedules them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from loguru import logger
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cloud_api.policies import book, service
+
+BATCH = 2000
+
+
+def earn_premium(engine: Engine, through: date, booked_on: date, batch: int = BATCH) -> int:
+    """Earn every issued policy's premium through ``through``, a batch per transaction.
+    Returns the entries posted."""
+    posted, after, batches = 0, None, 0
+    while True:
+        with Session(engine) as session, session.begin():
+            policy_ids = book.policies_to_earn(session, through, after, batch)
+            if not policy_ids:
+                break
+            posted += book.earn_batch(session, policy_ids, through, booked_on)
+        after, batches = policy_ids[-1], batches + 1
+    logger.info("premium earned through {}: {} entries in {} batches", through, posted, batches)
+    return posted
+
+
+def expire_terms(engine: Engine, now: datetime, batch: int = BATCH) -> int:
+    """Expire the policies in force whose term has ended. Returns how many."""
+    expired = 0
+    while True:
+        with Session(engine) as session, session.begin():
+            due = book.due_to_expire(session, now, batch)
+            for policy_id in due:
+                if service.expire(session, policy_id, now) is not None:
+                    expired += 1
+        if len(due) < batch:
+            break
+    logger.info("policies expired at {}: {}", now.isoformat(), expired)
+    return expired
