@@ -90,6 +90,13 @@ class ForbiddenError(AppError):
     status, title = 403, "Forbidden"
 
 
+class BadRequestError(AppError):
+    """400: the request cannot be read as what it claims to be (a webhook whose signature does
+    not match)."""
+
+    status, title = 400, "Bad request"
+
+
 class NotFoundError(AppError):
     status, title = 404, "Not found"
 

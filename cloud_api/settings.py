@@ -40,6 +40,11 @@ class ApiSettings(CloudSettings):
         min_length=32,
         description="Signs pagination cursors (32 characters or more). No default; never logged.",
     )
+    processor_webhook_secret: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Verifies the payment processor's webhooks; without it they are refused (503).",
+    )
     database_pool_size: int = Field(
         default=20,
         ge=1,
@@ -98,3 +103,9 @@ class JobSettings(CloudSettings):
     daily_minute: int = Field(
         default=5, ge=0, le=50, description="Minute past 00:00 UTC the daily jobs start."
     )
+    processor_url: str | None = Field(
+        default=None, description="The payment processor's API; card payments wait without it."
+    )
+    processor_api_key: SecretStr | None = Field(default=None, description="Never logged.")
+    processor_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    charge_seconds: float = Field(default=30.0, gt=0, description="Period of the charge job.")

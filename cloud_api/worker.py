@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 from celery import Celery
 from celery.schedules import crontab
 from sqlalchemy import Engine
 
+from cloud_api.billing import tasks as billing_tasks
+from cloud_api.billing.processor import ProcessorClient
 from cloud_api.policies import tasks
 from cloud_api.settings import JobSettings
 from database.engine import make_engine
+from ingest.connectors.breaker import CircuitBreaker
 from risk_engine.worker import reliable_config
 
 EARN_PREMIUM = "policies.earn_premium"
 EXPIRE_TERMS = "policies.expire_terms"
+CHARGE_DUE = "billing.charge_due"
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
+_breaker = CircuitBreaker(threshold=5, cooldown_s=60.0)
+"""One per worker process: the processor's failures seen by every charge it makes."""
 
 
 def configure(settings: JobSettings) -> Celery:
@@ -37,6 +44,10 @@ def configure(settings: JobSettings) -> Celery:
                 "task": EARN_PREMIUM,
                 "schedule": crontab(minute=settings.daily_minute + 5, hour=0),
             },
+            "charge-due": {
+                "task": CHARGE_DUE,
+                "schedule": timedelta(seconds=settings.charge_seconds),
+            },
         },
     )
     celery_app.conf.robocover_settings = settings
@@ -44,10 +55,15 @@ def configure(settings: JobSettings) -> Celery:
     return celery_app
 
 
-def _engine() -> Engine:
+def _settings() -> JobSettings:
     settings = celery_app.conf.get("robocover_settings")
     if not isinstance(settings, JobSettings):
         raise RuntimeError("the jobs worker is not configured: call cloud_api.worker.configure")
+    return settings
+
+
+def _engine() -> Engine:
+    settings = _settings()
     if "main" not in _engines:
         _engines["main"] = make_engine(settings, pool_size=2)
     return _engines["main"]
@@ -64,3 +80,16 @@ def earn_premium(day: str | None = None) -> int:
 @celery_app.task(name=EXPIRE_TERMS)  # type: ignore[untyped-decorator]
 def expire_terms() -> int:
     return tasks.expire_terms(_engine(), datetime.now(UTC))
+
+
+@celery_app.task(name=CHARGE_DUE)  # type: ignore[untyped-decorator]
+def charge_due() -> dict[str, int]:
+    """Charge the card payments due through the processor (they wait if it is not configured)."""
+    settings = _settings()
+    if settings.processor_url is None or settings.processor_api_key is None:
+        return {"settled": 0, "waiting": 0, "refused": 0}
+    with httpx.Client(timeout=settings.processor_timeout_s) as http:
+        client = ProcessorClient(http, settings.processor_url, settings.processor_api_key, _breaker)
+        return billing_tasks.charge_due(
+            billing_tasks.engine_transactions(_engine()), client, datetime.now(UTC)
+        )

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from pydantic import BaseModel, Field
 
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
-from cloud_api.billing import service
+from cloud_api.billing import payments, service, webhooks
 from cloud_api.billing.schemas import (
     BankTransferCreate,
+    CardPaymentCreate,
     InvoiceDetailOut,
     InvoiceOut,
     PaymentOut,
@@ -28,11 +31,12 @@ from cloud_api.conventions import (
     RateLimit,
 )
 from cloud_api.conventions.ratelimit import RateLimitStatus
-from cloud_api.errors import problem_responses
+from cloud_api.errors import BadRequestError, ServiceUnavailableError, problem_responses
 from cloud_api.sessions import SessionDep
 from database.models import Invoice, InvoiceStatus
 
 router = APIRouter(prefix="/v1/invoices", tags=["billing"])
+webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["billing"])
 
 INVOICES = Listing(
     resource="invoices",
@@ -98,3 +102,63 @@ def record_bank_transfer(
         return PaymentOut.model_validate(payment)
 
     return idempotency.run(write, status_code=status.HTTP_201_CREATED)
+
+
+@router.post(
+    "/{invoice_id}/card-payments",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 409),
+)
+def start_card_payment(
+    *,
+    invoice_id: uuid.UUID,
+    body: CardPaymentCreate,
+    response: Response,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.PAYMENTS_RECORD))],
+    _: WriteLimit,
+    idempotency: IdempotencyDep,
+) -> PaymentOut:
+    """Charge what is open on the invoice to a tokenised card: a pending payment that the
+    charge job sends to the processor; it settles by the processor's answer or webhook."""
+
+    def write() -> PaymentOut:
+        payment = payments.start_card_payment(
+            session, principal, invoice_id, body, datetime.now(UTC)
+        )
+        response.headers["Location"] = f"/v1/invoices/{invoice_id}"
+        return PaymentOut.model_validate(payment)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED)
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request's bytes as sent: the signature is over them, not over a re-encoding."""
+    return await request.body()
+
+
+class WebhookOut(BaseModel):
+    outcome: str = Field(examples=["applied", "duplicate", "unchanged"])
+
+
+@webhooks_router.post(
+    "/payment-processor", responses=problem_responses(400, 422, 503), include_in_schema=True
+)
+def payment_processor_webhook(
+    request: Request,
+    session: SessionDep,
+    body: Annotated[bytes, Depends(raw_body)],
+    processor_signature: Annotated[str | None, Header()] = None,
+) -> WebhookOut:
+    """The payment processor tells how a charge ended (signed: see docs/policies.md). Applied
+    once: a duplicate, or the word on a payment settled already, changes nothing."""
+    secret = request.app.state.settings.processor_webhook_secret
+    if secret is None:
+        raise ServiceUnavailableError("the processor's webhook secret is not configured")
+    try:
+        event = webhooks.verify(
+            secret.get_secret_value().encode(), processor_signature, body, time.time()
+        )
+    except webhooks.WebhookRefusedError as error:
+        raise BadRequestError(f"webhook refused: {error}") from None
+    return WebhookOut(outcome=payments.receive_webhook(session, event, datetime.now(UTC)))

@@ -4,12 +4,14 @@ applied in one place, ``readable``."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from database.models import Invoice, InvoiceLine, Payment, Tenant
+from database.models import Invoice, InvoiceLine, Payment, ProcessorEvent, Tenant
 
 
 def readable(
@@ -62,3 +64,45 @@ def invoices_of_policy(session: Session, policy_id: uuid.UUID) -> list[Invoice]:
             .order_by(Invoice.due_on, Invoice.installment)
         )
     )
+
+
+def pending_payment(session: Session, invoice_id: uuid.UUID) -> Payment | None:
+    found: Payment | None = session.scalar(
+        select(Payment).where(Payment.invoice_id == invoice_id, Payment.status == "pending")
+    )
+    return found
+
+
+def payment(session: Session, payment_id: uuid.UUID, *, for_update: bool = False) -> Payment | None:
+    statement = select(Payment).where(Payment.id == payment_id)
+    if for_update:
+        statement = statement.with_for_update()
+    found: Payment | None = session.scalar(statement)
+    return found
+
+
+def card_payments_due(session: Session, now: datetime, limit: int) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(
+                Payment.method == "card",
+                Payment.status == "pending",
+                Payment.next_attempt_at <= now,
+            )
+            .order_by(Payment.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def remember_event(session: Session, event: ProcessorEvent) -> bool:
+    """Keep a webhook's event; False if its id was kept before (a duplicate)."""
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True

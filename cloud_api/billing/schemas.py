@@ -63,6 +63,17 @@ class InvoiceDetailOut(InvoiceOut):
     payments: list[PaymentOut]
 
 
+class CardPaymentCreate(BaseModel):
+    """Charge what is open on the invoice to a card the processor tokenised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    card_token: str = Field(
+        pattern=r"^tok_[A-Za-z0-9_]{4,100}$",
+        description="The processor's token, never a card number.",
+    )
+
+
 class BankTransferCreate(BaseModel):
     """A bank transfer the insurer received for an invoice, recorded by a billing agent."""
 

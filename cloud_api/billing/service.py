@@ -164,6 +164,13 @@ def record_bank_transfer(
     session.add(payment)
     session.flush()
     settle(session, payment, invoice, now)
+    audit_payment(session, principal, payment, invoice)
+    return payment
+
+
+def audit_payment(
+    session: Session, principal: Principal, payment: Payment, invoice: Invoice
+) -> None:
     audit.record(
         session,
         principal,
@@ -171,9 +178,12 @@ def record_bank_transfer(
         target_type="payment",
         target_id=payment.id,
         tenant_id=invoice.tenant_id,
-        detail={"invoice": invoice.number, "amount_minor": body.amount_minor, "method": "bank"},
+        detail={
+            "invoice": invoice.number,
+            "amount_minor": payment.amount_minor,
+            "method": payment.method,
+        },
     )
-    return payment
 
 
 def settle(session: Session, payment: Payment, invoice: Invoice, now: datetime) -> bool:

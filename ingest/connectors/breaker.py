@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+import httpx
+
 
 class BreakerState(StrEnum):
     CLOSED = "closed"
@@ -58,3 +60,10 @@ class CircuitBreaker:
         self._failures += 1
         if self.state is BreakerState.HALF_OPEN or self._failures >= self.threshold:
             self._opened_at = self._clock()
+
+
+def retryable_http_error(exc: BaseException) -> bool:
+    """Worth another try: a timeout or connection failure, a 429 or a 5xx (a 4xx is final)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    return isinstance(exc, httpx.TransportError)

@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from ingest.connectors.breaker import CircuitBreaker
+from ingest.connectors.breaker import CircuitBreaker, retryable_http_error
 
 
 class VendorReading(BaseModel):
@@ -41,12 +41,6 @@ class VendorPage(BaseModel):
 
 class VendorApiError(Exception):
     """The vendor's API answered with something we cannot use."""
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
-    return isinstance(exc, httpx.TransportError)
 
 
 @dataclass
@@ -65,7 +59,7 @@ class VendorApi:
         self.breaker.check()
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_retryable),
+                retry=retry_if_exception(retryable_http_error),
                 stop=stop_after_attempt(self.attempts),
                 wait=wait_exponential_jitter(multiplier=0.1, max=self.max_wait_s),
                 reraise=True,

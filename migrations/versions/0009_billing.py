@@ -117,6 +117,12 @@ def upgrade() -> None:
         sa.Column("failure_reason", sa.String(length=200), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column(
+            "next_attempt_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="when the charge job calls the processor again",
+        ),
+        sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
             server_default=sa.text("now()"),

@@ -14,6 +14,7 @@ from database.settings import CloudSettings
 from tests.support.api import ApiHarness
 
 TEST_SIGNING_KEY = generate_signing_key()  # made in-process: no test reads the machine's key
+WEBHOOK_SECRET = "whsec_test_" + "w" * 32
 
 
 def settings_for_tests(base_settings: CloudSettings) -> ApiSettings:
@@ -28,6 +29,7 @@ def settings_for_tests(base_settings: CloudSettings) -> ApiSettings:
         rate_limit_auth="100000/minute",
         jwt_signing_key=TEST_SIGNING_KEY.private_pem,
         jwt_key_id=TEST_SIGNING_KEY.kid,
+        processor_webhook_secret=WEBHOOK_SECRET,
     )
 
 

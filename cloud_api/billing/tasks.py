@@ -1,0 +1,65 @@
+"""Task shell of the card-payment job: claim the payments due (one transaction, committed),
+call the processor for each outside any transaction, settle each in its own transaction.
+
+``transactions`` opens a transaction and yields its session (the worker's: a new session on
+the engine, committed on exit; a test's: a savepoint of its own session)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from loguru import logger
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cloud_api.billing import payments
+from cloud_api.billing.processor import (
+    ProcessorClient,
+    ProcessorProtocolError,
+    ProcessorUnavailableError,
+)
+
+BATCH = 100
+
+Transactions = Callable[[], AbstractContextManager[Session]]
+
+
+def engine_transactions(engine: Engine) -> Transactions:
+    @contextlib.contextmanager
+    def transaction() -> Iterator[Session]:
+        with Session(engine) as session, session.begin():
+            yield session
+
+    return transaction
+
+
+def charge_due(
+    transactions: Transactions, client: ProcessorClient, now: datetime, batch: int = BATCH
+) -> dict[str, int]:
+    """Charge the card payments due; counts of what happened to them."""
+    with transactions() as session:
+        due = [
+            (p.id, p.amount_minor, p.currency, p.card_token or "")
+            for p in payments.claim_due(session, now, batch)
+        ]
+    counts = {"settled": 0, "waiting": 0, "refused": 0}
+    for payment_id, amount, currency, token in due:
+        try:
+            charge = client.charge(
+                reference=str(payment_id), amount_minor=amount, currency=currency, card_token=token
+            )
+        except ProcessorUnavailableError as error:
+            logger.warning("payment {} waits for the processor: {}", payment_id, error)
+            counts["waiting"] += 1
+            continue
+        except ProcessorProtocolError as error:
+            logger.error("payment {}: {}", payment_id, error)
+            counts["refused"] += 1
+            continue
+        with transactions() as session:
+            changed = payments.apply_charge(session, payment_id, charge, now)
+        counts["settled" if changed else "waiting"] += 1
+    return counts
