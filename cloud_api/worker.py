@@ -25,6 +25,7 @@ from risk_engine.worker import reliable_config
 EARN_PREMIUM = "policies.earn_premium"
 EXPIRE_TERMS = "policies.expire_terms"
 CHARGE_DUE = "billing.charge_due"
+COLLECT_OVERDUE = "policies.collect_overdue"
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
@@ -43,6 +44,10 @@ def configure(settings: JobSettings) -> Celery:
             "earn-premium-daily": {
                 "task": EARN_PREMIUM,
                 "schedule": crontab(minute=settings.daily_minute + 5, hour=0),
+            },
+            "collect-overdue-daily": {
+                "task": COLLECT_OVERDUE,
+                "schedule": crontab(minute=settings.daily_minute + 10, hour=0),
             },
             "charge-due": {
                 "task": CHARGE_DUE,
@@ -93,3 +98,9 @@ def charge_due() -> dict[str, int]:
         return billing_tasks.charge_due(
             billing_tasks.engine_transactions(_engine()), client, datetime.now(UTC)
         )
+
+
+@celery_app.task(name=COLLECT_OVERDUE)  # type: ignore[untyped-decorator]
+def collect_overdue() -> list[int]:
+    """Dunning reminders and lapses for non-payment, as of now."""
+    return list(tasks.collect_overdue(_engine(), datetime.now(UTC)))

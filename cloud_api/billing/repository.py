@@ -4,14 +4,14 @@ applied in one place, ``readable``."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from database.models import Invoice, InvoiceLine, Payment, ProcessorEvent, Tenant
+from database.models import Invoice, InvoiceLine, Payment, Policy, ProcessorEvent, Tenant
 
 
 def readable(
@@ -106,3 +106,16 @@ def remember_event(session: Session, event: ProcessorEvent) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def overdue(session: Session, before: date, limit: int) -> list[Invoice]:
+    """Open invoices due before ``before`` whose policy is in force, oldest due first."""
+    return list(
+        session.scalars(
+            select(Invoice)
+            .join(Policy, Policy.id == Invoice.policy_id)
+            .where(Invoice.status == "open", Invoice.due_on < before, Policy.status == "in_force")
+            .order_by(Invoice.due_on, Invoice.id)
+            .limit(limit)
+        )
+    )

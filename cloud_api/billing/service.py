@@ -12,7 +12,7 @@ Rules (services never commit; the request or the job owns the transaction):
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -213,3 +213,42 @@ def settle(session: Session, payment: Payment, invoice: Invoice, now: datetime) 
     )
     session.flush()
     return True
+
+
+REMINDER_EVERY_DAYS = 7
+MAX_REMINDERS = 3
+
+
+def overdue_invoices(session: Session, today: date, limit: int) -> list[Invoice]:
+    """Open invoices of policies in force whose due date has passed."""
+    return repository.overdue(session, today, limit)
+
+
+def remind(session: Session, invoice: Invoice, today: date) -> bool:
+    """Dunning: a reminder every 7 days an invoice is overdue, three at most; recorded on the
+    invoice and in the audit trail (sent to the policyholder by the notifications once they
+    exist). False if none is due today (run twice a day, it reminds once)."""
+    overdue_days = (today - invoice.due_on).days
+    due = min(overdue_days // REMINDER_EVERY_DAYS, MAX_REMINDERS)
+    if due <= invoice.reminders_sent:
+        return False
+    invoice.reminders_sent = due
+    audit.record(
+        session,
+        None,
+        "invoices:remind",
+        target_type="invoice",
+        target_id=invoice.id,
+        tenant_id=invoice.tenant_id,
+        detail={"number": invoice.number, "reminder": due, "overdue_days": overdue_days},
+    )
+    return True
+
+
+def unpaid_before(session: Session, policy_id: uuid.UUID, before: date) -> list[Invoice]:
+    """The policy's open invoices that were due before ``before``."""
+    return [
+        i
+        for i in repository.invoices_of_policy(session, policy_id)
+        if i.status == InvoiceStatus.OPEN and i.due_on < before
+    ]

@@ -16,11 +16,16 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from cloud_api.billing import service as billing
 from cloud_api.ledger import postings
 from cloud_api.ledger import repository as ledger
 from cloud_api.ledger.earning import Term, earned_through
-from cloud_api.policies import repository
+from cloud_api.policies import repository, service
+from cloud_api.policies.lifecycle import Transition
+from cloud_api.policies.schemas import CancellationCreate, CancelReason, CancelRequester
 from cloud_api.policies.service import VersionLike, writes_of
+from cloud_api.products import service as products
+from database.models import PolicyStatus
 
 LATE_CHANGE_DAYS = 90
 """How long after a term ends a backdated change may still move its earned premium: the
@@ -63,3 +68,28 @@ def policies_to_earn(
 
 def due_to_expire(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
     return repository.ended_in_force(session, now, limit)
+
+
+def collect_overdue(session: Session, now: datetime, limit: int) -> tuple[int, int]:
+    """Dunning and lapse for non-payment: each overdue invoice of a policy in force gets its
+    reminder when one is due, and a policy with an invoice unpaid past the product's grace
+    days lapses from today (cover ran through the grace period). Returns (reminders, lapses)."""
+    today = now.date()
+    reminders, lapsed = 0, 0
+    for invoice in billing.overdue_invoices(session, today, limit):
+        if billing.remind(session, invoice, today):
+            reminders += 1
+        policy = repository.policy(session, invoice.policy_id, None)
+        if policy is None or policy.status != PolicyStatus.IN_FORCE:
+            continue  # lapsed by an earlier invoice of this run
+        grace = products.terms_of(products.get(session, policy.product_id)).grace_days
+        if (today - invoice.due_on).days > grace:
+            body = CancellationCreate(
+                effective_on=today,
+                reason_code=CancelReason.NON_PAYMENT,
+                requested_by=CancelRequester.INSURER,
+                note=f"invoice {invoice.number} unpaid {grace} days after it was due",
+            )
+            service.cancel(session, None, policy.id, body, now, transition=Transition.LAPSE)
+            lapsed += 1
+    return reminders, lapsed

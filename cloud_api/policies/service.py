@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -285,6 +285,12 @@ def reinstate(
     if now >= policy.term_end:
         raise ConflictError("the policy's term is over: renew instead")
     stop = current(session, policy)
+    grace = _terms(session, policy).grace_days
+    overdue = billing.unpaid_before(session, policy.id, now.date() - timedelta(days=grace))
+    if overdue:
+        raise ConflictError(
+            f"invoice {overdue[0].number} is unpaid past the grace period: it is paid first"
+        )
     change = Change(
         Transition.REINSTATE,
         stop.effective_from.date(),

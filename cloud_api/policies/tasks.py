@@ -43,3 +43,12 @@ def expire_terms(engine: Engine, now: datetime, batch: int = BATCH) -> int:
             break
     logger.info("policies expired at {}: {}", now.isoformat(), expired)
     return expired
+
+
+def collect_overdue(engine: Engine, now: datetime, batch: int = BATCH) -> tuple[int, int]:
+    """Reminders and lapses for the overdue invoices, one transaction. Idempotent: a reminder
+    is counted on its invoice, and a lapsed policy is no longer in force."""
+    with Session(engine) as session, session.begin():
+        reminders, lapsed = book.collect_overdue(session, now, batch)
+    logger.info("overdue invoices on {}: {} reminders, {} lapses", now.date(), reminders, lapsed)
+    return reminders, lapsed

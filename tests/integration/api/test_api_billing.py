@@ -5,16 +5,19 @@ transfers settle them, never beyond what is open, once per Idempotency-Key; the 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cloud_api.access.roles import Role
+from cloud_api.billing import repository as billing_repository
 from cloud_api.ledger import repository as ledger
 from cloud_api.ledger.calendar import add_months
-from database.models import Account, Product, Robot
+from cloud_api.policies import book, changes, quotes, service
+from cloud_api.policies.schemas import QuoteCreate
+from database.models import Account, InstallmentPlan, Product, Robot
 from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
 from tests.support.api import ApiHarness, principal
 
@@ -140,3 +143,45 @@ def test_invoices_are_the_tenants_own(
     assert holder.get(f"/v1/invoices/{invoice['id']}").status_code == 200
     pay = {"amount_minor": 1, "bank_reference": "self"}
     assert holder.post(f"/v1/invoices/{invoice['id']}/payments", json=pay).status_code == 403
+
+
+def issue_at(api: ApiHarness, start: date, plan: str = "quarterly") -> Any:
+    """A policy of one robot quoted, bound and issued on ``start`` (services, at that time)."""
+    version = plan_in_force(api.session)
+    product = active_product(api.session)
+    robot = fleet(api.session, api.tenant("alpha"), version, [2000.0])[0]
+    at = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    offer = QuoteCreate(
+        tenant="alpha",
+        product_id=product.id,
+        robot_ids=[robot.id],
+        jurisdiction="DE",
+        term_start=start,
+    )
+    quote = quotes.create(api.session, UNDERWRITER, offer, at)
+    policy = changes.bind(api.session, UNDERWRITER, quote.id, at, InstallmentPlan(plan))
+    return service.issue(api.session, UNDERWRITER, policy.id, at)
+
+
+def test_an_overdue_invoice_is_reminded_weekly_and_lapses_the_policy_after_the_grace_days(
+    api: ApiHarness,
+) -> None:
+    late = issue_at(api, TODAY - timedelta(days=31))  # its first installment: 31 days overdue
+    recent = issue_at(api, TODAY - timedelta(days=10))  # 10 days overdue, within grace
+    now = datetime.now(UTC)
+    assert book.collect_overdue(api.session, now, 100) == (2, 1)
+    assert book.collect_overdue(api.session, now, 100) == (0, 0)  # once a day
+    assert late.status == "lapsed"
+    assert recent.status == "in_force"
+    lapse = service.current(api.session, late)
+    assert lapse.reason_code == "non_payment"
+    assert lapse.effective_from.date() == TODAY
+    reminded = {
+        i.policy_id: i.reminders_sent
+        for i in billing_repository.overdue(api.session, TODAY + timedelta(days=1), 10)
+    }
+    assert reminded == {recent.id: 1}  # the lapsed policy's invoices are no longer chased
+    a_week_later = now + timedelta(days=7)
+    assert book.collect_overdue(api.session, a_week_later, 100) == (1, 0)
+    assert book.collect_overdue(api.session, now + timedelta(days=21), 100) == (1, 1)
+    assert recent.status == "lapsed"

@@ -2,9 +2,10 @@
 the order of endorsements, cancellations, lapses, reinstatements, bank transfers and days of
 earning, every ledger entry balances, earned plus unearned premium equals written premium, the
 receivable is what was written with its tax and the installment fees less the cash collected,
-cash is what the invoices record as paid and no invoice is paid beyond its total, the ledger's
+cash is what the invoices record as paid and no invoice is paid beyond its total, no policy is in
+force with an invoice unpaid past the grace days (the daily job lapses it), the ledger's
 written premium is the sum of the versions' premium changes, and at the end of the term every
-written minor unit is earned. (Refunds, grace and lapse by the billing job come next.)"""
+written minor unit is earned. (Refunds and invoices for endorsements come next.)"""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from cloud_api.billing import service as billing
 from cloud_api.billing.schemas import BankTransferCreate
 from cloud_api.errors import AppError
 from cloud_api.ledger import repository as ledger
-from cloud_api.policies import changes, quotes, repository, service
+from cloud_api.policies import book, changes, quotes, repository, service
 from cloud_api.policies.lifecycle import Transition
 from cloud_api.policies.schemas import (
     CancellationCreate,
@@ -39,6 +40,7 @@ from tests.support.api import principal
 
 UNDERWRITER = principal(Role.UNDERWRITER)
 BILLING_AGENT = principal(Role.BILLING_AGENT)
+GRACE_DAYS = 30  # the product's default
 START = datetime.now(UTC).date() - timedelta(days=3)
 
 
@@ -179,6 +181,7 @@ class PolicyBook(RuleBasedStateMachine):
         self.today += timedelta(days=days)
         changes.earn(self.session, self.policy_id, noon(self.today))
         assert changes.earn(self.session, self.policy_id, noon(self.today)) == 0  # idempotent
+        book.collect_overdue(self.session, noon(self.today), 100)
 
     def balance(self, account: Account) -> int:
         balances = ledger.balances(self.session, policy_id=self.policy_id)
@@ -207,6 +210,9 @@ class PolicyBook(RuleBasedStateMachine):
         policy = repository.policy(self.session, self.policy_id, None)
         assert policy is not None
         assert policy.status == versions[-1].status
+        if policy.status == PolicyStatus.IN_FORCE:  # paid, or unpaid within the grace days
+            grace_ends = self.today - timedelta(days=GRACE_DAYS)
+            assert not billing.unpaid_before(self.session, self.policy_id, grace_ends)
 
     def teardown(self) -> None:
         try:
