@@ -101,7 +101,7 @@ class JobSettings(CloudSettings):
     """`robocover jobs`: the Celery worker (and beat) of the insurer's daily jobs."""
 
     daily_minute: int = Field(
-        default=5, ge=0, le=50, description="Minute past 00:00 UTC the daily jobs start."
+        default=5, ge=0, le=49, description="Minute past 00:00 UTC the daily jobs start."
     )
     processor_url: str | None = Field(
         default=None, description="The payment processor's API; card payments wait without it."

@@ -70,12 +70,25 @@ def start_card_payment(
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[Payment]:
-    due = repository.card_payments_due(session, now, limit)
-    for payment in due:
+    """The card payments to charge now; one whose invoice is no longer open (voided since)
+    fails here, before any charge."""
+    due = []
+    for payment in repository.card_payments_due(session, now, limit):
+        invoice = repository.invoice(session, payment.invoice_id, None, for_update=True)
+        if invoice is None or invoice.status != InvoiceStatus.OPEN:
+            fail(payment, "the invoice is no longer open", now)
+            continue
         payment.attempts += 1
         payment.next_attempt_at = now + backoff(payment.attempts)
+        due.append(payment)
     session.flush()
     return due
+
+
+def fail(payment: Payment, reason: str, now: datetime) -> None:
+    payment.status = PaymentStatus.FAILED.value
+    payment.failure_reason = reason
+    payment.settled_at = now
 
 
 def apply_charge(
@@ -98,9 +111,7 @@ def apply_charge(
         assert invoice is not None  # noqa: S101 - the payment's invoice exists (foreign key)
         return settle(session, payment, invoice, now)
     if charge.status == "failed":
-        payment.status = PaymentStatus.FAILED.value
-        payment.failure_reason = charge.failure_reason or "declined"
-        payment.settled_at = now
+        fail(payment, charge.failure_reason or "declined", now)
         session.flush()
         return True
     return False  # pending: the webhook or the next attempt will tell
@@ -118,3 +129,12 @@ def receive_webhook(session: Session, event: WebhookEvent, now: datetime) -> str
     except ValueError:
         return "unchanged"
     return "applied" if apply_charge(session, payment_id, event.charge, now) else "unchanged"
+
+
+def refuse(session: Session, payment_id: uuid.UUID, reason: str, now: datetime) -> None:
+    """The processor refused the charge (not a decline: a request it will not take): the
+    payment fails with the reason, and a new one may be asked for."""
+    payment = repository.payment(session, payment_id, for_update=True)
+    if payment is not None and payment.status == PaymentStatus.PENDING:
+        fail(payment, reason[:200], now)
+        session.flush()

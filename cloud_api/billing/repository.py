@@ -4,7 +4,7 @@ applied in one place, ``readable``."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, text
@@ -108,14 +108,22 @@ def remember_event(session: Session, event: ProcessorEvent) -> bool:
     return True
 
 
-def overdue(session: Session, before: date, limit: int) -> list[Invoice]:
-    """Open invoices due before ``before`` whose policy is in force, oldest due first."""
+def overdue(session: Session, now: datetime, limit: int) -> list[Invoice]:
+    """Open invoices due before ``now``'s day whose policy is in force and its term not over,
+    oldest due first, locked (SKIP LOCKED: another run's or a payment's are left)."""
     return list(
         session.scalars(
             select(Invoice)
             .join(Policy, Policy.id == Invoice.policy_id)
-            .where(Invoice.status == "open", Invoice.due_on < before, Policy.status == "in_force")
+            .where(
+                Invoice.status == "open",
+                Invoice.kind != "credit",
+                Invoice.due_on < now.date(),
+                Policy.status == "in_force",
+                Policy.term_end > now,
+            )
             .order_by(Invoice.due_on, Invoice.id)
             .limit(limit)
+            .with_for_update(of=Invoice, skip_locked=True)
         )
     )

@@ -21,8 +21,9 @@ from cloud_api.access.actions import Action
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
-from cloud_api.billing import repository
-from cloud_api.billing.installments import DraftInvoice, installment_invoices
+from cloud_api.billing import adjustments, repository
+from cloud_api.billing.installments import installment_invoices
+from cloud_api.billing.invoicing import issue_invoice
 from cloud_api.billing.schemas import BankTransferCreate
 from cloud_api.conventions import ListQuery, Page, paginate
 from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
@@ -32,7 +33,6 @@ from database.models import (
     Account,
     InstallmentPlan,
     Invoice,
-    InvoiceLine,
     InvoiceStatus,
     Payment,
     PaymentStatus,
@@ -85,51 +85,17 @@ def invoice_installments(
         term_start=policy.term_start.date(),
         term_months=term_months,
     )
-    return [_issue(session, policy, draft, now) for draft in drafts]
-
-
-def _issue(session: Session, policy: Policy, draft: DraftInvoice, now: datetime) -> Invoice:
-    premium, tax, fee = draft.total("premium"), draft.total("tax"), draft.total("fee")
-    invoice = Invoice(
-        number=repository.next_invoice_number(session, now.year),
-        reference=f"policy:{policy.id}:installment:{draft.installment}",
-        tenant_id=policy.tenant_id,
-        policy_id=policy.id,
-        kind="installment",
-        installment=draft.installment,
-        currency=policy.currency,
-        issued_at=now,
-        due_on=draft.due_on,
-        premium_minor=premium,
-        tax_minor=tax,
-        fee_minor=fee,
-        total_minor=premium + tax + fee,
-        paid_minor=0,
-        status=InvoiceStatus.OPEN.value,
-    )
-    session.add(invoice)
-    session.flush()
-    session.add_all(
-        InvoiceLine(
-            invoice_id=invoice.id,
-            kind=line.kind,
-            robot_id=line.robot_id,
-            coverage=line.coverage,
-            amount_minor=line.amount_minor,
+    return [
+        issue_invoice(
+            session,
+            policy,
+            draft,
+            now,
+            kind="installment",
+            reference=f"policy:{policy.id}:installment:{draft.installment}",
         )
-        for line in draft.lines
-    )
-    header = postings.EntryHeader(
-        policy.tenant_id, policy.id, f"invoice:{invoice.id}:fee", now.date(), policy.currency
-    )
-    fee_entry = postings.entry(
-        header,
-        "installment_fee",
-        f"installment fee of invoice {invoice.number}",
-        [(Account.PREMIUM_RECEIVABLE, fee), (Account.INSTALLMENT_FEES, -fee)],
-    )
-    ledger.post(session, fee_entry)
-    return invoice
+        for draft in drafts
+    ]
 
 
 def record_bank_transfer(
@@ -145,6 +111,8 @@ def record_bank_transfer(
         raise InvoiceNotFoundError(f"no invoice {invoice_id}")
     if invoice.status != InvoiceStatus.OPEN:
         raise ConflictError(f"the invoice is {invoice.status}: nothing is open on it")
+    if repository.pending_payment(session, invoice.id) is not None:
+        raise ConflictError("a card payment of this invoice is under way: wait for its outcome")
     open_minor = invoice.total_minor - invoice.paid_minor
     if body.amount_minor > open_minor:
         raise UnprocessableError(
@@ -219,9 +187,25 @@ REMINDER_EVERY_DAYS = 7
 MAX_REMINDERS = 3
 
 
-def overdue_invoices(session: Session, today: date, limit: int) -> list[Invoice]:
-    """Open invoices of policies in force whose due date has passed."""
-    return repository.overdue(session, today, limit)
+def rebill(
+    session: Session,
+    policy: Policy,
+    written_premium: int,
+    written_tax: int,
+    now: datetime,
+    *,
+    reference: str,
+) -> list[Invoice]:
+    """Bring the policy's invoices to the premium and tax it wrote (``adjustments``)."""
+    return adjustments.rebill(
+        session, policy, written_premium, written_tax, now, reference=reference
+    )
+
+
+def overdue_invoices(session: Session, now: datetime, limit: int) -> list[Invoice]:
+    """Open invoices past due of policies in force whose term is not over, locked (another
+    run's are skipped)."""
+    return repository.overdue(session, now, limit)
 
 
 def remind(session: Session, invoice: Invoice, today: date) -> bool:

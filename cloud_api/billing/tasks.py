@@ -57,6 +57,8 @@ def charge_due(
             continue
         except ProcessorProtocolError as error:
             logger.error("payment {}: {}", payment_id, error)
+            with transactions() as session:
+                payments.refuse(session, payment_id, str(error), now)
             counts["refused"] += 1
             continue
         with transactions() as session:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 TOLERANCE_S = 300
+HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 class WebhookRefusedError(ValueError):
@@ -48,15 +51,14 @@ def signature(secret: bytes, timestamp: int, body: bytes) -> str:
 def verify(secret: bytes, header: str | None, body: bytes, now: float) -> WebhookEvent:
     if not header:
         raise WebhookRefusedError("no Processor-Signature header")
-    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(fields["t"])
-        given = fields["v1"]
-    except (KeyError, ValueError):
-        raise WebhookRefusedError("the Processor-Signature header is malformed") from None
+    fields = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
+    given, moment = fields.get("v1", ""), fields.get("t", "")
+    if not (HEX_DIGEST.fullmatch(given) and SECONDS.fullmatch(moment)):
+        raise WebhookRefusedError("the Processor-Signature header is malformed")
+    timestamp = int(moment)
     if abs(now - timestamp) > TOLERANCE_S:
         raise WebhookRefusedError("the webhook's timestamp is too far from now (a replay?)")
-    if not hmac.compare_digest(signature(secret, timestamp, body), given):
+    if not hmac.compare_digest(signature(secret, timestamp, body).encode(), given.encode()):
         raise WebhookRefusedError("the signature does not match")
     try:
         return WebhookEvent.model_validate_json(body)

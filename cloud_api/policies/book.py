@@ -14,9 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from loguru import logger
 from sqlalchemy.orm import Session
 
 from cloud_api.billing import service as billing
+from cloud_api.errors import AppError
 from cloud_api.ledger import postings
 from cloud_api.ledger import repository as ledger
 from cloud_api.ledger.earning import Term, earned_through
@@ -25,7 +27,7 @@ from cloud_api.policies.lifecycle import Transition
 from cloud_api.policies.schemas import CancellationCreate, CancelReason, CancelRequester
 from cloud_api.policies.service import VersionLike, writes_of
 from cloud_api.products import service as products
-from database.models import PolicyStatus
+from database.models import Invoice, PolicyStatus
 
 LATE_CHANGE_DAYS = 90
 """How long after a term ends a backdated change may still move its earned premium: the
@@ -74,22 +76,33 @@ def collect_overdue(session: Session, now: datetime, limit: int) -> tuple[int, i
     """Dunning and lapse for non-payment: each overdue invoice of a policy in force gets its
     reminder when one is due, and a policy with an invoice unpaid past the product's grace
     days lapses from today (cover ran through the grace period). Returns (reminders, lapses)."""
-    today = now.date()
     reminders, lapsed = 0, 0
-    for invoice in billing.overdue_invoices(session, today, limit):
-        if billing.remind(session, invoice, today):
-            reminders += 1
-        policy = repository.policy(session, invoice.policy_id, None)
-        if policy is None or policy.status != PolicyStatus.IN_FORCE:
-            continue  # lapsed by an earlier invoice of this run
-        grace = products.terms_of(products.get(session, policy.product_id)).grace_days
-        if (today - invoice.due_on).days > grace:
-            body = CancellationCreate(
-                effective_on=today,
-                reason_code=CancelReason.NON_PAYMENT,
-                requested_by=CancelRequester.INSURER,
-                note=f"invoice {invoice.number} unpaid {grace} days after it was due",
-            )
-            service.cancel(session, None, policy.id, body, now, transition=Transition.LAPSE)
-            lapsed += 1
+    for invoice in billing.overdue_invoices(session, now, limit):
+        try:
+            with session.begin_nested():  # one policy's refusal is its own problem
+                reminded, lapses = _collect(session, invoice, now)
+        except AppError as error:
+            logger.warning("invoice {} of policy {}: {}", invoice.number, invoice.policy_id, error)
+            continue
+        reminders += reminded
+        lapsed += lapses
     return reminders, lapsed
+
+
+def _collect(session: Session, invoice: Invoice, now: datetime) -> tuple[int, int]:
+    today = now.date()
+    reminded = int(billing.remind(session, invoice, today))
+    policy = repository.policy(session, invoice.policy_id, None, for_update=True)
+    if policy is None or policy.status != PolicyStatus.IN_FORCE or invoice.status != "open":
+        return reminded, 0  # lapsed by an earlier invoice of this run, or paid meanwhile
+    grace = products.terms_of(products.get(session, policy.product_id)).grace_days
+    if (today - invoice.due_on).days <= grace:
+        return reminded, 0
+    body = CancellationCreate(
+        effective_on=today,
+        reason_code=CancelReason.NON_PAYMENT,
+        requested_by=CancelRequester.INSURER,
+        note=f"invoice {invoice.number} unpaid {grace} days after it was due",
+    )
+    service.cancel(session, None, policy.id, body, now, transition=Transition.LAPSE)
+    return reminded, 1

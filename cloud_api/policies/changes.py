@@ -52,6 +52,11 @@ def bind(
     ``installments``."""
     quote = quotes.take_for_binding(session, principal, quote_id, now)
     terms = products.terms_of(products.get(session, quote.product_id))
+    if terms.term_months % installments.parts:
+        raise UnprocessableError(
+            f"a {terms.term_months}-month term cannot be billed in {installments.parts}"
+            f" {installments} installments"
+        )
     schedule = [
         schedule_line(line.robot_id, line.coverage, line.premium_minor, terms)
         for line in repository.quote_lines(session, quote.id)
@@ -154,7 +159,9 @@ def _priced_robots(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Schedule lines of the robots added, priced as a quote for the whole term would be."""
-    pricing = quotes.pricing_for(session, policy.product_id, coverages, policy.jurisdiction, now)
+    pricing = quotes.pricing_for(
+        session, policy.product_id, coverages, policy.jurisdiction, now, in_force=True
+    )
     tenant = repository.tenant_by_slug(session, repository.tenant_slug(session, policy.tenant_id))
     assert tenant is not None  # noqa: S101 - the policy's tenant exists (foreign key)
     robots = quotes.robots_to_price(session, tenant, body.add_robots)
@@ -190,12 +197,14 @@ def renew(
     the renewal policy."""
     policy = service.locked(session, principal, policy_id)
     next_status(PolicyStatus(policy.status), Transition.RENEW)
+    if repository.renewal_offered(session, policy.id, now):
+        raise ConflictError("the next term is offered already: bind that quote or let it expire")
     latest = service.current(session, policy)
     robot_ids = list(dict.fromkeys(uuid.UUID(line["robot_id"]) for line in latest.schedule))
     coverages = sorted({line["coverage"] for line in latest.schedule})
     offer = QuoteCreate(
         tenant=repository.tenant_slug(session, policy.tenant_id),
-        product_id=policy.product_id,
+        product_id=products.current_version(session, policy.product_id).id,
         robot_ids=robot_ids,
         coverages=coverages,
         jurisdiction=body.jurisdiction or policy.jurisdiction,

@@ -77,8 +77,16 @@ def pricing_for(
     coverages: list[str] | None,
     jurisdiction: str,
     now: datetime,
+    *,
+    in_force: bool = False,
 ) -> Pricing:
-    product = products.active_product(session, product_id)
+    """What a quote is priced under: an active product version, or (``in_force``: a change of
+    a policy made under it) the policy's own version, active or not."""
+    product = (
+        products.get(session, product_id)
+        if in_force
+        else products.active_product(session, product_id)
+    )
     terms = products.terms_of(product)
     try:
         plan = active_plan(session.connection(), now)

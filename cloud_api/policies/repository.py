@@ -209,3 +209,27 @@ def ended_in_force(session: Session, now: datetime, limit: int) -> list[uuid.UUI
             .limit(limit)
         )
     )
+
+
+def written_totals(session: Session, policy_id: uuid.UUID) -> tuple[int, int]:
+    """(premium, tax) the policy's versions wrote, net of returns."""
+    premium, tax = session.execute(
+        select(
+            func.coalesce(func.sum(PolicyVersion.premium_change_minor), 0),
+            func.coalesce(func.sum(PolicyVersion.tax_change_minor), 0),
+        ).where(PolicyVersion.policy_id == policy_id)
+    ).one()
+    return int(premium), int(tax)
+
+
+def renewal_offered(session: Session, policy_id: uuid.UUID, now: datetime) -> bool:
+    """A renewal of the policy is bound, or quoted and not yet expired."""
+    quote = session.scalar(
+        select(Quote.id)
+        .where(
+            Quote.renewal_of == policy_id,
+            (Quote.status == "bound") | (Quote.expires_at > now),
+        )
+        .limit(1)
+    )
+    return quote is not None

@@ -175,6 +175,10 @@ class EndorsementCreate(BaseModel):
     def _something(self) -> EndorsementCreate:
         if not (self.add_robots or self.remove_robots or self.coverage_changes):
             raise ValueError("an endorsement adds or removes robots or changes a coverage")
+        if len(set(self.add_robots)) != len(self.add_robots):
+            raise ValueError("add_robots must be distinct")
+        if len(set(self.remove_robots)) != len(self.remove_robots):
+            raise ValueError("remove_robots must be distinct")
         if set(self.add_robots) & set(self.remove_robots):
             raise ValueError("a robot cannot be added and removed at once")
         return self

@@ -184,6 +184,9 @@ def record(
     )
     memo = f"{change.transition} of policy {policy.number or policy.id}"
     ledger.post(session, postings.premium_written(header, change.premium_change_minor, tax, memo))
+    if change.transition is not Transition.ISSUE and (change.premium_change_minor or tax):
+        premium_total, tax_total = repository.written_totals(session, policy.id)
+        billing.rebill(session, policy, premium_total, tax_total, now, reference=header.reference)
     audit.record(
         session,
         principal,

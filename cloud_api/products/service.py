@@ -200,3 +200,13 @@ def retire(
     _require_status(product, ProductStatus.ACTIVE, "only an active version can be retired")
     _retire(session, principal, product)
     return product
+
+
+def current_version(session: Session, product_id: uuid.UUID) -> Product:
+    """The active version of the product this version belongs to (a renewal is sold under
+    it); 409 if the product is no longer sold."""
+    product = get(session, product_id)
+    active = repository.active_version(session, product.code)
+    if active is None:
+        raise ProductNotActiveError(f"no version of {product.code!r} is sold now")
+    return active

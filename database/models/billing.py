@@ -1,8 +1,9 @@
 """Invoices and payments.
 
 A policy's premium and tax are asked for by invoices: one per installment of its plan (annual,
-quarterly, monthly, each with the product's fee), one more for an endorsement that raises the
-premium, and a final one after a cancellation if anything is still owed. Each invoice has lines
+quarterly, monthly, each with the product's fee), an adjustment when an endorsement or a
+reinstatement raises the premium, and a credit note (negative amounts, open until refunded)
+when a return of premium is more than the unpaid invoices it voids. Each invoice has lines
 per robot and coverage, a tax line and a fee line. A payment settles an invoice: by card through
 the payment processor (pending until the processor says, by its answer or its signed webhook,
 whichever comes first) or by bank transfer recorded by a billing agent. Amounts are integer
@@ -59,12 +60,13 @@ class PaymentStatus(enum.StrEnum):
 class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
-        CheckConstraint("kind IN ('installment', 'adjustment', 'final')", name="kind_valid"),
+        CheckConstraint("kind IN ('installment', 'adjustment', 'credit')", name="kind_valid"),
         CheckConstraint("status IN ('open', 'paid', 'void')", name="status_valid"),
         CheckConstraint(
             "total_minor = premium_minor + tax_minor + fee_minor", name="total_is_the_sum"
         ),
         CheckConstraint("paid_minor >= 0", name="paid_nonnegative"),
+        CheckConstraint("paid_minor <= greatest(total_minor, 0)", name="paid_at_most_total"),
         Index("ix_invoices_policy_id_due_on", "policy_id", "due_on"),
         Index("ix_invoices_status_due_on", "status", "due_on"),
     )

@@ -58,12 +58,15 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=8), server_default="open", nullable=False),
         sa.Column("reminders_sent", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('installment', 'adjustment', 'final')", name=op.f("ck_invoices_kind_valid")
+            "kind IN ('installment', 'adjustment', 'credit')", name=op.f("ck_invoices_kind_valid")
         ),
         sa.CheckConstraint(
             "status IN ('open', 'paid', 'void')", name=op.f("ck_invoices_status_valid")
         ),
         sa.CheckConstraint("paid_minor >= 0", name=op.f("ck_invoices_paid_nonnegative")),
+        sa.CheckConstraint(
+            "paid_minor <= greatest(total_minor, 0)", name=op.f("ck_invoices_paid_at_most_total")
+        ),
         sa.CheckConstraint(
             "total_minor = premium_minor + tax_minor + fee_minor",
             name=op.f("ck_invoices_total_is_the_sum"),

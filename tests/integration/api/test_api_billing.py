@@ -16,7 +16,7 @@ from cloud_api.billing import repository as billing_repository
 from cloud_api.ledger import repository as ledger
 from cloud_api.ledger.calendar import add_months
 from cloud_api.policies import book, changes, quotes, service
-from cloud_api.policies.schemas import QuoteCreate
+from cloud_api.policies.schemas import EndorsementCreate, QuoteCreate
 from database.models import Account, InstallmentPlan, Product, Robot
 from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
 from tests.support.api import ApiHarness, principal
@@ -178,10 +178,70 @@ def test_an_overdue_invoice_is_reminded_weekly_and_lapses_the_policy_after_the_g
     assert lapse.effective_from.date() == TODAY
     reminded = {
         i.policy_id: i.reminders_sent
-        for i in billing_repository.overdue(api.session, TODAY + timedelta(days=1), 10)
+        for i in billing_repository.overdue(api.session, now + timedelta(days=1), 10)
     }
     assert reminded == {recent.id: 1}  # the lapsed policy's invoices are no longer chased
     a_week_later = now + timedelta(days=7)
     assert book.collect_overdue(api.session, a_week_later, 100) == (1, 0)
     assert book.collect_overdue(api.session, now + timedelta(days=21), 100) == (1, 1)
     assert recent.status == "lapsed"
+
+
+def test_changes_of_premium_are_invoiced_or_voided_and_an_overpayment_is_a_credit_note(
+    api: ApiHarness, issued: tuple[dict[str, Any], dict[str, Any], list[Robot]]
+) -> None:
+    policy, _, robots = issued
+    agent = api.client(BILLING)
+    first = invoices_of(agent, policy["id"])[0]
+    paid = agent.post(
+        f"/v1/invoices/{first['id']}/payments",
+        json={"amount_minor": first["total_minor"], "bank_reference": "SEPA Q1"},
+    )
+    assert paid.status_code == 201
+    underwriter = api.client(UNDERWRITER)
+    more = underwriter.post(
+        f"/v1/policies/{policy['id']}/endorsements",
+        json={
+            "effective_on": str(TODAY),
+            "add_robots": [],
+            "coverage_changes": [],
+            "remove_robots": [str(robots[2].id)],
+        },
+    )
+    assert more.status_code == 200, more.text
+    returned = -more.json()["current"]["premium_change_minor"]
+    assert returned > 0
+    cancelled = underwriter.post(
+        f"/v1/policies/{policy['id']}/cancel",
+        json={"effective_on": str(TODAY), "reason_code": "fleet_sold", "requested_by": "insurer"},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    invoices = invoices_of(api.client(BILLING), policy["id"])  # the harness acts as one
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for invoice in invoices:
+        by_kind.setdefault(invoice["kind"], []).append(invoice)
+    installments = {i["installment"]: i["status"] for i in by_kind["installment"]}
+    assert installments == {1: "paid", 2: "void", 3: "void", 4: "void"}
+    written = ledger.balances(api.session, policy_id=policy["id"])
+    written_premium = -written[(Account.WRITTEN_PREMIUM, "EUR")]
+    live = [i for i in invoices if i["status"] != "void"]
+    assert sum(i["premium_minor"] for i in live) == written_premium == 0  # cancelled from day 0
+    credits = sum(i["total_minor"] for i in by_kind["credit"])
+    assert credits == -(first["premium_minor"] + first["tax_minor"])  # what Q1 paid for
+    assert {i["status"] for i in by_kind["credit"]} == {"open"}  # owed until refunded
+    assert written[(Account.REFUNDS_PAYABLE, "EUR")] == credits
+    assert written[(Account.INSTALLMENT_FEES, "EUR")] == -FEE  # the voided fees reversed
+    assert written[(Account.CASH, "EUR")] == first["total_minor"]
+    ledger.check_balanced_now(api.session)
+
+
+def test_one_policy_that_cannot_lapse_today_does_not_stop_the_others(api: ApiHarness) -> None:
+    stuck = issue_at(api, TODAY - timedelta(days=31))
+    late = issue_at(api, TODAY - timedelta(days=31))
+    body = EndorsementCreate(
+        effective_on=TODAY + timedelta(days=10), coverage_changes=[{"coverage": "breakdown"}]
+    )
+    changes.endorse(api.session, UNDERWRITER, stuck.id, body, datetime.now(UTC))
+    assert book.collect_overdue(api.session, datetime.now(UTC), 100) == (1, 1)
+    assert late.status == "lapsed"
+    assert stuck.status == "in_force"  # its change from next week: refused, logged, left

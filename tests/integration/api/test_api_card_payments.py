@@ -64,6 +64,11 @@ def payment(api: ApiHarness) -> dict[str, Any]:
         f"/v1/invoices/{invoice['id']}/card-payments", json={"card_token": "tok_visa_4242"}
     )
     assert twice.status_code == 409
+    transfer = billing.post(
+        f"/v1/invoices/{invoice['id']}/payments",
+        json={"amount_minor": invoice["total_minor"], "bank_reference": "SEPA while card"},
+    )
+    assert transfer.status_code == 409  # never both: the card charge may already be taken
     return {**started.json(), "policy_id": bound["id"]}
 
 
@@ -212,3 +217,23 @@ def test_while_the_processor_is_down_payments_wait_and_go_through_once_it_return
     assert len(processor.charges) == 1
     invoice = settled_once(api, payment)
     assert invoice["payments"][0]["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=99999999999999999999999999999,v1=" + "0" * 64,  # a timestamp past any clock
+        "t=1700000000,v1=" + "\u00e9" * 64,  # not hex (latin-1 as Starlette decodes)
+        "t=1700000000,v1=abc,v1=",
+        "v1=" + "0" * 64,
+        "t==,=v1",
+    ],
+)
+def test_a_malformed_signature_header_is_a_400_not_a_crash(
+    api: ApiHarness, payment: dict[str, Any], header: str
+) -> None:
+    answer = api.client().post(
+        WEBHOOK, content=b"{}", headers={"Processor-Signature": header.encode("latin-1")}
+    )
+    assert answer.status_code == 400
+    assert "malformed" in answer.json()["detail"]

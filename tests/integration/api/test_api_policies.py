@@ -285,3 +285,19 @@ def test_another_tenants_policy_does_not_exist_for_a_policyholder(
     assert outsider.get("/v1/policies").json()["items"] == []
     insider = api.client(principal(Role.POLICYHOLDER, "alpha"))
     assert [p["id"] for p in insider.get("/v1/policies").json()["items"]] == [policy["id"]]
+
+
+def test_a_renewal_is_offered_once_and_an_endorsement_names_a_robot_once(
+    api: ApiHarness, setup: tuple[Product, list[Robot], int]
+) -> None:
+    product, robots, _ = setup
+    client = api.client(UNDERWRITER)
+    policy = issued(client, quote(client, product, robots[:1])["id"])
+    renewal = client.post(f"/v1/policies/{policy['id']}/renew", json={})
+    assert renewal.status_code == 201, renewal.text
+    assert renewal.json()["renewal_of"] == policy["id"]
+    assert renewal.json()["term_start"] == policy["term_end"]
+    again = client.post(f"/v1/policies/{policy['id']}/renew", json={})
+    assert again.status_code == 409
+    twice = {"effective_on": str(TODAY), "add_robots": [str(robots[1].id)] * 2}
+    assert client.post(f"/v1/policies/{policy['id']}/endorsements", json=twice).status_code == 422

@@ -2,10 +2,12 @@
 the order of endorsements, cancellations, lapses, reinstatements, bank transfers and days of
 earning, every ledger entry balances, earned plus unearned premium equals written premium, the
 receivable is what was written with its tax and the installment fees less the cash collected,
-cash is what the invoices record as paid and no invoice is paid beyond its total, no policy is in
+the live invoices ask for exactly the written premium and tax (returns void unpaid invoices or
+become credit notes owed as refunds), cash is what the invoices record as paid and is what was
+invoiced less the open receivable, no invoice is paid beyond its total, no policy is in
 force with an invoice unpaid past the grace days (the daily job lapses it), the ledger's
 written premium is the sum of the versions' premium changes, and at the end of the term every
-written minor unit is earned. (Refunds and invoices for endorsements come next.)"""
+written minor unit is earned. (Paying refunds out comes next.)"""
 
 from __future__ import annotations
 
@@ -199,11 +201,22 @@ class PolicyBook(RuleBasedStateMachine):
         assert earned + unearned == written
         tax = -self.balance(Account.PREMIUM_TAX_PAYABLE)
         fees, cash = -self.balance(Account.INSTALLMENT_FEES), self.balance(Account.CASH)
-        assert self.balance(Account.PREMIUM_RECEIVABLE) == written + tax + fees - cash
+        refunds_owed = -self.balance(Account.REFUNDS_PAYABLE)
+        receivable = self.balance(Account.PREMIUM_RECEIVABLE)
+        assert receivable == written + tax + fees - cash + refunds_owed
         invoices = billing_repository.invoices_of_policy(self.session, self.policy_id)
+        live = [i for i in invoices if i.status != "void"]
+        credits = [i for i in live if i.kind == "credit"]
+        asked = [i for i in live if i.kind != "credit"]
+        # What is invoiced is what was written; paid is invoiced less what is still open.
+        assert sum(i.premium_minor for i in live) == written
+        assert sum(i.tax_minor for i in live) == tax
+        assert fees == sum(i.fee_minor for i in live)
         assert cash == sum(i.paid_minor for i in invoices)
-        assert fees == sum(i.fee_minor for i in invoices)
-        assert all(0 <= i.paid_minor <= i.total_minor for i in invoices)
+        assert cash == sum(i.total_minor for i in asked) - self.balance(Account.PREMIUM_RECEIVABLE)
+        assert refunds_owed == -sum(i.total_minor for i in credits)
+        assert all(0 <= i.paid_minor <= i.total_minor for i in asked)
+        assert all(i.paid_minor == 0 for i in invoices if i.status == "void")
         versions = repository.versions(self.session, self.policy_id)
         assert written == sum(v.premium_change_minor for v in versions)
         assert tax == sum(v.tax_change_minor for v in versions)
