@@ -132,6 +132,31 @@ def start_card_payment(
     return idempotency.run(write, status_code=status.HTTP_201_CREATED)
 
 
+@router.post(
+    "/{invoice_id}/refunds",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 409, 422),
+)
+def refund_credit_note(
+    *,
+    invoice_id: uuid.UUID,
+    body: BankTransferCreate,
+    response: Response,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.PAYMENTS_REFUND))],
+    _: WriteLimit,
+    idempotency: IdempotencyDep,
+) -> PaymentOut:
+    """Pay out an open credit note in full by bank transfer (a billing agent records it)."""
+
+    def write() -> PaymentOut:
+        payment = service.refund(session, principal, invoice_id, body, datetime.now(UTC))
+        response.headers["Location"] = f"/v1/invoices/{invoice_id}"
+        return PaymentOut.model_validate(payment)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED)
+
+
 async def raw_body(request: Request) -> bytes:
     """The request's bytes as sent: the signature is over them, not over a re-encoding."""
     return await request.body()

@@ -236,3 +236,61 @@ def unpaid_before(session: Session, policy_id: uuid.UUID, before: date) -> list[
         for i in repository.invoices_of_policy(session, policy_id)
         if i.status == InvoiceStatus.OPEN and i.due_on < before
     ]
+
+
+def refund(
+    session: Session,
+    principal: Principal,
+    invoice_id: uuid.UUID,
+    body: BankTransferCreate,
+    now: datetime,
+) -> Payment:
+    """Pay out a credit note by bank transfer: refunds payable to cash, the note settled. The
+    amount must be the note's, exactly (a partial refund would leave a note half owed)."""
+    invoice = repository.invoice(session, invoice_id, tenant_scope(principal), for_update=True)
+    if invoice is None:
+        raise InvoiceNotFoundError(f"no invoice {invoice_id}")
+    if invoice.kind != "credit" or invoice.status != InvoiceStatus.OPEN:
+        raise ConflictError(
+            f"only an open credit note is refunded; this is a {invoice.status} {invoice.kind}"
+        )
+    owed = -invoice.total_minor
+    if body.amount_minor != owed:
+        raise UnprocessableError(f"the credit note is refunded in full: {owed}")
+    payment = Payment(
+        tenant_id=invoice.tenant_id,
+        invoice_id=invoice.id,
+        amount_minor=owed,
+        currency=invoice.currency,
+        method="refund",
+        status=PaymentStatus.SUCCEEDED.value,
+        bank_reference=body.bank_reference,
+        recorded_by=str(principal.id),
+        created_at=now,
+        settled_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    invoice.status = InvoiceStatus.PAID.value
+    header = postings.EntryHeader(
+        invoice.tenant_id, invoice.policy_id, f"refund:{payment.id}", now.date(), invoice.currency
+    )
+    ledger.post(
+        session,
+        postings.entry(
+            header,
+            "refund_paid",
+            f"refund of credit note {invoice.number}",
+            [(Account.REFUNDS_PAYABLE, owed), (Account.CASH, -owed)],
+        ),
+    )
+    audit.record(
+        session,
+        principal,
+        Action.PAYMENTS_REFUND,
+        target_type="payment",
+        target_id=payment.id,
+        tenant_id=invoice.tenant_id,
+        detail={"invoice": invoice.number, "amount_minor": owed, "method": "refund"},
+    )
+    return payment

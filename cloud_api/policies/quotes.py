@@ -33,7 +33,7 @@ from cloud_api.policies.pricing import (
 from cloud_api.policies.schemas import QuoteCreate, QuoteStatusOut
 from cloud_api.products import service as products
 from cloud_api.products.schemas import CoverageTerms, ProductTerms
-from database.models import Product, Quote, QuoteLine, QuoteStatus, RobotStatus, Tenant
+from database.models import Product, Quote, QuoteStatus, RobotStatus, Tenant
 from risk_engine.plans.repository import PlanError, StoredPlan, active_plan
 
 MAX_DAYS_AHEAD = 366
@@ -186,20 +186,7 @@ def create(
     )
     session.add(quote)
     session.flush()
-    session.add_all(
-        QuoteLine(
-            quote_id=quote.id,
-            robot_id=line.robot_id,
-            coverage=line.coverage,
-            premium_minor=line.premium_minor,
-            rated_premium=line.rated_premium,
-            source=line.source.value,
-            score_id=line.score_id,
-            explanation=line.explanation,
-        )
-        for line in lines
-    )
-    session.flush()
+    repository.add_quote_lines(session, quote.id, lines)
     return quote
 
 

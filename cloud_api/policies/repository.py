@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import ARRAY, Select, Uuid, any_, func, literal, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
@@ -40,18 +41,24 @@ def tenant_slug(session: Session, tenant_id: uuid.UUID) -> str:
 
 def robots_of_tenant(
     session: Session, tenant_id: uuid.UUID, robot_ids: Sequence[uuid.UUID]
-) -> list[Robot]:
+) -> list[Any]:
+    """(id, robot_class, status) of those of the robots that are the tenant's."""
     return list(
-        session.scalars(select(Robot).where(Robot.tenant_id == tenant_id, Robot.id.in_(robot_ids)))
+        session.connection().execute(
+            select(Robot.id, Robot.robot_class, Robot.status).where(
+                Robot.tenant_id == tenant_id,
+                Robot.id == any_(literal(list(robot_ids), ARRAY(Uuid))),
+            )
+        )
     )
 
 
 def latest_scores(session: Session, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """Each robot's last score row (the robots without one are missing)."""
     s = risk_scores.c
-    rows = session.execute(
+    rows = session.connection().execute(
         select(risk_scores)
-        .where(s.robot_id.in_(robot_ids))
+        .where(s.robot_id == any_(literal(list(robot_ids), ARRAY(Uuid))))
         .order_by(s.robot_id, s.id.desc())
         .ext(distinct_on(s.robot_id))
     )
@@ -233,3 +240,25 @@ def renewal_offered(session: Session, policy_id: uuid.UUID, now: datetime) -> bo
         .limit(1)
     )
     return quote is not None
+
+
+def add_quote_lines(session: Session, quote_id: uuid.UUID, lines: Sequence[Any]) -> None:
+    """The quote's lines (``pricing.PricedLine``), by COPY: a fleet's quote has thousands."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(
+        "COPY quote_lines (quote_id, robot_id, coverage, premium_minor, rated_premium, source,"
+        " score_id, explanation) FROM STDIN"
+    ) as copy:
+        for line in lines:
+            copy.write_row(
+                (
+                    quote_id,
+                    line.robot_id,
+                    line.coverage,
+                    line.premium_minor,
+                    line.rated_premium,
+                    line.source.value,
+                    line.score_id,
+                    Jsonb(line.explanation),
+                )
+            )

@@ -114,7 +114,7 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("processor_charge_id"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
-        CheckConstraint("method IN ('card', 'bank_transfer')", name="method_valid"),
+        CheckConstraint("method IN ('card', 'bank_transfer', 'refund')", name="method_valid"),
         CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_valid"),
         Index("ix_payments_invoice_id", "invoice_id"),
         Index("ix_payments_status", "status"),

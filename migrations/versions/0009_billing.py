@@ -134,7 +134,7 @@ def upgrade() -> None:
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("recorded_by", sa.String(length=100), nullable=False),
         sa.CheckConstraint(
-            "method IN ('card', 'bank_transfer')", name=op.f("ck_payments_method_valid")
+            "method IN ('card', 'bank_transfer', 'refund')", name=op.f("ck_payments_method_valid")
         ),
         sa.CheckConstraint(
             "status IN ('pending', 'succeeded', 'failed')", name=op.f("ck_payments_status_valid")

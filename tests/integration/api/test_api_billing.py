@@ -233,6 +233,28 @@ def test_changes_of_premium_are_invoiced_or_voided_and_an_overpayment_is_a_credi
     assert written[(Account.INSTALLMENT_FEES, "EUR")] == -FEE  # the voided fees reversed
     assert written[(Account.CASH, "EUR")] == first["total_minor"]
     ledger.check_balanced_now(api.session)
+    refunder = api.client(BILLING)
+    note = by_kind["credit"][0]
+    wrong = refunder.post(
+        f"/v1/invoices/{note['id']}/refunds",
+        json={"amount_minor": -note["total_minor"] + 1, "bank_reference": "REFUND 1"},
+    )
+    assert wrong.status_code == 422
+    installment = refunder.post(
+        f"/v1/invoices/{first['id']}/refunds", json={"amount_minor": 1, "bank_reference": "x"}
+    )
+    assert installment.status_code == 409
+    for credit in by_kind["credit"]:
+        paid_out = refunder.post(
+            f"/v1/invoices/{credit['id']}/refunds",
+            json={"amount_minor": -credit["total_minor"], "bank_reference": "REFUND"},
+        )
+        assert paid_out.status_code == 201, paid_out.text
+        assert paid_out.json()["method"] == "refund"
+    after = ledger.balances(api.session, policy_id=policy["id"])
+    assert after.get((Account.REFUNDS_PAYABLE, "EUR"), 0) == 0
+    assert after[(Account.CASH, "EUR")] == first["total_minor"] + credits
+    ledger.check_balanced_now(api.session)
 
 
 def test_one_policy_that_cannot_lapse_today_does_not_stop_the_others(api: ApiHarness) -> None:
