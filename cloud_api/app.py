@@ -30,6 +30,7 @@ from cloud_api.identity.endpoints import auth_router, users_router
 from cloud_api.identity.service_account_endpoints import router as service_accounts_router
 from cloud_api.openapi import document_errors
 from cloud_api.policies.endpoints import policies_router, quotes_router
+from cloud_api.policies.proposal_endpoints import router as proposals_router
 from cloud_api.products.endpoints import router as products_router
 from cloud_api.robots.endpoints import router as robots_router
 from cloud_api.settings import ApiSettings
@@ -92,6 +93,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(products_router)
     app.include_router(quotes_router)
     app.include_router(policies_router)
+    app.include_router(proposals_router)
     app.include_router(invoices_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)

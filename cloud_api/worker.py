@@ -26,6 +26,7 @@ EARN_PREMIUM = "policies.earn_premium"
 EXPIRE_TERMS = "policies.expire_terms"
 CHARGE_DUE = "billing.charge_due"
 COLLECT_OVERDUE = "policies.collect_overdue"
+PROPOSE_ENDORSEMENTS = "policies.propose_endorsements"
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
@@ -48,6 +49,10 @@ def configure(settings: JobSettings) -> Celery:
             "collect-overdue-daily": {
                 "task": COLLECT_OVERDUE,
                 "schedule": crontab(minute=settings.daily_minute + 10, hour=0),
+            },
+            "propose-endorsements-daily": {
+                "task": PROPOSE_ENDORSEMENTS,
+                "schedule": crontab(minute=settings.daily_minute, hour=1),
             },
             "charge-due": {
                 "task": CHARGE_DUE,
@@ -104,3 +109,9 @@ def charge_due() -> dict[str, int]:
 def collect_overdue() -> list[int]:
     """Dunning reminders and lapses for non-payment, as of now."""
     return list(tasks.collect_overdue(_engine(), datetime.now(UTC)))
+
+
+@celery_app.task(name=PROPOSE_ENDORSEMENTS)  # type: ignore[untyped-decorator]
+def propose_endorsements() -> int:
+    """Proposals for the policies whose robots' premiums moved (after the night's rescoring)."""
+    return tasks.propose_endorsements(_engine(), datetime.now(UTC))

@@ -294,3 +294,8 @@ def refund(
         detail={"invoice": invoice.number, "amount_minor": owed, "method": "refund"},
     )
     return payment
+
+
+def invoices_of(session: Session, policy_id: uuid.UUID) -> list[Invoice]:
+    """The policy's invoices, by due date."""
+    return repository.invoices_of_policy(session, policy_id)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from database.models import (
+    EndorsementProposal,
     Policy,
     PolicyVersion,
     Quote,
@@ -262,3 +263,37 @@ def add_quote_lines(session: Session, quote_id: uuid.UUID, lines: Sequence[Any])
                     Jsonb(line.explanation),
                 )
             )
+
+
+def proposal(
+    session: Session, policy_id: uuid.UUID, effective_on: date
+) -> EndorsementProposal | None:
+    found: EndorsementProposal | None = session.scalar(
+        select(EndorsementProposal).where(
+            EndorsementProposal.policy_id == policy_id,
+            EndorsementProposal.effective_on == effective_on,
+        )
+    )
+    return found
+
+
+def proposal_by_id(
+    session: Session, proposal_id: uuid.UUID, *, for_update: bool = False
+) -> EndorsementProposal | None:
+    statement = select(EndorsementProposal).where(EndorsementProposal.id == proposal_id)
+    if for_update:
+        statement = statement.with_for_update()
+    found: EndorsementProposal | None = session.scalar(statement)
+    return found
+
+
+def proposals() -> Select[tuple[EndorsementProposal]]:
+    return select(EndorsementProposal)
+
+
+def in_force_ids(session: Session, limit: int) -> list[uuid.UUID]:
+    return list(
+        session.scalars(
+            select(Policy.id).where(Policy.status == "in_force").order_by(Policy.id).limit(limit)
+        )
+    )

@@ -10,7 +10,7 @@ from loguru import logger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from cloud_api.policies import book, service
+from cloud_api.policies import book, proposals, service
 
 BATCH = 2000
 
@@ -52,3 +52,11 @@ def collect_overdue(engine: Engine, now: datetime, batch: int = BATCH) -> tuple[
         reminders, lapsed = book.collect_overdue(session, now, batch)
     logger.info("overdue invoices on {}: {} reminders, {} lapses", now.date(), reminders, lapsed)
     return reminders, lapsed
+
+
+def propose_endorsements(engine: Engine, now: datetime, batch: int = 10_000) -> int:
+    """Risk-driven endorsement proposals for the policies in force, one transaction."""
+    with Session(engine) as session, session.begin():
+        made = proposals.propose_all(session, now, batch)
+    logger.info("endorsement proposals on {}: {}", now.date(), made)
+    return made

@@ -79,6 +79,11 @@ class ProductTerms(BaseModel):
         default_factory=dict,
         description="The fee added to each installment's invoice, by plan (0 if left out).",
     )
+    auto_approve_bp: BasisPoints = Field(
+        default=500,
+        description="A risk-driven change of the term premium up to this share is approved "
+        "without an underwriter.",
+    )
     grace_days: int = Field(
         default=30, strict=True, ge=0, le=90, description="Days after a due date before lapse."
     )

@@ -30,9 +30,11 @@ from database.models.identity import ApiKey, RefreshToken, ServiceAccount, User,
 from database.models.ledger import Account, LedgerEntry, LedgerLine
 from database.models.plan import rating_plans
 from database.models.policy import (
+    EndorsementProposal,
     Policy,
     PolicyStatus,
     PolicyVersion,
+    ProposalStatus,
     Quote,
     QuoteLine,
     QuoteStatus,
@@ -63,6 +65,7 @@ __all__ = [
     "CredentialRotation",
     "DeadLetterTally",
     "DropNoticeRecord",
+    "EndorsementProposal",
     "EnrollmentToken",
     "IdempotencyKey",
     "InstallmentPlan",
@@ -80,6 +83,7 @@ __all__ = [
     "ProcessorEvent",
     "Product",
     "ProductStatus",
+    "ProposalStatus",
     "Quote",
     "QuoteLine",
     "QuoteStatus",

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -174,3 +175,38 @@ class PolicyVersion(Base):
         BigInteger, server_default=text("0"), comment="short-rate penalty kept on cancellation"
     )
     schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class ProposalStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class EndorsementProposal(Base):
+    """A change of premium the risk engine's scores ask for, proposed for a policy's next
+    billing period (one per policy and period): the lines whose premium moved, with the
+    robots' top reasons. An underwriter approves (it is endorsed from ``effective_on``) or
+    declines it; a change under the product's threshold is approved by the job itself."""
+
+    __tablename__ = "endorsement_proposals"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "effective_on"),
+        CheckConstraint("status IN ('proposed', 'approved', 'declined')", name="status_valid"),
+        Index("ix_endorsement_proposals_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    policy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("policies.id"))
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    effective_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), server_default=ProposalStatus.PROPOSED.value)
+    term_premium_minor: Mapped[int] = mapped_column(BigInteger, comment="the schedule's now")
+    proposed_term_premium_minor: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    auto_approved: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(100))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -161,6 +162,49 @@ def upgrade() -> None:
             comment="annual, quarterly or monthly",
         ),
     )
+    op.create_table(
+        "endorsement_proposals",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("policy_id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("effective_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=12), server_default="proposed", nullable=False),
+        sa.Column(
+            "term_premium_minor", sa.BigInteger(), nullable=False, comment="the schedule's now"
+        ),
+        sa.Column("proposed_term_premium_minor", sa.BigInteger(), nullable=False),
+        sa.Column("lines", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("auto_approved", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=100), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('proposed', 'approved', 'declined')",
+            name=op.f("ck_endorsement_proposals_status_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["policy_id"],
+            ["policies.id"],
+            name=op.f("fk_endorsement_proposals_policy_id_policies"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_endorsement_proposals_tenant_id_tenants"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_endorsement_proposals")),
+        sa.UniqueConstraint(
+            "policy_id",
+            "effective_on",
+            name=op.f("uq_endorsement_proposals_policy_id_effective_on"),
+        ),
+    )
+    op.create_index(
+        "ix_endorsement_proposals_status_created_at",
+        "endorsement_proposals",
+        ["status", "created_at"],
+        unique=False,
+    )
     op.create_check_constraint(
         op.f("ck_policies_installments_valid"),
         "policies",
@@ -181,6 +225,8 @@ _ACCOUNTS = _OLD_ACCOUNTS[:-1] + ", 'installment_fees')"
 
 
 def downgrade() -> None:
+    op.drop_index("ix_endorsement_proposals_status_created_at", table_name="endorsement_proposals")
+    op.drop_table("endorsement_proposals")
     op.execute("DROP SEQUENCE invoice_number_seq")
     op.drop_constraint(op.f("ck_ledger_lines_account_valid"), "ledger_lines", type_="check")
     op.create_check_constraint(
