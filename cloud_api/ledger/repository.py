@@ -100,7 +100,7 @@ def earned_by_policy(session: Session, policy_ids: Sequence[uuid.UUID]) -> dict[
         )
         .group_by(LedgerEntry.policy_id)
     )
-    return {policy_id: int(total) for policy_id, total in rows if policy_id is not None}
+    return {policy_id: int(total) for policy_id, total in rows.all() if policy_id is not None}
 
 
 def has_reference(session: Session, reference: str) -> bool:

@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from loguru import logger
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from cloud_api.ledger.earning import Term, earned_through
 from cloud_api.policies import repository, service
 from cloud_api.policies.lifecycle import Transition
 from cloud_api.policies.schemas import CancellationCreate, CancelReason, CancelRequester
-from cloud_api.policies.service import VersionLike, writes_of
+from cloud_api.policies.service import writes_of
 from cloud_api.products import service as products
 from database.models import Invoice, PolicyStatus
 
@@ -39,20 +40,20 @@ def earn_batch(
 ) -> int:
     """Post what each policy earned by the end of ``through`` beyond what the ledger holds:
     one entry per policy and day (reference ``earn:<policy>:<day>``). Returns entries posted."""
-    terms = repository.earning_terms(session, policy_ids)
-    versions: dict[uuid.UUID, list[VersionLike]] = defaultdict(list)
+    versions: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for version in repository.premium_versions(session, policy_ids):
         versions[version.policy_id].append(version)
     held = ledger.earned_by_policy(session, policy_ids)
     entries = []
-    for policy in terms:
+    for policy_id, written in versions.items():
+        policy = written[0]  # every row carries its policy's columns
         term = Term(policy.term_start.date(), policy.term_end.date())
-        target = earned_through(writes_of(versions[policy.id]), term, through)
+        target = earned_through(writes_of(written), term, through)
         header = postings.EntryHeader(
-            policy.tenant_id, policy.id, f"earn:{policy.id}:{through}", booked_on, policy.currency
+            policy.tenant_id, policy_id, f"earn:{policy_id}:{through}", booked_on, policy.currency
         )
         memo = f"premium earned by policy {policy.number} through {through}"
-        entry = postings.premium_earned(header, target - held.get(policy.id, 0), memo)
+        entry = postings.premium_earned(header, target - held.get(policy_id, 0), memo)
         if entry is not None:
             entries.append(entry)
     return ledger.add_entries(session, entries)

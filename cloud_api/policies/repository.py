@@ -147,32 +147,17 @@ def tenant_name(session: Session, tenant_id: uuid.UUID) -> str:
     return str(session.scalars(select(Tenant.name).where(Tenant.id == tenant_id)).one())
 
 
-def earning_terms(session: Session, policy_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """(id, tenant_id, number, currency, term_start, term_end) of each policy."""
-    return list(
-        session.connection().execute(
-            select(
-                Policy.id,
-                Policy.tenant_id,
-                Policy.number,
-                Policy.currency,
-                Policy.term_start,
-                Policy.term_end,
-            ).where(Policy.id == any_(literal(list(policy_ids), ARRAY(Uuid))))
-        )
-    )
-
-
 PREMIUM_TRANSITIONS = ("issue", "endorse", "cancel", "lapse", "reinstate")
 """The transitions that move premium: the only versions earning reads."""
 
 
 def premium_versions(session: Session, policy_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """The versions of these policies that moved premium, as much of them as earning reads,
-    in order."""
+    """The versions of these policies that moved premium, in order, each with its policy's
+    tenant, number, currency and term: all earning reads, in one query."""
     v = PolicyVersion
     return list(
-        session.connection().execute(
+        session.connection()
+        .execute(
             select(
                 v.policy_id,
                 v.version_no,
@@ -180,13 +165,20 @@ def premium_versions(session: Session, policy_ids: Sequence[uuid.UUID]) -> list[
                 v.effective_from,
                 v.premium_change_minor,
                 v.retained_minor,
+                Policy.tenant_id,
+                Policy.number,
+                Policy.currency,
+                Policy.term_start,
+                Policy.term_end,
             )
+            .join(Policy, Policy.id == v.policy_id)
             .where(
                 v.policy_id == any_(literal(list(policy_ids), ARRAY(Uuid))),
                 v.transition.in_(PREMIUM_TRANSITIONS),
             )
             .order_by(v.policy_id, v.version_no)
         )
+        .all()
     )
 
 
