@@ -49,21 +49,21 @@ def add_entry(session: Session, entry: JournalEntry) -> int | None:
     return int(entry_id)
 
 
-def add_entries(session: Session, entries: Sequence[JournalEntry]) -> int:
+def add_entries(session: Session, entries: Sequence[JournalEntry]) -> list[JournalEntry]:
     """Insert many entries and their lines by COPY, in the caller's transaction: ids drawn from
     the entries' sequence in one query, then one COPY of entries and one of lines. An entry
     whose reference exists is skipped (looked up first); one posted concurrently by another
     transaction fails the unique reference, and the caller's batch rolls back whole. Returns
-    how many entries were inserted."""
+    the entries inserted."""
     if not entries:
-        return 0
+        return []
     references = [e.reference for e in entries]
     taken = set(
         session.scalars(select(LedgerEntry.reference).where(LedgerEntry.reference.in_(references)))
     )
     fresh = [e for e in entries if e.reference not in taken]
     if not fresh:
-        return 0
+        return []
     ids = session.scalars(
         text(
             "SELECT array_agg(nextval(pg_get_serial_sequence('ledger_entries', 'id')))"
@@ -86,7 +86,7 @@ def add_entries(session: Session, entries: Sequence[JournalEntry]) -> int:
         for entry_id, e in zip(ids, fresh, strict=True):
             for p in e.postings:
                 copy.write_row((entry_id, p.account.value, e.currency, p.amount_minor))
-    return len(fresh)
+    return fresh
 
 
 def earned_by_policy(session: Session, policy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:

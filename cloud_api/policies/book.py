@@ -3,9 +3,9 @@ that ended. Each batch is one transaction of its caller; everything is keyed so 
 day twice, or again after a crash midway, posts nothing twice (a batch committed before the
 crash has nothing left to earn, and every entry's reference is unique).
 
-Set-based: a batch of policies is read in three queries (terms, versions, earned so far), its
-targets computed by ``ledger.earning.earned_through`` in Python, and its entries and lines
-inserted in two statements."""
+Set-based: a batch of policies is read in one query (their premium versions with their terms
+and earned-to-date), its targets computed by ``ledger.earning.earned_through`` in Python, its
+entries and lines inserted by COPY, and the earned-to-date updated in one statement."""
 
 from __future__ import annotations
 
@@ -38,13 +38,13 @@ longest backdating window a product may set."""
 def earn_batch(
     session: Session, policy_ids: Sequence[uuid.UUID], through: date, booked_on: date
 ) -> int:
-    """Post what each policy earned by the end of ``through`` beyond what the ledger holds:
-    one entry per policy and day (reference ``earn:<policy>:<day>``). Returns entries posted."""
+    """Post what each policy earned by the end of ``through`` beyond its earned-to-date (kept
+    on the policy with each posting, so nothing sums the ledger's growing lines): one entry per
+    policy and day (reference ``earn:<policy>:<day>``). Returns entries posted."""
     versions: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for version in repository.premium_versions(session, policy_ids):
         versions[version.policy_id].append(version)
-    held = ledger.earned_by_policy(session, policy_ids)
-    entries = []
+    entries, targets = [], {}
     for policy_id, written in versions.items():
         policy = written[0]  # every row carries its policy's columns
         term = Term(policy.term_start.date(), policy.term_end.date())
@@ -53,10 +53,15 @@ def earn_batch(
             policy.tenant_id, policy_id, f"earn:{policy_id}:{through}", booked_on, policy.currency
         )
         memo = f"premium earned by policy {policy.number} through {through}"
-        entry = postings.premium_earned(header, target - held.get(policy_id, 0), memo)
+        entry = postings.premium_earned(header, target - policy.earned_minor, memo)
         if entry is not None:
             entries.append(entry)
-    return ledger.add_entries(session, entries)
+            targets[policy_id] = target
+    posted = ledger.add_entries(session, entries)
+    repository.set_earned(
+        session, {e.policy_id: targets[e.policy_id] for e in posted if e.policy_id}
+    )
+    return len(posted)
 
 
 def policies_to_earn(

@@ -55,10 +55,12 @@ def robots_of_tenant(
 
 
 def latest_scores(session: Session, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """Each robot's last score row (the robots without one are missing)."""
+    """Each robot's last score (what a quote line shows of it; robots without one missing)."""
     s = risk_scores.c
     rows = session.connection().execute(
-        select(risk_scores)
+        select(
+            s.id, s.robot_id, s.premium, s.technical_premium, s.scored_at, s.plan_version, s.reasons
+        )  # not the features and contributions: JSON a quote does not read
         .where(s.robot_id == any_(literal(list(robot_ids), ARRAY(Uuid))))
         .order_by(s.robot_id, s.id.desc())
         .ext(distinct_on(s.robot_id))
@@ -170,6 +172,7 @@ def premium_versions(session: Session, policy_ids: Sequence[uuid.UUID]) -> list[
                 Policy.currency,
                 Policy.term_start,
                 Policy.term_end,
+                Policy.earned_minor,
             )
             .join(Policy, Policy.id == v.policy_id)
             .where(
@@ -288,4 +291,18 @@ def in_force_ids(session: Session, limit: int) -> list[uuid.UUID]:
         session.scalars(
             select(Policy.id).where(Policy.status == "in_force").order_by(Policy.id).limit(limit)
         )
+    )
+
+
+def set_earned(session: Session, earned: dict[uuid.UUID, int]) -> None:
+    """Each policy's earned-to-date, in one statement."""
+    if not earned:
+        return
+    session.execute(
+        text(
+            "UPDATE policies SET earned_minor = e.amount"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS bigint[])) AS e(id, amount)"
+            " WHERE policies.id = e.id"
+        ),
+        {"ids": list(earned), "amounts": list(earned.values())},
     )

@@ -140,6 +140,11 @@ class Policy(Base):
     installments: Mapped[str] = mapped_column(
         String(12), server_default="annual", comment="annual, quarterly or monthly"
     )
+    earned_minor: Mapped[int] = mapped_column(
+        BigInteger,
+        server_default=text("0"),
+        comment="premium earned to date, as the earning job posted it to the ledger",
+    )
 
 
 class PolicyVersion(Base):

@@ -205,6 +205,16 @@ def upgrade() -> None:
         ["status", "created_at"],
         unique=False,
     )
+    op.add_column(
+        "policies",
+        sa.Column(
+            "earned_minor",
+            sa.BigInteger(),
+            server_default=sa.text("0"),
+            nullable=False,
+            comment="premium earned to date, as the earning job posted it to the ledger",
+        ),
+    )
     op.create_check_constraint(
         op.f("ck_policies_installments_valid"),
         "policies",
@@ -233,6 +243,7 @@ def downgrade() -> None:
         op.f("ck_ledger_lines_account_valid"), "ledger_lines", f"account IN {_OLD_ACCOUNTS}"
     )
     op.drop_constraint(op.f("ck_policies_installments_valid"), "policies", type_="check")
+    op.drop_column("policies", "earned_minor")
     op.drop_column("policies", "installments")
     op.drop_index("ix_payments_status", table_name="payments")
     op.drop_index("ix_payments_invoice_id", table_name="payments")

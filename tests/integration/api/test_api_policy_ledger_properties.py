@@ -223,6 +223,7 @@ class PolicyBook(RuleBasedStateMachine):
         policy = repository.policy(self.session, self.policy_id, None)
         assert policy is not None
         assert policy.status == versions[-1].status
+        assert policy.earned_minor == earned  # the job's running total is the ledger's
         if policy.status == PolicyStatus.IN_FORCE:  # paid, or unpaid within the grace days
             grace_ends = self.today - timedelta(days=GRACE_DAYS)
             assert not billing.unpaid_before(self.session, self.policy_id, grace_ends)
