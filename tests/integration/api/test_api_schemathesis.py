@@ -132,6 +132,9 @@ def live_api(base_settings: CloudSettings, migrated_template: str) -> Iterator[L
             "ROBOCOVER_DATABASE_URL": database_url,
             "ROBOCOVER_REDIS_URL": redis,
             "ROBOCOVER_LOG_LEVEL": "WARNING",
+            # Configured, as a deployment is: generated webhooks are then refused for their
+            # signature (400), the path every forged one takes.
+            "ROBOCOVER_PROCESSOR_WEBHOOK_SECRET": "whsec_schemathesis_" + uuid.uuid4().hex,
             **{f"ROBOCOVER_RATE_LIMIT_{c}": "1000000/minute" for c in ("READ", "WRITE", "AUTH")},
         }
     ).start()
