@@ -1,12 +1,13 @@
 """Benchmarks of issue 12: the quote of a fleet of 1,000 robots (bench/quote_bench.py), and the
 insurer's daily earning job: premium earned by day over a book of
-100,000 issued policies, by `cloud_api.policies.tasks.earn_premium` (batches of 2,000, each read
-in three queries, targets computed from every version in Python, entries and lines inserted in
-COPYs), against a baseline in the same run: one raw SQL statement doing the same work for this
-book (every policy issued once, no endorsement: earned = premium x days / term days) and
-writing the same entries and lines into copies of the ledger's tables with the same indexes and
-foreign keys (not the ledger's balance trigger, which the job pays), so neither sees the other's
-entries.
+100,000 issued policies, by `cloud_api.policies.tasks.earn_premium` (batches of 2,000 on one
+connection, each read and locked in one query, targets computed from every version in Python,
+entries and lines inserted by COPY, earned-to-date updated in one statement), against a
+baseline in the same run: one raw SQL statement doing the same work for this book (every policy
+issued once, no endorsement: earned = premium x days / term days) and writing the same entries
+and lines into copies of the ledger's tables with the same indexes and foreign keys (not the
+ledger's balance trigger, which the job pays, nor the earned-to-date on each policy), so
+neither sees the other's entries.
 
 Run: `python bench/policy_bench.py [--policies N] [--output docs/benchmarks.md]`.
 """

@@ -102,9 +102,22 @@ def premium_written(
 
 
 def premium_earned(header: EntryHeader, earned_minor: int, memo: str) -> JournalEntry | None:
-    return entry(
-        header,
+    """Built directly, not by ``entry``: two distinct accounts, nothing to merge (the daily
+    earning job makes one a policy)."""
+    if earned_minor == 0:
+        return None
+    moves = (
+        Posting(Account.UNEARNED_PREMIUM, earned_minor),
+        Posting(Account.EARNED_PREMIUM, -earned_minor),
+    )
+    h = header
+    return JournalEntry(
+        h.tenant_id,
+        h.policy_id,
         "premium_earned",
+        h.reference,
+        h.booked_on,
         memo,
-        [(Account.UNEARNED_PREMIUM, earned_minor), (Account.EARNED_PREMIUM, -earned_minor)],
+        h.currency,
+        moves,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ARRAY, Uuid, any_, func, insert, literal, select, text
+from sqlalchemy import ARRAY, String, Uuid, any_, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,17 +34,18 @@ def add_entry(session: Session, entry: JournalEntry) -> int | None:
         if has_reference(session, entry.reference):
             return None
         raise
-    session.execute(
-        insert(LedgerLine),
-        [
-            {
-                "entry_id": entry_id,
-                "account": p.account.value,
-                "currency": entry.currency,
-                "amount_minor": p.amount_minor,
-            }
-            for p in entry.postings
-        ],
+    session.execute(  # one statement: the database checks the balance per statement
+        insert(LedgerLine).values(
+            [
+                {
+                    "entry_id": entry_id,
+                    "account": p.account.value,
+                    "currency": entry.currency,
+                    "amount_minor": p.amount_minor,
+                }
+                for p in entry.postings
+            ]
+        )
     )
     return int(entry_id)
 
@@ -57,13 +58,23 @@ def add_entries(session: Session, entries: Sequence[JournalEntry]) -> list[Journ
     the entries inserted."""
     if not entries:
         return []
-    references = [e.reference for e in entries]
+    references = literal([e.reference for e in entries], ARRAY(String))
     taken = set(
-        session.scalars(select(LedgerEntry.reference).where(LedgerEntry.reference.in_(references)))
+        session.scalars(
+            select(LedgerEntry.reference).where(LedgerEntry.reference == any_(references))
+        )
     )
     fresh = [e for e in entries if e.reference not in taken]
+    copy_entries(session, fresh)
+    return fresh
+
+
+def copy_entries(session: Session, fresh: Sequence[JournalEntry]) -> None:
+    """Insert entries none of whose references exist, and their lines, by COPY in the caller's
+    transaction (one that does exist fails the unique reference, and the transaction with
+    it)."""
     if not fresh:
-        return []
+        return
     ids = session.scalars(
         text(
             "SELECT array_agg(nextval(pg_get_serial_sequence('ledger_entries', 'id')))"
@@ -86,7 +97,6 @@ def add_entries(session: Session, entries: Sequence[JournalEntry]) -> list[Journ
         for entry_id, e in zip(ids, fresh, strict=True):
             for p in e.postings:
                 copy.write_row((entry_id, p.account.value, e.currency, p.amount_minor))
-    return fresh
 
 
 def earned_by_policy(session: Session, policy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -125,10 +135,3 @@ def balances(
         (Account(account), currency): int(total)
         for account, currency, total in session.execute(statement)
     }
-
-
-def check_balanced_now(session: Session) -> None:
-    """Run the deferred balance check on what this transaction posted so far (it runs at
-    commit anyway; a test or a job that wants the refusal early calls this)."""
-    session.execute(text("SET CONSTRAINTS ledger_lines_balanced IMMEDIATE"))
-    session.execute(text("SET CONSTRAINTS ledger_lines_balanced DEFERRED"))

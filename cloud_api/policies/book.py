@@ -3,16 +3,18 @@ that ended. Each batch is one transaction of its caller; everything is keyed so 
 day twice, or again after a crash midway, posts nothing twice (a batch committed before the
 crash has nothing left to earn, and every entry's reference is unique).
 
-Set-based: a batch of policies is read in one query (their premium versions with their terms
-and earned-to-date), its targets computed by ``ledger.earning.earned_through`` in Python, its
-entries and lines inserted by COPY, and the earned-to-date updated in one statement."""
+Set-based: a batch of policies is read and locked in one query (their premium versions with
+their terms and earned-to-date), its targets computed by ``ledger.earning.earned_through`` in
+Python, its entries and lines inserted by COPY, and the earned-to-date updated in one
+statement."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from loguru import logger
@@ -35,41 +37,41 @@ LATE_CHANGE_DAYS = 90
 longest backdating window a product may set."""
 
 
-def earn_batch(
-    session: Session, policy_ids: Sequence[uuid.UUID], through: date, booked_on: date
-) -> int:
-    """Post what each policy earned by the end of ``through`` beyond its earned-to-date (kept
-    on the policy with each posting, so nothing sums the ledger's growing lines): one entry per
-    policy and day (reference ``earn:<policy>:<day>``). Returns entries posted."""
-    versions: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for version in repository.premium_versions(session, policy_ids):
-        versions[version.policy_id].append(version)
+def earn_batch(session: Session, rows: Sequence[Any], through: date, booked_on: date) -> int:
+    """Post what each policy of ``rows`` (``repository.earning_rows``: its premium versions,
+    locked) earned by the end of ``through`` beyond its earned-to-date (kept on the policy with
+    each posting, so nothing sums the ledger's growing lines): one entry per policy and day
+    whose reference names the earned-to-date it starts from (``earn:<policy>:<day>:<from>``),
+    so a second run of a day posts nothing (its earned-to-date has moved) unless a backdated
+    change moved the target meanwhile, and then posts the difference under a reference of its
+    own. Returns entries posted."""
     entries, targets = [], {}
-    for policy_id, written in versions.items():
+    for policy_id, versions in groupby(rows, key=attrgetter("policy_id")):
+        written = list(versions)
         policy = written[0]  # every row carries its policy's columns
+        if policy.version_no is None:
+            continue  # no version moved premium
         term = Term(policy.term_start.date(), policy.term_end.date())
         target = earned_through(writes_of(written), term, through)
+        reference = f"earn:{policy_id}:{through}:{policy.earned_minor}"
         header = postings.EntryHeader(
-            policy.tenant_id, policy_id, f"earn:{policy_id}:{through}", booked_on, policy.currency
+            policy.tenant_id, policy_id, reference, booked_on, policy.currency
         )
         memo = f"premium earned by policy {policy.number} through {through}"
         entry = postings.premium_earned(header, target - policy.earned_minor, memo)
         if entry is not None:
             entries.append(entry)
             targets[policy_id] = target
-    posted = ledger.add_entries(session, entries)
-    repository.set_earned(
-        session, {e.policy_id: targets[e.policy_id] for e in posted if e.policy_id}
-    )
-    return len(posted)
+    ledger.copy_entries(session, entries)
+    repository.set_earned(session, targets)
+    return len(entries)
 
 
-def policies_to_earn(
-    session: Session, through: date, after: uuid.UUID | None, limit: int
-) -> list[uuid.UUID]:
-    """The next ``limit`` issued policies (by id, after ``after``) whose term had begun by
-    ``through`` and ended less than LATE_CHANGE_DAYS before it."""
-    return repository.issued_policy_ids(
+def rows_to_earn(session: Session, through: date, after: uuid.UUID | None, limit: int) -> list[Any]:
+    """``repository.earning_rows`` of the next ``limit`` issued policies (by id, after
+    ``after``) whose term had begun by ``through`` and ended less than LATE_CHANGE_DAYS before
+    it."""
+    return repository.earning_rows(
         session, through, through - timedelta(days=LATE_CHANGE_DAYS), after, limit
     )
 

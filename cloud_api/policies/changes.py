@@ -229,5 +229,5 @@ def earn(session: Session, policy_id: uuid.UUID, now: datetime) -> int:
     amount posted: 0 on a second run the same day."""
     through = now.date() - timedelta(days=1)
     before = earned_by_policy(session, [policy_id]).get(policy_id, 0)
-    book.earn_batch(session, [policy_id], through, now.date())
+    book.earn_batch(session, repository.earning_rows_of(session, [policy_id]), through, now.date())
     return earned_by_policy(session, [policy_id]).get(policy_id, 0) - before

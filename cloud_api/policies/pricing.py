@@ -75,8 +75,11 @@ def price_lines(
     """One line per robot and coverage, in minor units of ``currency``."""
     lines: list[PricedLine] = []
     term_share = term_days / DAYS_PER_YEAR
+    by_class: dict[str, dict[str, float]] = {}
     for robot in robots:
-        shares = coverage_shares(plan, robot.robot_class)
+        shares = by_class.get(robot.robot_class)
+        if shares is None:
+            shares = by_class[robot.robot_class] = coverage_shares(plan, robot.robot_class)
         if robot.score is None:
             annual = reference_premium(plan, robot.robot_class)
             source, score_id, evidence = LineSource.CLASS_REFERENCE, None, _reference(robot)

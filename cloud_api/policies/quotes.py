@@ -120,12 +120,7 @@ def robots_to_price(
     if revoked:
         raise ConflictError(f"revoked robots cannot be insured: {', '.join(revoked[:5])}")
     scores = repository.latest_scores(session, robot_ids)
-    return [
-        RobotToPrice(
-            r, robots[r].robot_class, None if r not in scores else dict(scores[r]._mapping)
-        )
-        for r in robot_ids
-    ]
+    return [RobotToPrice(r, robots[r].robot_class, scores.get(r)) for r in robot_ids]
 
 
 def priced(pricing: Pricing, robots: list[RobotToPrice], term_days: int) -> list[PricedLine]:

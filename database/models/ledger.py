@@ -2,10 +2,12 @@
 
 Each line moves an amount of one account in one currency, in integer minor units: a debit is
 positive, a credit negative. The lines of an entry sum to zero in each currency; the database
-checks it at commit (a deferred constraint trigger, migration 0008), and refuses any UPDATE or
-DELETE of an entry or a line: a mistake is corrected by a reversing entry. ``reference`` names
-what posted the entry (for example ``policy:<id>:v3``): posting the same thing twice is refused
-by its uniqueness, which is what makes the jobs that post idempotent.
+checks it after every statement that inserts lines, for every entry the statement touched (a
+trigger FOR EACH STATEMENT, migration 0010: an entry's lines are written by one statement), and
+refuses any UPDATE or DELETE of an entry or a line: a mistake is corrected by a reversing
+entry. ``reference`` names what posted the entry (for example ``policy:<id>:v3``): posting the
+same thing twice is refused by its uniqueness, which is what makes the jobs that post
+idempotent.
 """
 
 from __future__ import annotations

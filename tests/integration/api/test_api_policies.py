@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cloud_api.access.roles import Role
 from cloud_api.errors import UnprocessableError
 from cloud_api.ledger import repository as ledger
 from cloud_api.ledger.money import basis_points, share, to_minor
-from cloud_api.policies import service
+from cloud_api.policies import changes, service
 from cloud_api.policies.pricing import coverage_shares, reference_premium
-from database.models import Account, AuditEvent, Product, Robot
+from database.models import Account, AuditEvent, LedgerEntry, Product, Robot
 from risk_engine.plans.default import starter_plan
 from tests.integration.api.policy_factories import TAX_BP, active_product, fleet, plan_in_force
 from tests.support.api import ApiHarness, principal
@@ -124,7 +125,6 @@ def test_issue_numbers_the_policy_and_writes_its_premium_to_a_balanced_ledger(
     assert policy["status"] == "in_force"
     assert policy["number"].startswith(f"RC-{TODAY.year}-")
     assert policy["allowed_transitions"] == ["endorse", "renew", "cancel", "lapse", "expire"]
-    ledger.check_balanced_now(api.session)
     balances = ledger.balances(api.session, policy_id=policy["id"])
     premium, tax = offer["premium_minor"], offer["tax_minor"]
     assert balances[(Account.PREMIUM_RECEIVABLE, "EUR")] == premium + tax
@@ -196,7 +196,6 @@ def test_an_endorsement_changes_premium_pro_rata_and_the_past_stays_as_it_was(
         params={"at": (datetime.now(UTC) - timedelta(days=11)).isoformat()},
     ).json()
     assert earlier["in_force"] is False
-    ledger.check_balanced_now(api.session)
     versions = client.get(f"/v1/policies/{policy['id']}/versions").json()
     assert [v["transition"] for v in versions] == ["bind", "issue", "endorse"]
 
@@ -240,11 +239,53 @@ def test_cancellation_returns_the_unearned_premium_and_reinstatement_writes_it_a
     balances = ledger.balances(api.session, policy_id=policy["id"])
     assert balances[(Account.WRITTEN_PREMIUM, "EUR")] == -premium
     assert balances[(Account.PREMIUM_RECEIVABLE, "EUR")] == premium + offer["tax_minor"]
-    ledger.check_balanced_now(api.session)
     actions = [
         e.action for e in api.session.query(AuditEvent).filter(AuditEvent.target_id == policy["id"])
     ]
     assert actions[-2:] == ["policies:cancel", "policies:reinstate"]
+
+
+def test_earning_again_the_same_day_after_a_backdated_cancellation_posts_the_difference(
+    api: ApiHarness, setup: tuple[Product, list[Robot], int]
+) -> None:
+    product, robots, _ = setup
+    client = api.client(UNDERWRITER)
+    offer = quote(client, product, robots, term_start=str(TODAY - timedelta(days=20)))
+    policy = issued(client, offer["id"])
+    policy_id, premium = uuid.UUID(policy["id"]), offer["premium_minor"]
+    term_days = (
+        date.fromisoformat(policy["term_end"][:10]) - date.fromisoformat(policy["term_start"][:10])
+    ).days
+    now = datetime.now(UTC)
+    assert changes.earn(api.session, policy_id, now) == share(premium, 20, term_days)
+    assert changes.earn(api.session, policy_id, now) == 0  # the same day again: nothing
+    cancelled = client.post(
+        f"/v1/policies/{policy_id}/cancel",
+        json={
+            "effective_on": str(TODAY - timedelta(days=5)),
+            "reason_code": "fleet_sold",
+            "requested_by": "insurer",
+        },
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    # Cover stopped five days ago: the five days earned since are given back, the same day,
+    # under a reference of its own (the earned-to-date it started from), not refused.
+    assert changes.earn(api.session, policy_id, now) == -(
+        share(premium, 20, term_days) - share(premium, 15, term_days)
+    )
+    assert changes.earn(api.session, policy_id, now) == 0
+    references = api.session.scalars(
+        select(LedgerEntry.reference)
+        .where(LedgerEntry.policy_id == policy_id, LedgerEntry.kind == "premium_earned")
+        .order_by(LedgerEntry.id)
+    ).all()
+    through = TODAY - timedelta(days=1)
+    assert references == [
+        f"earn:{policy_id}:{through}:0",
+        f"earn:{policy_id}:{through}:{share(premium, 20, term_days)}",
+    ]
+    balances = ledger.balances(api.session, policy_id=policy_id)
+    assert -balances[(Account.EARNED_PREMIUM, "EUR")] == share(premium, 15, term_days)
 
 
 def test_backdating_beyond_the_products_window_is_refused(
