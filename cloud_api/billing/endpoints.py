@@ -28,9 +28,8 @@ from cloud_api.conventions import (
     ListParams,
     ListQuery,
     Page,
-    RateLimit,
 )
-from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import BadRequestError, ServiceUnavailableError, problem_responses
 from cloud_api.sessions import SessionDep
 from database.models import Invoice, InvoiceStatus
@@ -48,8 +47,6 @@ INVOICES = Listing(
         "policy_id": Filter(Invoice.policy_id, uuid.UUID),
     },
 )
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 
 
 @router.get("")

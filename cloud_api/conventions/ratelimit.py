@@ -24,10 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import redis
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage
@@ -219,3 +219,11 @@ async def render_with_retry_after(request: Request, exc: Exception) -> JSONRespo
     if retry_after_s is not None:
         response.headers["Retry-After"] = str(retry_after_s)
     return response
+
+
+ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
+"""A route's dependency: the caller's read budget (429 with Retry-After when spent)."""
+WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
+"""A route's dependency: the caller's write budget."""
+AuthLimit = Annotated[RateLimitStatus, Depends(RateLimit("auth"))]
+"""A route's dependency: the client address's sign-in budget."""

@@ -31,7 +31,7 @@ from cloud_api.conventions import (
     Page,
     paginate,
 )
-from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
+from cloud_api.conventions.ratelimit import AuthLimit, ReadLimit, WriteLimit
 from cloud_api.errors import UnprocessableError, problem_response, problem_responses
 from cloud_api.identity import repository, service, sign_in
 from cloud_api.identity.authenticator import IdentityAuthenticator
@@ -55,9 +55,6 @@ from database.models import Tenant, User, UserRole
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/v1/users", tags=["users"])
 
-AuthLimit = Annotated[RateLimitStatus, Depends(RateLimit("auth"))]
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 
 USERS = Listing(
     resource="users",

@@ -17,7 +17,7 @@ from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions import IdempotencyDep, Listing, ListParams, ListQuery, Page, paginate
-from cloud_api.conventions.ratelimit import RateLimit, RateLimitStatus
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.identity import repository
 from cloud_api.identity import service_accounts as accounts
@@ -33,8 +33,6 @@ from database.models import ApiKey, ServiceAccount
 
 router = APIRouter(prefix="/v1/tenants/{tenant_slug}/service-accounts", tags=["service accounts"])
 
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 Reader = Annotated[Principal, Depends(Require(Action.SERVICE_ACCOUNTS_READ))]
 Creator = Annotated[Principal, Depends(Require(Action.SERVICE_ACCOUNTS_CREATE))]
 Revoker = Annotated[Principal, Depends(Require(Action.SERVICE_ACCOUNTS_REVOKE))]

@@ -121,3 +121,48 @@ def premium_earned(header: EntryHeader, earned_minor: int, memo: str) -> Journal
         h.currency,
         moves,
     )
+
+
+# Claims: a reserve is a loss incurred and not yet paid; paying moves it to cash.
+#
+# * a reserve set or changed by ``R``: Dr claims incurred R, Cr claim reserves R (a release is
+#   a negative change).
+# * a payment ``P`` of which ``F`` was reserved: Dr claim reserves F, Dr claims incurred P - F,
+#   Cr cash P.
+# * a recovery ``V`` from a third party: Dr cash V, Cr claim recoveries V.
+#
+# So claims incurred = paid + outstanding reserves, and the reserves account is what is still
+# expected to be paid.
+
+
+def reserve_changed(header: EntryHeader, change_minor: int, memo: str) -> JournalEntry | None:
+    return entry(
+        header,
+        "claim_reserve",
+        memo,
+        [(Account.CLAIMS_INCURRED, change_minor), (Account.CLAIM_RESERVES, -change_minor)],
+    )
+
+
+def claim_paid(
+    header: EntryHeader, paid_minor: int, from_reserves_minor: int, memo: str
+) -> JournalEntry | None:
+    return entry(
+        header,
+        "claim_paid",
+        memo,
+        [
+            (Account.CLAIM_RESERVES, from_reserves_minor),
+            (Account.CLAIMS_INCURRED, paid_minor - from_reserves_minor),
+            (Account.CASH, -paid_minor),
+        ],
+    )
+
+
+def claim_recovered(header: EntryHeader, amount_minor: int, memo: str) -> JournalEntry | None:
+    return entry(
+        header,
+        "claim_recovery",
+        memo,
+        [(Account.CASH, amount_minor), (Account.CLAIM_RECOVERIES, -amount_minor)],
+    )

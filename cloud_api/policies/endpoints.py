@@ -23,10 +23,9 @@ from cloud_api.conventions import (
     ListParams,
     ListQuery,
     Page,
-    RateLimit,
     paginate,
 )
-from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.policies import changes, quotes, repository, schedule, service, views
 from cloud_api.policies.schemas import (
@@ -54,8 +53,6 @@ POLICIES = Listing(
     default_sort="created_at",
     filters={"status": Filter(Policy.status, lambda v: PolicyStatus(v).value)},
 )
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 TRANSITION_ERRORS = problem_responses(404, 409, 422)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from cloud_api.errors import ConflictError
+from cloud_api.conventions.state_machine import IllegalTransitionError, StateMachine
 from database.models import PolicyStatus
 
 
@@ -48,28 +48,18 @@ TRANSITIONS: Final[dict[Transition, tuple[frozenset[PolicyStatus], PolicyStatus]
 }
 """transition -> (the statuses it may leave, the status it leads to)."""
 
+__all__ = ["IllegalTransitionError", "Transition", "allowed_from", "next_status"]
 
-class IllegalTransitionError(ConflictError):
-    """409: the policy's status does not allow this transition; names the ones it allows."""
 
-    def __init__(self, status: PolicyStatus, transition: Transition) -> None:
-        allowed = allowed_from(status)
-        listed = ", ".join(allowed) if allowed else "none"
-        super().__init__(
-            f"a {status} policy cannot {transition}; allowed: {listed}",
-            extensions={"policy_status": status.value, "allowed": [t.value for t in allowed]},
-        )
-        self.allowed = allowed
+MACHINE: Final = StateMachine("policy", TRANSITIONS)
 
 
 def allowed_from(status: PolicyStatus) -> list[Transition]:
     """The transitions a policy in ``status`` allows, in the enum's order."""
-    return [t for t, (sources, _) in TRANSITIONS.items() if status in sources]
+    return MACHINE.allowed_from(status)
 
 
 def next_status(status: PolicyStatus, transition: Transition) -> PolicyStatus:
-    """The status ``transition`` leads to from ``status``; IllegalTransitionError if none."""
-    rule = TRANSITIONS.get(transition)
-    if rule is None or status not in rule[0]:
-        raise IllegalTransitionError(status, transition)
-    return rule[1]
+    """The status ``transition`` leads to from ``status``; IllegalTransitionError (a 409 that
+    names the allowed ones) if none."""
+    return MACHINE.next_status(status, transition)

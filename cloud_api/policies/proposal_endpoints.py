@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
-from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, RateLimit, paginate
-from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page, paginate
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.policies import proposals, repository
 from cloud_api.sessions import SessionDep
@@ -32,8 +32,6 @@ PROPOSALS = Listing(
         "policy_id": Filter(EndorsementProposal.policy_id, uuid.UUID),
     },
 )
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 Decider = Annotated[Principal, Depends(Require(Action.ENDORSEMENT_PROPOSALS_DECIDE))]
 
 

@@ -315,3 +315,24 @@ def set_earned(session: Session, earned: dict[uuid.UUID, int]) -> None:
         ),
         {"ids": list(earned), "amounts": list(earned.values())},
     )
+
+
+def policies_scheduling(
+    session: Session, tenant_id: uuid.UUID, robot_id: uuid.UUID
+) -> list[Policy]:
+    """The tenant's issued policies any version of which had the robot on its schedule, latest
+    term first."""
+    scheduled = select(PolicyVersion.policy_id).where(
+        PolicyVersion.schedule.contains([{"robot_id": str(robot_id)}])
+    )
+    return list(
+        session.scalars(
+            select(Policy)
+            .where(
+                Policy.tenant_id == tenant_id,
+                Policy.number.is_not(None),
+                Policy.id.in_(scheduled),
+            )
+            .order_by(Policy.term_start.desc())
+        )
+    )

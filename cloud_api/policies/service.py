@@ -316,3 +316,18 @@ def expire(session: Session, policy_id: uuid.UUID, now: datetime) -> Policy | No
     last_day = policy.term_end.date()
     record(session, None, policy, change, now, backdated=last_day < now.date())
     return policy
+
+
+def policy_for_loss(
+    session: Session, tenant_id: uuid.UUID, robot_id: uuid.UUID, at: datetime
+) -> tuple[Policy, PolicyVersion | None] | None:
+    """The tenant's issued policy a loss of the robot at ``at`` is claimed on, with its version
+    in effect then: the one whose term contains ``at``, else the latest whose term began
+    before it, else the earliest; None if no policy ever scheduled the robot."""
+    found = repository.policies_scheduling(session, tenant_id, robot_id)
+    if not found:
+        return None
+    containing = [p for p in found if p.term_start <= at < p.term_end]
+    earlier = [p for p in found if p.term_start <= at]
+    policy = (containing or earlier or found[-1:])[0]
+    return policy, repository.version_at(session, policy.id, at)

@@ -18,9 +18,8 @@ from cloud_api.conventions import (
     ListParams,
     ListQuery,
     Page,
-    RateLimit,
 )
-from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.products import service
 from cloud_api.products.schemas import ProductCreate, ProductOut, etag_of
@@ -39,8 +38,6 @@ PRODUCTS = Listing(
         "status": Filter(Product.status, lambda v: ProductStatus(v).value),
     },
 )
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 Reader = Annotated[Principal, Depends(Require(Action.PRODUCTS_READ))]
 Writer = Annotated[Principal, Depends(Require(Action.PRODUCTS_WRITE))]
 

@@ -13,12 +13,8 @@ from fastapi import APIRouter, Depends
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
-from cloud_api.conventions import RateLimit
-from cloud_api.conventions.ratelimit import RateLimitStatus
 
 router = APIRouter(prefix="/v1/robots", tags=["robots"])
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 Reader = Annotated[Principal, Depends(Require(Action.ROBOTS_READ))]
 
 

@@ -23,11 +23,12 @@ from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions import Filter, IdempotencyDep, Listing, ListParams, ListQuery, Page
 from cloud_api.conventions.etags import matches
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import ServiceUnavailableError, problem_responses
 from cloud_api.reviews import service as reviews
 from cloud_api.robots import fleet, history_endpoints, telemetry_endpoints
 from cloud_api.robots.broker import MosquittoRobotBroker
-from cloud_api.robots.deps import Reader, ReadLimit, WriteLimit, flag, now, router
+from cloud_api.robots.deps import Reader, flag, now, router
 from cloud_api.robots.schemas import (
     RobotDetail,
     RobotOut,

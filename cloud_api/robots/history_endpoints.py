@@ -12,9 +12,10 @@ from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions import Filter, IdempotencyDep, Listing, ListParams, ListQuery, Page
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.robots import history
-from cloud_api.robots.deps import Reader, ReadLimit, WriteLimit, aware, flag, now, router
+from cloud_api.robots.deps import Reader, aware, flag, now, router
 from cloud_api.robots.repository import EVENT_ORDER
 from cloud_api.robots.schemas import RiskScoreOut, RobotEventOut, SequenceGapOut
 from cloud_api.sessions import SessionDep

@@ -13,9 +13,10 @@ from fastapi.responses import StreamingResponse
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
+from cloud_api.conventions.ratelimit import ReadLimit
 from cloud_api.errors import problem_responses
 from cloud_api.robots import telemetry
-from cloud_api.robots.deps import Reader, ReadLimit, now, router
+from cloud_api.robots.deps import Reader, now, router
 from cloud_api.robots.schemas import Resolution, TelemetrySeries
 from cloud_api.sessions import SessionDep
 

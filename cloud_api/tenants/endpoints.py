@@ -16,9 +16,8 @@ from cloud_api.conventions import (
     ListParams,
     ListQuery,
     Page,
-    RateLimit,
 )
-from cloud_api.conventions.ratelimit import RateLimitStatus
+from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.sessions import SessionDep
 from cloud_api.tenants import service
@@ -34,8 +33,6 @@ TENANTS = Listing(
     default_sort="slug",
     filters={"status": Filter(Tenant.status, lambda v: TenantStatus(v).value)},
 )
-ReadLimit = Annotated[RateLimitStatus, Depends(RateLimit("read"))]
-WriteLimit = Annotated[RateLimitStatus, Depends(RateLimit("write"))]
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
 
 

@@ -14,6 +14,14 @@ from database.models.billing import (
     PaymentStatus,
     ProcessorEvent,
 )
+from database.models.claim import (
+    Claim,
+    ClaimEvent,
+    ClaimEvidence,
+    ClaimReserve,
+    ClaimStatus,
+    CostType,
+)
 from database.models.claims import claim_experience
 from database.models.connector import VendorRelayState
 from database.models.credentials import CredentialRotation, RobotAction, RobotKey, RotationState
@@ -62,6 +70,12 @@ __all__ = [
     "CaseCategory",
     "CaseStatus",
     "ChainClaim",
+    "Claim",
+    "ClaimEvent",
+    "ClaimEvidence",
+    "ClaimReserve",
+    "ClaimStatus",
+    "CostType",
     "CredentialRotation",
     "DeadLetterTally",
     "DropNoticeRecord",

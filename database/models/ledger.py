@@ -48,6 +48,10 @@ class Account(enum.StrEnum):
     INSTALLMENT_FEES = "installment_fees"  # revenue (credit)
     WRITTEN_PREMIUM = "written_premium"  # memorandum (credit)
     WRITTEN_PREMIUM_MEMO = "written_premium_memo"  # memorandum (debit)
+    CLAIMS_INCURRED = "claims_incurred"  # expense (debit): reserves set and payments over them
+    CLAIM_RESERVES = "claim_reserves"  # liability (credit): outstanding case reserves
+    CLAIMS_PAYABLE = "claims_payable"  # liability (credit): approved, owed to the policyholder
+    CLAIM_RECOVERIES = "claim_recoveries"  # contra-expense (credit): recovered from third parties
 
 
 ACCOUNTS_SQL = "(" + ", ".join(f"'{a.value}'" for a in Account) + ")"

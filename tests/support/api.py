@@ -24,6 +24,8 @@ from cloud_api.access.roles import Principal, Role
 from cloud_api.sessions import get_session
 from database.models import Tenant
 
+PRINCIPAL_HEADER = "X-Test-Principal"
+
 with warnings.catch_warnings():
     # Starlette 1.x asks for its httpx fork, which this environment does not install.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -35,6 +37,7 @@ class ApiHarness:
     app: FastAPI
     session: Session
     _clients: list[TestClient] = field(default_factory=list)
+    _principals: dict[str, Principal] = field(default_factory=dict)
 
     def install_session(self) -> None:
         def test_session() -> Iterator[Session]:
@@ -49,14 +52,23 @@ class ApiHarness:
         """A client acting as ``principal``, or authenticating for real when it is None."""
         if principal is None:
             self.app.dependency_overrides.pop(current_principal, None)
+            client = TestClient(self.app, raise_server_exceptions=True)
         else:
+            # Each client acts as its own principal, named by a header only this harness
+            # reads: two clients of one test do not take each other's identity.
+            key = str(len(self._principals))
+            self._principals[key] = principal
+            principals = self._principals
 
             def acting_as(request: Request) -> Principal:
-                request.state.principal = principal  # as current_principal does
-                return principal
+                chosen = principals[request.headers.get(PRINCIPAL_HEADER, key)]
+                request.state.principal = chosen  # as current_principal does
+                return chosen
 
             self.app.dependency_overrides[current_principal] = acting_as
-        client = TestClient(self.app, raise_server_exceptions=True)
+            client = TestClient(
+                self.app, raise_server_exceptions=True, headers={PRINCIPAL_HEADER: key}
+            )
         self._clients.append(client)
         return client
 

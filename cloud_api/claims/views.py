@@ -1,0 +1,87 @@
+"""Claims as the API shows them: to staff with their reserves and incurred amount, to the
+policyholder without the insurer's own figures."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from cloud_api.access.roles import Principal
+from cloud_api.claims import repository
+from cloud_api.claims.lifecycle import allowed_from
+from cloud_api.claims.schemas import (
+    ClaimEventOut,
+    ClaimOut,
+    CoverageCheckOut,
+    CoverageReason,
+    ReserveOut,
+    Severity,
+)
+from database.models import Claim, ClaimEvent, ClaimStatus, CostType
+
+
+def coverage_out(claim: Claim) -> CoverageCheckOut:
+    check = claim.coverage_check
+    terms = check.get("terms") or {}
+    return CoverageCheckOut(
+        covered=claim.covered,
+        version_no=check.get("version_no"),
+        limit_minor=terms.get("limit_minor"),
+        deductible_minor=terms.get("deductible_minor"),
+        aggregate_minor=terms.get("aggregate_minor"),
+        aggregate_used_minor=int(check.get("aggregate_used_minor", 0)),
+        reasons=[CoverageReason(**r) for r in check.get("reasons", [])],
+    )
+
+
+def claim_out(session: Session, claim: Claim, principal: Principal) -> ClaimOut:
+    reserves = incurred = None
+    if principal.is_staff:
+        outstanding = repository.reserves(session, claim.id)
+        reserves = [
+            ReserveOut(cost_type=CostType(k), amount_minor=v)
+            for k, v in sorted(outstanding.items())
+            if v
+        ]
+        incurred = claim.paid_minor + sum(outstanding.values())
+    return ClaimOut(
+        id=claim.id,
+        number=claim.number,
+        tenant=repository.tenant_slug(session, claim.tenant_id),
+        policy_id=claim.policy_id,
+        robot_id=claim.robot_id,
+        coverage=claim.coverage,
+        status=ClaimStatus(claim.status),
+        loss_at=claim.loss_at,
+        reported_at=claim.reported_at,
+        description=claim.description,
+        estimated_loss_minor=claim.estimated_loss_minor,
+        currency=claim.currency,
+        coverage_check=coverage_out(claim),
+        severity=None if claim.severity is None else Severity(claim.severity),
+        fast_track=claim.fast_track,
+        adjuster_id=claim.adjuster_id,
+        decision_code=claim.decision_code,
+        agreed_loss_minor=claim.agreed_loss_minor,
+        payable_minor=claim.payable_minor,
+        paid_minor=claim.paid_minor,
+        recovered_minor=claim.recovered_minor,
+        reserves=reserves,
+        incurred_minor=incurred,
+        allowed_transitions=allowed_from(ClaimStatus(claim.status)),
+    )
+
+
+def event_out(row: ClaimEvent) -> ClaimEventOut:
+    return ClaimEventOut(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        kind=row.kind,
+        transition=row.transition,
+        from_status=row.from_status,
+        to_status=row.to_status,
+        reason_code=row.reason_code,
+        note=row.note,
+        internal=row.internal,
+        detail=row.detail,
+    )
