@@ -29,6 +29,7 @@ from cloud_api.identity.authenticator import IdentityAuthenticator
 from cloud_api.identity.config import build_identity
 from cloud_api.identity.endpoints import auth_router, users_router
 from cloud_api.identity.service_account_endpoints import router as service_accounts_router
+from cloud_api.notifications.endpoints import router as notifications_router
 from cloud_api.openapi import document_errors
 from cloud_api.policies.endpoints import policies_router, quotes_router
 from cloud_api.policies.proposal_endpoints import router as proposals_router
@@ -98,6 +99,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(invoices_router)
     app.include_router(webhooks_router)
     app.include_router(claims_router)
+    app.include_router(notifications_router)
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(users_router)

@@ -59,6 +59,21 @@ class ApiSettings(CloudSettings):
         description="The largest request body read; a larger one is refused with 413 before "
         "it is held in memory.",
     )
+    evidence_before_s: int = Field(
+        default=86_400,
+        ge=60,
+        le=30 * 86_400,
+        description="A claim's telemetry evidence starts this long before the time of loss.",
+    )
+    evidence_after_s: int = Field(
+        default=3_600,
+        ge=60,
+        le=7 * 86_400,
+        description="A claim's telemetry evidence ends this long after the time of loss.",
+    )
+    late_report_days: int = Field(
+        default=14, ge=1, le=3_650, description="A loss reported later than this is flagged."
+    )
     rate_limit_read: str = Field(default="300/minute", description="Per principal, reads.")
     rate_limit_write: str = Field(default="60/minute", description="Per principal, writes.")
     rate_limit_auth: str = Field(
@@ -109,3 +124,27 @@ class JobSettings(CloudSettings):
     processor_api_key: SecretStr | None = Field(default=None, description="Never logged.")
     processor_timeout_s: float = Field(default=10.0, gt=0, le=60)
     charge_seconds: float = Field(default=30.0, gt=0, description="Period of the charge job.")
+    delivery_seconds: float = Field(
+        default=15.0, gt=0, description="Period of the notification delivery job."
+    )
+    delivery_max_attempts: int = Field(
+        default=8, ge=1, le=30, description="Tries of a delivery before it is dead-lettered."
+    )
+    delivery_backoff_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Wait after a first failed try; doubles after each.",
+    )
+    delivery_backoff_max_s: float = Field(default=6 * 3600, gt=0, le=86_400)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Send webhooks to loopback and private addresses (tests, on-premises).",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="The SMTP relay; emails are dead-lettered without it."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_from: str = Field(default="robocover@localhost", max_length=254)
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=60)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from cloud_api.billing import tasks as billing_tasks
 from cloud_api.billing.processor import ProcessorClient
+from cloud_api.notifications import tasks as notification_tasks
 from cloud_api.policies import tasks
 from cloud_api.settings import JobSettings
 from database.engine import make_engine
@@ -27,6 +28,7 @@ EXPIRE_TERMS = "policies.expire_terms"
 CHARGE_DUE = "billing.charge_due"
 COLLECT_OVERDUE = "policies.collect_overdue"
 PROPOSE_ENDORSEMENTS = "policies.propose_endorsements"
+DELIVER_NOTIFICATIONS = "notifications.deliver"
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
@@ -57,6 +59,10 @@ def configure(settings: JobSettings) -> Celery:
             "charge-due": {
                 "task": CHARGE_DUE,
                 "schedule": timedelta(seconds=settings.charge_seconds),
+            },
+            "deliver-notifications": {
+                "task": DELIVER_NOTIFICATIONS,
+                "schedule": timedelta(seconds=settings.delivery_seconds),
             },
         },
     )
@@ -115,3 +121,9 @@ def collect_overdue() -> list[int]:
 def propose_endorsements() -> int:
     """Proposals for the policies whose robots' premiums moved (after the night's rescoring)."""
     return tasks.propose_endorsements(_engine(), datetime.now(UTC))
+
+
+@celery_app.task(name=DELIVER_NOTIFICATIONS)  # type: ignore[untyped-decorator]
+def deliver_notifications() -> dict[str, int]:
+    """Send the due webhook and email deliveries (retries with backoff, then dead letters)."""
+    return notification_tasks.deliver(_engine(), _settings())

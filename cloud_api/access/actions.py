@@ -59,8 +59,10 @@ class Action(StrEnum):
     CLAIMS_APPROVE = "claims:approve"
     CLAIMS_PAY = "claims:pay"
     CLAIMS_DENY = "claims:deny"
+    CLAIM_EVIDENCE_READ = "claim_evidence:read"
     # What the insured is told, and the insurer's reporting.
     NOTIFICATIONS_READ = "notifications:read"
+    NOTIFICATIONS_MANAGE = "notifications:manage"
     REPORTS_READ = "reports:read"
 
     @property

@@ -44,7 +44,9 @@
     claims:approve                 x   .   x   .   .   .  |  .
     claims:pay                     x   .   x   .   .   .  |  .
     claims:deny                    x   .   x   .   .   .  |  .
+    claim_evidence:read            x   .   x   .   x   .  |  .
     notifications:read             x   .   .   .   x   x  |  s
+    notifications:manage           x   .   .   .   .   x  |  s
     reports:read                   x   .   .   .   x   .  |  .
 
     adm admin, und underwriter, adj claims adjuster, bil billing agent, aud auditor,
@@ -140,7 +142,9 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         A.CLAIMS_APPROVE: _granted(ADJ),
         A.CLAIMS_PAY: _granted(ADJ),
         A.CLAIMS_DENY: _granted(ADJ),
+        A.CLAIM_EVIDENCE_READ: _granted(ADJ, AUD),
         A.NOTIFICATIONS_READ: _granted(AUD, POL),
+        A.NOTIFICATIONS_MANAGE: _granted(POL),
         A.REPORTS_READ: _granted(AUD),
     }
 )

@@ -27,6 +27,8 @@ from cloud_api.billing.schemas import CardPaymentCreate
 from cloud_api.billing.service import InvoiceNotFoundError, audit_payment, settle
 from cloud_api.billing.webhooks import ChargeEvent, WebhookEvent
 from cloud_api.errors import ConflictError, UnprocessableError
+from cloud_api.notifications import service as notifications
+from cloud_api.notifications.schemas import EventType
 from database.models import InvoiceStatus, Payment, PaymentStatus, ProcessorEvent
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -91,6 +93,26 @@ def fail(payment: Payment, reason: str, now: datetime) -> None:
     payment.settled_at = now
 
 
+def failed(session: Session, payment: Payment, reason: str, now: datetime) -> None:
+    """The payment failed at the processor: recorded, and the policyholder told."""
+    fail(payment, reason, now)
+    session.flush()
+    invoice = repository.invoice(session, payment.invoice_id, None)
+    notifications.notify(
+        session,
+        tenant_id=payment.tenant_id,
+        event=EventType.PAYMENT_FAILED,
+        subject=("payment", payment.id),
+        payload={
+            "invoice": None if invoice is None else invoice.number,
+            "amount_minor": payment.amount_minor,
+            "currency": payment.currency,
+            "reason": reason,
+        },
+        now=now,
+    )
+
+
 def apply_charge(
     session: Session, payment_id: uuid.UUID, charge: Charge | ChargeEvent, now: datetime
 ) -> bool:
@@ -111,8 +133,7 @@ def apply_charge(
         assert invoice is not None  # noqa: S101 - the payment's invoice exists (foreign key)
         return settle(session, payment, invoice, now)
     if charge.status == "failed":
-        fail(payment, charge.failure_reason or "declined", now)
-        session.flush()
+        failed(session, payment, charge.failure_reason or "declined", now)
         return True
     return False  # pending: the webhook or the next attempt will tell
 
@@ -136,5 +157,4 @@ def refuse(session: Session, payment_id: uuid.UUID, reason: str, now: datetime) 
     payment fails with the reason, and a new one may be asked for."""
     payment = repository.payment(session, payment_id, for_update=True)
     if payment is not None and payment.status == PaymentStatus.PENDING:
-        fail(payment, reason[:200], now)
-        session.flush()
+        failed(session, payment, reason[:200], now)

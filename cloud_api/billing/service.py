@@ -12,7 +12,7 @@ Rules (services never commit; the request or the job owns the transaction):
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +29,8 @@ from cloud_api.conventions import ListQuery, Page, paginate
 from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
 from cloud_api.ledger import postings
 from cloud_api.ledger import service as ledger
+from cloud_api.notifications import service as notifications
+from cloud_api.notifications.schemas import EventType
 from database.models import (
     Account,
     InstallmentPlan,
@@ -217,6 +219,21 @@ def remind(session: Session, invoice: Invoice, today: date) -> bool:
     if due <= invoice.reminders_sent:
         return False
     invoice.reminders_sent = due
+    notifications.notify(
+        session,
+        tenant_id=invoice.tenant_id,
+        event=EventType.LAPSE_WARNING,
+        subject=("invoice", invoice.id),
+        payload={
+            "invoice": invoice.number,
+            "due_on": invoice.due_on.isoformat(),
+            "overdue_days": overdue_days,
+            "reminder": due,
+            "open_minor": invoice.total_minor - invoice.paid_minor,
+            "currency": invoice.currency,
+        },
+        now=datetime.combine(today, time(), tzinfo=UTC),
+    )
     audit.record(
         session,
         None,

@@ -6,16 +6,17 @@ allowed ones."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
-from cloud_api.claims import repository, service, settlement, views
+from cloud_api.claims import evidence, evidence_report, repository, service, settlement, views
+from cloud_api.claims.evidence import EvidenceRules
 from cloud_api.claims.schemas import (
     ApprovalCreate,
     AssignmentCreate,
@@ -23,6 +24,7 @@ from cloud_api.claims.schemas import (
     ClaimEventOut,
     ClaimOut,
     DenialCreate,
+    EvidenceOut,
     NoteCreate,
     PaymentCreate,
     ReasonedNote,
@@ -42,6 +44,7 @@ from cloud_api.conventions import (
 from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.sessions import SessionDep
+from cloud_api.settings import ApiSettings
 from database.models import Claim, ClaimStatus
 
 claims_router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -60,21 +63,33 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def evidence_rules(request: Request) -> EvidenceRules:
+    """The evidence window and the late-report threshold, from the API's settings."""
+    settings: ApiSettings = request.app.state.settings
+    return EvidenceRules(
+        before=timedelta(seconds=settings.evidence_before_s),
+        after=timedelta(seconds=settings.evidence_after_s),
+        late_report=timedelta(days=settings.late_report_days),
+    )
+
+
 @claims_router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 422))
 def report_claim(
+    *,
     body: ClaimCreate,
     response: Response,
     session: SessionDep,
     principal: Annotated[Principal, Depends(Require(Action.CLAIMS_CREATE))],
     _: WriteLimit,
     idempotency: IdempotencyDep,
+    rules: Annotated[EvidenceRules, Depends(evidence_rules)],
 ) -> ClaimOut:
     """First notice of loss: the claim is made on the policy that scheduled the robot at the
     time of loss and checked against the version then in effect (the check is on the claim; a
     loss that is not covered is recorded with its reasons)."""
 
     def write() -> ClaimOut:
-        claim = service.report(session, principal, body, _now())
+        claim = service.report(session, principal, body, _now(), rules)
         response.headers["Location"] = f"/v1/claims/{claim.id}"
         return views.claim_out(session, claim, principal)
 
@@ -276,3 +291,35 @@ def withdraw_claim(
     """The claimant withdraws an undecided claim: it is closed."""
     claim = settlement.withdraw(session, principal, claim_id, body, _now())
     return views.claim_out(session, claim, principal)
+
+
+@claims_router.get("/{claim_id}/evidence", responses=problem_responses(404))
+def claim_evidence(
+    claim_id: uuid.UUID,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.CLAIM_EVIDENCE_READ))],
+    _: ReadLimit,
+) -> EvidenceOut:
+    """The robot's own record around the time of loss, frozen at first notice, with its
+    validation flags; ``intact`` is false if the stored record no longer matches its digest."""
+    claim = service.get(session, principal, claim_id)
+    return views.evidence_out(claim, service.evidence_of(session, claim))
+
+
+@claims_router.get(
+    "/{claim_id}/evidence/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}, **problem_responses(404)},
+)
+def claim_evidence_report(
+    claim_id: uuid.UUID,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.CLAIM_EVIDENCE_READ))],
+    _: ReadLimit,
+) -> Response:
+    """The evidence as a printable page: flags, events, chain and clock, and a chart per metric
+    around the loss. Self-contained: no script, no network resource."""
+    claim = service.get(session, principal, claim_id)
+    row = service.evidence_of(session, claim)
+    page = evidence_report.html(claim, row, evidence.verify(claim, row))
+    return Response(page, media_type="text/html; charset=utf-8")

@@ -9,7 +9,15 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from database.models import Claim, ClaimEvent, ClaimReserve, ClaimStatus, Robot, Tenant
+from database.models import (
+    Claim,
+    ClaimEvent,
+    ClaimEvidence,
+    ClaimReserve,
+    ClaimStatus,
+    Robot,
+    Tenant,
+)
 
 DECIDED_TO_PAY = (ClaimStatus.APPROVED.value, ClaimStatus.PAID.value, ClaimStatus.CLOSED.value)
 
@@ -92,3 +100,7 @@ def events(session: Session, claim_id: uuid.UUID, *, internal: bool) -> list[Cla
     if not internal:
         statement = statement.where(ClaimEvent.internal.is_(False))
     return list(session.scalars(statement.order_by(ClaimEvent.id)))
+
+
+def evidence(session: Session, claim_id: uuid.UUID) -> ClaimEvidence | None:
+    return session.get(ClaimEvidence, claim_id)

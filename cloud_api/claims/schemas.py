@@ -200,3 +200,22 @@ class ClaimEventOut(BaseModel):
     note: str | None
     internal: bool
     detail: dict[str, Any]
+
+
+class EvidenceFlag(BaseModel):
+    code: str = Field(
+        description="no_matching_event, silent_at_loss, offline_at_loss, gap_at_loss, "
+        "open_tamper_case, late_report or outside_policy"
+    )
+    reason: str
+
+
+class EvidenceOut(BaseModel):
+    claim_id: uuid.UUID
+    window_start: datetime
+    window_end: datetime
+    taken_at: datetime
+    digest: str = Field(description="SHA-256 of the canonical JSON of the record, hex.")
+    intact: bool = Field(description="The stored record still matches its digest.")
+    flags: list[EvidenceFlag]
+    snapshot: dict[str, Any]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal, Role
 from cloud_api.audit import service as audit
-from cloud_api.claims import coverage, repository
+from cloud_api.claims import coverage, evidence, repository
 from cloud_api.claims.lifecycle import ClaimTransition, next_status
 from cloud_api.claims.schemas import (
     ApprovalCreate,
@@ -37,8 +37,10 @@ from cloud_api.claims.schemas import (
 )
 from cloud_api.errors import ConflictError, NotFoundError, UnprocessableError
 from cloud_api.identity import service as identity
+from cloud_api.notifications import service as notifications
+from cloud_api.notifications.schemas import EventType
 from cloud_api.policies import service as policies
-from database.models import Claim, ClaimEvent, ClaimStatus
+from database.models import Claim, ClaimEvent, ClaimEvidence, ClaimStatus
 
 
 class ClaimNotFoundError(NotFoundError):
@@ -67,8 +69,15 @@ def terms_of(claim: Claim) -> coverage.Terms:
     return coverage.Terms(claim.limit_minor, claim.deductible_minor, claim.aggregate_minor)
 
 
-def report(session: Session, principal: Principal, body: ClaimCreate, now: datetime) -> Claim:
-    """First notice of loss: the claim, its coverage check, and its first event."""
+def report(
+    session: Session,
+    principal: Principal,
+    body: ClaimCreate,
+    now: datetime,
+    rules: evidence.EvidenceRules,
+) -> Claim:
+    """First notice of loss: the claim, its coverage check, its telemetry evidence frozen with
+    its flags, and its first event."""
     robot = repository.robot(session, body.robot_id, tenant_scope(principal))
     if robot is None:
         raise NotFoundError(f"no robot {body.robot_id}")
@@ -116,6 +125,17 @@ def report(session: Session, principal: Principal, body: ClaimCreate, now: datet
     )
     repository.add(session, claim)
     event(session, principal, claim, now, kind="reported", detail={"covered": checked.covered})
+    _told(session, claim, ClaimStatus.REPORTED, now, previous=None, reason_code=None)
+    frozen = evidence.take(session, claim, rules, now)
+    event(  # the flags are the insurer's: not shown to the policyholder
+        session,
+        principal,
+        claim,
+        now,
+        kind="evidence",
+        internal=True,
+        detail={"flags": [f["code"] for f in frozen.flags], "digest": frozen.digest.hex()},
+    )
     audit.record(
         session,
         principal,
@@ -185,6 +205,7 @@ def move(
         detail=detail,
         transition=(transition, before, after),
     )
+    _told(session, claim, after, now, previous=before, reason_code=reason_code)
     audit.record(
         session,
         principal,
@@ -195,6 +216,31 @@ def move(
         detail={"from": before.value, "to": after.value, "reason_code": reason_code},
     )
     return row
+
+
+def _told(
+    session: Session,
+    claim: Claim,
+    status: ClaimStatus,
+    now: datetime,
+    *,
+    previous: ClaimStatus | None,
+    reason_code: str | None,
+) -> None:
+    notifications.notify(
+        session,
+        tenant_id=claim.tenant_id,
+        event=EventType.CLAIM_STATUS_CHANGED,
+        subject=("claim", claim.id),
+        payload={
+            "number": claim.number,
+            "status": status.value,
+            "previous": None if previous is None else previous.value,
+            "reason_code": reason_code,
+            "robot_id": str(claim.robot_id),
+        },
+        now=now,
+    )
 
 
 def triage(
@@ -278,3 +324,10 @@ def add_note(
     claim = get(session, principal, claim_id)
     internal = body.internal and principal.is_staff  # a policyholder's note is always shared
     return event(session, principal, claim, now, kind="note", note=body.note, internal=internal)
+
+
+def evidence_of(session: Session, claim: Claim) -> ClaimEvidence:
+    found = repository.evidence(session, claim.id)
+    if found is None:  # every claim's evidence is frozen with it; a missing one is not data
+        raise NotFoundError(f"claim {claim.id} has no evidence")
+    return found

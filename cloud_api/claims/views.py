@@ -6,17 +6,19 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Principal
-from cloud_api.claims import repository
+from cloud_api.claims import evidence, repository
 from cloud_api.claims.lifecycle import allowed_from
 from cloud_api.claims.schemas import (
     ClaimEventOut,
     ClaimOut,
     CoverageCheckOut,
     CoverageReason,
+    EvidenceFlag,
+    EvidenceOut,
     ReserveOut,
     Severity,
 )
-from database.models import Claim, ClaimEvent, ClaimStatus, CostType
+from database.models import Claim, ClaimEvent, ClaimEvidence, ClaimStatus, CostType
 
 
 def coverage_out(claim: Claim) -> CoverageCheckOut:
@@ -84,4 +86,17 @@ def event_out(row: ClaimEvent) -> ClaimEventOut:
         note=row.note,
         internal=row.internal,
         detail=row.detail,
+    )
+
+
+def evidence_out(claim: Claim, row: ClaimEvidence) -> EvidenceOut:
+    return EvidenceOut(
+        claim_id=claim.id,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        taken_at=row.taken_at,
+        digest=row.digest.hex(),
+        intact=evidence.verify(claim, row),
+        flags=[EvidenceFlag(**f) for f in row.flags],
+        snapshot=row.snapshot,
     )

@@ -17,6 +17,8 @@ from cloud_api.audit import service as audit
 from cloud_api.errors import ConflictError, UnprocessableError
 from cloud_api.ledger.earning import endorsement_premium
 from cloud_api.ledger.repository import earned_by_policy
+from cloud_api.notifications import service as notifications
+from cloud_api.notifications.schemas import EventType
 from cloud_api.policies import book, quotes, repository, service
 from cloud_api.policies.lifecycle import Transition, next_status
 from cloud_api.policies.schemas import EndorsementCreate, QuoteCreate, RenewalCreate
@@ -220,6 +222,22 @@ def renew(
     if change.effective_on >= policy.term_end.date():
         raise ConflictError("the term is over: the policy expires; quote a new one")
     service.record(session, principal, policy, change, now)
+    notifications.notify(
+        session,
+        tenant_id=policy.tenant_id,
+        event=EventType.RENEWAL_OFFERED,
+        subject=("policy", policy.id),
+        payload={
+            "number": policy.number,
+            "quote_id": str(quote.id),
+            "term_start": quote.term_start.isoformat(),
+            "premium_minor": quote.premium_minor,
+            "tax_minor": quote.tax_minor,
+            "currency": quote.currency,
+            "expires_at": quote.expires_at.isoformat(),
+        },
+        now=now,
+    )
     return quote
 
 

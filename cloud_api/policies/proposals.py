@@ -20,6 +20,8 @@ from cloud_api.billing import service as billing
 from cloud_api.errors import AppError, ConflictError, NotFoundError
 from cloud_api.ledger.calendar import add_months
 from cloud_api.ledger.earning import endorsement_premium
+from cloud_api.notifications import service as notifications
+from cloud_api.notifications.schemas import EventType
 from cloud_api.policies import quotes, repository, service
 from cloud_api.policies.lifecycle import Transition
 from cloud_api.products import service as products
@@ -74,6 +76,22 @@ def propose(session: Session, policy_id: uuid.UUID, now: datetime) -> Endorsemen
     if change * 10_000 <= threshold * latest.term_premium_minor:
         apply(session, None, proposal, now)
         proposal.auto_approved = True
+    notifications.notify(
+        session,
+        tenant_id=policy.tenant_id,
+        event=EventType.ENDORSEMENT_PROPOSED,
+        subject=("policy", policy.id),
+        payload={
+            "number": policy.number,
+            "proposal_id": str(proposal.id),
+            "effective_on": effective.isoformat(),
+            "term_premium_minor": proposal.term_premium_minor,
+            "proposed_term_premium_minor": proposed,
+            "approved": proposal.auto_approved,
+            "robots": [{"robot_id": x["robot_id"], "reasons": x.get("reasons", [])} for x in lines],
+        },
+        now=now,
+    )
     return proposal
 
 

@@ -29,6 +29,8 @@ from cloud_api.ledger import service as ledger
 from cloud_api.ledger.calendar import midnight
 from cloud_api.ledger.earning import Term, Written, return_premium
 from cloud_api.ledger.money import basis_points
+from cloud_api.notifications import service as notifications
+from cloud_api.notifications.schemas import EventType
 from cloud_api.policies import repository
 from cloud_api.policies.lifecycle import Transition, next_status
 from cloud_api.policies.schemas import CancellationCreate, CancelMethod, CancelRequester
@@ -230,6 +232,21 @@ def issue(session: Session, principal: Principal, policy_id: uuid.UUID, now: dat
         version.tax_change_minor,
         fee_minor=terms.installment_fee_minor.get(InstallmentPlan(policy.installments), 0),
         term_months=terms.term_months,
+        now=now,
+    )
+    notifications.notify(
+        session,
+        tenant_id=policy.tenant_id,
+        event=EventType.POLICY_ISSUED,
+        subject=("policy", policy.id),
+        payload={
+            "number": policy.number,
+            "term_start": policy.term_start.isoformat(),
+            "term_end": policy.term_end.isoformat(),
+            "premium_minor": premium,
+            "tax_minor": version.tax_change_minor,
+            "currency": policy.currency,
+        },
         now=now,
     )
     return policy

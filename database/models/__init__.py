@@ -36,6 +36,13 @@ from database.models.evidence import (
 )
 from database.models.identity import ApiKey, RefreshToken, ServiceAccount, User, UserRole
 from database.models.ledger import Account, LedgerEntry, LedgerLine
+from database.models.notification import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationDelivery,
+    WebhookSubscription,
+)
 from database.models.plan import rating_plans
 from database.models.policy import (
     EndorsementProposal,
@@ -70,6 +77,7 @@ __all__ = [
     "CaseCategory",
     "CaseStatus",
     "ChainClaim",
+    "Channel",
     "Claim",
     "ClaimEvent",
     "ClaimEvidence",
@@ -78,6 +86,7 @@ __all__ = [
     "CostType",
     "CredentialRotation",
     "DeadLetterTally",
+    "DeliveryStatus",
     "DropNoticeRecord",
     "EndorsementProposal",
     "EnrollmentToken",
@@ -89,6 +98,8 @@ __all__ = [
     "LedgerEntry",
     "LedgerLine",
     "Metric",
+    "Notification",
+    "NotificationDelivery",
     "Payment",
     "PaymentStatus",
     "Policy",
@@ -119,6 +130,7 @@ __all__ = [
     "User",
     "UserRole",
     "VendorRelayState",
+    "WebhookSubscription",
     "claim_experience",
     "dead_letters",
     "rating_plans",

@@ -25,21 +25,23 @@ TERM_BEGAN_DAYS_AGO = 20
 @dataclass(frozen=True)
 class InsuredFleet:
     policy: Policy
-    robots: list[Robot]  # the first two insured, the last not on any policy
+    robots: list[Robot]  # all insured but the last, which is on no policy
     term_start: datetime
 
 
-def insured_fleet(api: ApiHarness, tenant: str = "alpha") -> InsuredFleet:
+def insured_fleet(api: ApiHarness, tenant: str = "alpha", insured: int = 2) -> InsuredFleet:
     session = api.session
     version = plan_in_force(session)
     product = active_product(session)
-    robots = fleet(session, api.tenant(tenant), version, [1200.0, 800.0, 900.0])
+    premiums: list[float | None] = [1200.0 - 100 * i for i in range(insured)]
+    premiums.append(900.0)
+    robots = fleet(session, api.tenant(tenant), version, premiums)
     now = datetime.now(UTC)
     start = (now - timedelta(days=TERM_BEGAN_DAYS_AGO)).date()
     offer = QuoteCreate(
         tenant=tenant,
         product_id=product.id,
-        robot_ids=[r.id for r in robots[:2]],
+        robot_ids=[r.id for r in robots[:insured]],
         jurisdiction="DE",
         term_start=start,
     )

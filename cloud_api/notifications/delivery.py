@@ -1,0 +1,205 @@
+"""Sending the due deliveries: each claimed in a short transaction (locked past other workers
+and leased), sent outside any transaction, and its outcome recorded in another. A failed try
+waits ``backoff * 2^(tries - 1)`` (capped, with up to a quarter more at random, so retries of
+many deliveries do not arrive together); the last failed try dead-letters the delivery. A
+worker that dies while sending leaves its deliveries due again when their lease ends: a
+delivery may then be sent twice, under the same delivery id, which is what receivers
+deduplicate on (at least once, and idempotent by id)."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import smtplib
+import socket
+import string
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cloud_api.notifications import repository, signing
+from cloud_api.notifications.events import SUBJECTS
+from cloud_api.notifications.schemas import EventType
+from database.models import DeliveryStatus, NotificationDelivery
+
+MAX_ERROR = 500
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    max_attempts: int = 8
+    backoff_s: float = 30.0
+    backoff_max_s: float = 6 * 3600
+    timeout_s: float = 10.0
+    allow_private_targets: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "robocover@localhost"
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=2 * self.timeout_s + 30)
+
+    def wait(self, attempts: int) -> timedelta:
+        base = min(self.backoff_s * 2 ** (attempts - 1), self.backoff_max_s)
+        return timedelta(seconds=base * (1 + random.random() / 4))  # noqa: S311 - jitter
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What sending a delivery needs, read before its claim's transaction ends."""
+
+    delivery_id: uuid.UUID
+    channel: str
+    recipient: str
+    secret: str | None
+    event_type: str
+    body: bytes
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+def _outgoing(row: Any) -> Outgoing:
+    delivery, notification, secret, tenant = row
+    document = {
+        "delivery_id": delivery.id,
+        "event": notification.event_type,
+        "notification_id": notification.id,
+        "tenant": tenant,
+        "subject": {"type": notification.subject_type, "id": notification.subject_id},
+        "created_at": notification.created_at,
+        "data": notification.payload,
+    }
+    return Outgoing(
+        delivery_id=delivery.id,
+        channel=delivery.channel,
+        recipient=delivery.recipient,
+        secret=secret,
+        event_type=notification.event_type,
+        body=orjson.dumps(document),
+        payload=notification.payload,
+    )
+
+
+def _public(url: str) -> str | None:
+    """Why the URL's host may not be called (loopback, private, link-local...), or None."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except OSError as error:
+        return f"the host {host!r} does not resolve: {error}"
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global:
+            return f"the host {host!r} is a non-public address ({ip})"
+    return None
+
+
+def send_webhook(client: httpx.Client, out: Outgoing, rules: DeliveryRules) -> Outcome:
+    if not rules.allow_private_targets:
+        refused = _public(out.recipient)
+        if refused is not None:
+            return Outcome(False, error=refused)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "robocover-notifications/1",
+        "Robocover-Delivery": str(out.delivery_id),
+        "Robocover-Event": out.event_type,
+        signing.HEADER: signing.signature(out.secret or "", int(time.time()), out.body),
+    }
+    try:
+        response = client.post(out.recipient, content=out.body, headers=headers)
+    except httpx.TimeoutException:
+        return Outcome(False, error=f"no answer within {rules.timeout_s:g} s")
+    except httpx.HTTPError as error:
+        return Outcome(False, error=f"{type(error).__name__}: {error}"[:MAX_ERROR])
+    if 200 <= response.status_code < 300:
+        return Outcome(True, response.status_code)
+    return Outcome(False, response.status_code, f"HTTP {response.status_code}")
+
+
+class _Fields(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def email_of(out: Outgoing, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"] = sender, out.recipient
+    template = SUBJECTS.get(EventType(out.event_type), out.event_type)
+    message["Subject"] = string.Formatter().vformat(template, (), _Fields(out.payload))
+    message["Robocover-Delivery"] = str(out.delivery_id)
+    lines = [f"{key}: {value}" for key, value in sorted(out.payload.items())]
+    message.set_content(
+        f"{message['Subject']}.\n\n" + "\n".join(lines) + f"\n\nDelivery {out.delivery_id}\n"
+    )
+    return message
+
+
+def send_email(out: Outgoing, rules: DeliveryRules) -> Outcome:
+    if rules.smtp_host is None:
+        return Outcome(False, error="no SMTP relay is configured (ROBOCOVER_SMTP_HOST)")
+    try:
+        with smtplib.SMTP(rules.smtp_host, rules.smtp_port, timeout=rules.timeout_s) as smtp:
+            smtp.send_message(email_of(out, rules.smtp_from))
+    except (OSError, smtplib.SMTPException) as error:
+        return Outcome(False, error=f"{type(error).__name__}: {error}"[:MAX_ERROR])
+    return Outcome(True)
+
+
+def record(
+    session: Session, delivery_id: uuid.UUID, outcome: Outcome, now: datetime, rules: DeliveryRules
+) -> str:
+    """The try's outcome on the delivery; returns its status after it."""
+    row = session.scalar(
+        select(NotificationDelivery).where(NotificationDelivery.id == delivery_id).with_for_update()
+    )
+    if row is None or row.status != DeliveryStatus.PENDING:
+        return "skipped"  # replayed or settled meanwhile
+    row.attempts += 1
+    row.last_status_code, row.last_error = outcome.status_code, outcome.error
+    if outcome.ok:
+        row.status, row.delivered_at = DeliveryStatus.DELIVERED.value, now
+    elif row.attempts >= rules.max_attempts or (rules.smtp_host is None and row.channel == "email"):
+        row.status = DeliveryStatus.DEAD.value
+    else:
+        row.next_attempt_at = now + rules.wait(row.attempts)
+    return row.status
+
+
+def deliver_due(
+    engine: Engine,
+    rules: DeliveryRules,
+    now: Callable[[], datetime],
+    batch: int = 50,
+) -> Counter[str]:
+    """Send the deliveries due now, one batch; returns how many ended in each status."""
+    with Session(engine) as session, session.begin():
+        due = [_outgoing(row) for row in repository.claim_due(session, now(), rules.lease, batch)]
+    outcomes: Counter[str] = Counter()
+    with httpx.Client(timeout=rules.timeout_s, follow_redirects=False) as client:
+        for out in due:
+            if out.channel == "webhook":
+                outcome = send_webhook(client, out, rules)
+            else:
+                outcome = send_email(out, rules)
+            with Session(engine) as session, session.begin():
+                outcomes[record(session, out.delivery_id, outcome, now(), rules)] += 1
+    return outcomes

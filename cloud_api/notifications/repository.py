@@ -1,0 +1,134 @@
+"""Queries of the notifications domain. Callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from database.models import (
+    Notification,
+    NotificationDelivery,
+    Tenant,
+    User,
+    WebhookSubscription,
+)
+
+
+def readable(statement: Select[Any], entity: Any, tenant: str | None) -> Any:
+    """``statement`` kept to ``tenant``'s rows (a slug), or every tenant's (staff)."""
+    joined = statement.join(Tenant, Tenant.id == entity.tenant_id)
+    return joined if tenant is None else joined.where(Tenant.slug == tenant)
+
+
+def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
+    return session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def tenant_slug(session: Session, tenant_id: uuid.UUID) -> str:
+    return str(session.scalars(select(Tenant.slug).where(Tenant.id == tenant_id)).one())
+
+
+def subscriptions() -> Select[tuple[WebhookSubscription]]:
+    return select(WebhookSubscription)
+
+
+def subscription(
+    session: Session, subscription_id: uuid.UUID, tenant: str | None
+) -> WebhookSubscription | None:
+    statement = readable(
+        select(WebhookSubscription).where(WebhookSubscription.id == subscription_id),
+        WebhookSubscription,
+        tenant,
+    )
+    found: WebhookSubscription | None = session.scalar(statement)
+    return found
+
+
+def subscribed(
+    session: Session, tenant_id: uuid.UUID, event_type: str
+) -> list[WebhookSubscription]:
+    return list(
+        session.scalars(
+            select(WebhookSubscription).where(
+                WebhookSubscription.tenant_id == tenant_id,
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.event_types.contains([event_type]),
+            )
+        )
+    )
+
+
+def policyholder_emails(session: Session, tenant_id: uuid.UUID) -> list[str]:
+    return list(
+        session.scalars(
+            select(User.email)
+            .where(
+                User.tenant_id == tenant_id,
+                User.role == "policyholder",
+                User.disabled_at.is_(None),
+            )
+            .order_by(User.email)
+        )
+    )
+
+
+def add(session: Session, row: Notification | NotificationDelivery | WebhookSubscription) -> None:
+    session.add(row)
+    session.flush()
+
+
+def deliveries() -> Select[tuple[NotificationDelivery]]:
+    return select(NotificationDelivery)
+
+
+def delivery(
+    session: Session, delivery_id: uuid.UUID, tenant: str | None, *, for_update: bool = False
+) -> NotificationDelivery | None:
+    statement = readable(
+        select(NotificationDelivery).where(NotificationDelivery.id == delivery_id),
+        NotificationDelivery,
+        tenant,
+    )
+    if for_update:
+        statement = statement.with_for_update(of=NotificationDelivery)
+    found: NotificationDelivery | None = session.scalar(statement)
+    return found
+
+
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[Any]:
+    """The due deliveries, locked past other workers (SKIP LOCKED) and leased: their next
+    attempt moves ``lease`` ahead, so a worker that dies while sending leaves them due again
+    then. Returns what sending needs: the delivery, its notification and its secret."""
+    due = list(
+        session.scalars(
+            select(NotificationDelivery)
+            .where(
+                NotificationDelivery.status == "pending",
+                NotificationDelivery.next_attempt_at <= now,
+            )
+            .order_by(NotificationDelivery.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in due:
+        row.next_attempt_at = now + lease
+    session.flush()
+    if not due:
+        return []
+    return list(
+        session.execute(
+            select(NotificationDelivery, Notification, WebhookSubscription.secret, Tenant.slug)
+            .join(Notification, Notification.id == NotificationDelivery.notification_id)
+            .join(Tenant, Tenant.id == NotificationDelivery.tenant_id)
+            .outerjoin(
+                WebhookSubscription,
+                WebhookSubscription.id == NotificationDelivery.subscription_id,
+            )
+            .where(NotificationDelivery.id.in_([d.id for d in due]))
+        )
+    )

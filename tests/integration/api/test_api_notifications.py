@@ -1,0 +1,141 @@
+"""/v1/notifications on the real database: a tenant's webhook subscriptions (the secret shown
+once), the delivery log and replays, another tenant's subscriptions and deliveries not
+existing for it; and the outbox: issuing a policy and moving a claim record what the tenant is
+told, with a delivery per subscription to the event and per policyholder by email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cloud_api.access.roles import Role
+from database.models import Notification, NotificationDelivery, User
+from tests.integration.api.claim_factories import insured_fleet
+from tests.support.api import ApiHarness, principal
+
+HOLDER = principal(Role.POLICYHOLDER, "alpha")
+OTHER = principal(Role.POLICYHOLDER, "beta")
+ADMIN = principal(Role.ADMIN)
+ADJUSTER = principal(Role.CLAIMS_ADJUSTER)
+
+
+@pytest.fixture
+def tenants(api: ApiHarness) -> None:
+    api.tenant("alpha")
+    api.tenant("beta")
+
+
+def subscribe(
+    api: ApiHarness, events: list[str], url: str = "https://hooks.example.test/rc"
+) -> Any:
+    response = api.client(HOLDER).post(
+        "/v1/notifications/webhooks", json={"url": url, "event_types": events}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_subscription_shows_its_secret_once_and_stays_in_its_tenant(
+    api: ApiHarness, tenants: None
+) -> None:
+    made = subscribe(api, ["claim_status_changed", "policy_issued"])
+    assert made["secret"].startswith("whsec_")
+    assert made["tenant"] == "alpha"
+    listed = api.client(HOLDER).get("/v1/notifications/webhooks").json()["items"]
+    assert [s["id"] for s in listed] == [made["id"]]
+    assert "secret" not in listed[0]
+    other = api.client(OTHER)
+    assert other.get("/v1/notifications/webhooks").json()["items"] == []
+    assert other.delete(f"/v1/notifications/webhooks/{made['id']}").status_code == 404
+    assert api.client(HOLDER).delete(f"/v1/notifications/webhooks/{made['id']}").status_code == 204
+    listed = api.client(HOLDER).get("/v1/notifications/webhooks").json()["items"]
+    assert listed[0]["active"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "https://user:pw@hooks.example.test/", "event_types": ["policy_issued"]},
+        {"url": "ftp://hooks.example.test/", "event_types": ["policy_issued"]},
+        {"url": "https://hooks.example.test/", "event_types": []},
+        {"url": "https://hooks.example.test/", "event_types": ["policy_issued", "policy_issued"]},
+        {"url": "https://hooks.example.test/", "event_types": ["everything"]},
+        {"url": "https://hooks.example.test/" + "a" * 500, "event_types": ["policy_issued"]},
+    ],
+)
+def test_bad_subscriptions_are_422(api: ApiHarness, tenants: None, body: dict[str, Any]) -> None:
+    response = api.client(HOLDER).post("/v1/notifications/webhooks", json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_staff_name_the_tenant_and_an_adjuster_manages_none(api: ApiHarness, tenants: None) -> None:
+    body = {"url": "https://hooks.example.test/", "event_types": ["policy_issued"]}
+    assert api.client(ADMIN).post("/v1/notifications/webhooks", json=body).status_code == 422
+    named = api.client(ADMIN).post("/v1/notifications/webhooks", json={**body, "tenant": "beta"})
+    assert named.status_code == 201
+    assert named.json()["tenant"] == "beta"
+    assert api.client(ADJUSTER).post("/v1/notifications/webhooks", json=body).status_code == 403
+
+
+def test_issuing_and_claims_tell_the_tenant_through_the_outbox(api: ApiHarness) -> None:
+    api.tenant("alpha")
+    subscribe(api, ["claim_status_changed"])
+    api.session.add(
+        User(
+            email="ops@alpha.test",
+            full_name="Ops",
+            role="policyholder",
+            tenant_id=api.tenant("alpha").id,
+            password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        )
+    )
+    api.session.flush()
+    insured = insured_fleet(api)
+    issued = api.session.scalars(
+        select(Notification).where(Notification.event_type == "policy_issued")
+    ).one()
+    assert issued.payload["number"] == insured.policy.number
+    assert issued.subject_id == str(insured.policy.id)
+    issued_to = api.session.scalars(
+        select(NotificationDelivery.channel).where(
+            NotificationDelivery.notification_id == issued.id
+        )
+    ).all()
+    assert issued_to == ["email"]  # the webhook is for claims only
+    claim = api.client(HOLDER).post(
+        "/v1/claims",
+        json={
+            "robot_id": str(insured.robots[0].id),
+            "coverage": "breakdown",
+            "loss_at": insured.term_start.isoformat(),
+            "description": "A fall.",
+        },
+    )
+    assert claim.status_code == 201, claim.text
+    triaged = api.client(ADJUSTER).post(
+        f"/v1/claims/{claim.json()['id']}/triage", json={"severity": "low"}
+    )
+    assert triaged.status_code == 200
+    told = api.session.scalars(
+        select(Notification)
+        .where(Notification.event_type == "claim_status_changed")
+        .order_by(Notification.created_at)
+    ).all()
+    assert [(n.payload["status"], n.payload["previous"]) for n in told] == [
+        ("reported", None),
+        ("triaged", "reported"),
+    ]
+    log = api.client(HOLDER).get("/v1/notifications/deliveries?channel=webhook").json()["items"]
+    assert {(d["event_type"], d["status"], d["attempts"]) for d in log} == {
+        ("claim_status_changed", "pending", 0)
+    }
+    assert len(log) == 2
+    assert api.client(OTHER).get("/v1/notifications/deliveries").json()["items"] == []
+    pending = api.client(HOLDER).post(f"/v1/notifications/deliveries/{log[0]['id']}/replay")
+    assert pending.status_code == 409  # still being tried
+    assert (
+        api.client(OTHER).post(f"/v1/notifications/deliveries/{log[0]['id']}/replay").status_code
+        == 404
+    )
