@@ -34,6 +34,7 @@ from cloud_api.openapi import document_errors
 from cloud_api.policies.endpoints import policies_router, quotes_router
 from cloud_api.policies.proposal_endpoints import router as proposals_router
 from cloud_api.products.endpoints import router as products_router
+from cloud_api.reports.endpoints import router as reports_router
 from cloud_api.robots.endpoints import router as robots_router
 from cloud_api.settings import ApiSettings
 from cloud_api.tenants.endpoints import router as tenants_router
@@ -100,6 +101,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(claims_router)
     app.include_router(notifications_router)
+    app.include_router(reports_router)
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(users_router)

@@ -1,0 +1,90 @@
+"""/v1/reports: premium with the loss ratio by period, and reserves (chain ladder IBNR with
+Mack's standard errors) from the platform's own claims, as JSON or CSV. Staff only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime
+
+from cloud_api.access.actions import Action
+from cloud_api.access.dependencies import Require
+from cloud_api.access.roles import Principal
+from cloud_api.conventions.ratelimit import ReadLimit
+from cloud_api.errors import problem_responses
+from cloud_api.reports import service
+from cloud_api.reports.schemas import Period, PremiumReport, ReportFormat, ReservesReport
+from cloud_api.sessions import SessionDep
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")]
+Valuation = Annotated[
+    AwareDatetime | None, Query(description="As known at this instant; now if left out.")
+]
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.get("/premium", response_model=PremiumReport, responses={**CSV, **problem_responses(422)})
+def premium_report(
+    session: SessionDep,
+    _principal: Annotated[Principal, Depends(Require(Action.REPORTS_READ))],
+    _: ReadLimit,
+    currency: Currency,
+    period: Period = Period.MONTH,
+    valuation: Valuation = None,
+    format: ReportFormat = ReportFormat.JSON,
+) -> PremiumReport | Response:
+    """Written and earned premium by period (the ledger), claims incurred on the period's
+    losses to date, and their ratio."""
+    report = service.premium(session, currency, period, valuation or datetime.now(UTC))
+    if format is ReportFormat.CSV:
+        return _csv(
+            ["period", "written_minor", "earned_minor", "incurred_minor", "loss_ratio"],
+            [
+                [p.period, p.written_minor, p.earned_minor, p.incurred_minor, p.loss_ratio]
+                for p in report.periods
+            ],
+        )
+    return report
+
+
+@router.get("/reserves", response_model=ReservesReport, responses={**CSV, **problem_responses(422)})
+def reserves_report(
+    session: SessionDep,
+    _principal: Annotated[Principal, Depends(Require(Action.REPORTS_READ))],
+    _: ReadLimit,
+    currency: Currency,
+    period: Period = Period.QUARTER,
+    valuation: Valuation = None,
+    format: ReportFormat = ReportFormat.JSON,
+) -> ReservesReport | Response:
+    """IBNR by the chain ladder, with Mack's standard errors, on the incurred triangle of the
+    platform's claims by accident and development period."""
+    report = service.reserves(session, currency, period, valuation or datetime.now(UTC))
+    if format is ReportFormat.CSV:
+        return _csv(
+            ["accident_period", "latest_minor", "ultimate_minor", "ibnr_minor", "mack_std_err"],
+            [
+                [
+                    o.accident_period,
+                    o.latest_minor,
+                    o.ultimate_minor,
+                    o.ibnr_minor,
+                    o.mack_std_err_minor,
+                ]
+                for o in report.origins
+            ],
+        )
+    return report
