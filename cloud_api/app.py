@@ -21,6 +21,7 @@ from cloud_api.audit.endpoints import router as audit_router
 from cloud_api.billing.endpoints import router as invoices_router
 from cloud_api.billing.endpoints import webhooks_router
 from cloud_api.claims.endpoints import claims_router
+from cloud_api.claims.evidence_endpoints import evidence_router
 from cloud_api.conventions import RateLimits, close_conventions, install_conventions
 from cloud_api.conventions.body_limit import BodyLimit
 from cloud_api.enrollment.endpoints import router as enrollment_router
@@ -100,6 +101,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(invoices_router)
     app.include_router(webhooks_router)
     app.include_router(claims_router)
+    app.include_router(evidence_router)
     app.include_router(notifications_router)
     app.include_router(reports_router)
     app.include_router(audit_router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
@@ -70,6 +71,16 @@ class ApiSettings(CloudSettings):
         ge=60,
         le=7 * 86_400,
         description="A claim's telemetry evidence ends this long after the time of loss.",
+    )
+    attachments_dir: Path = Field(
+        default=Path("/var/lib/robocover/attachments"),
+        description="Where claim attachments are kept (the local attachment store).",
+    )
+    attachment_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        le=64 * 1024 * 1024,
+        description="The largest attachment (the API's body limit applies first).",
     )
     late_report_days: int = Field(
         default=14, ge=1, le=3_650, description="A loss reported later than this is flagged."

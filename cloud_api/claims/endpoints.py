@@ -15,7 +15,12 @@ from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
-from cloud_api.claims import evidence, evidence_report, repository, service, settlement, views
+from cloud_api.claims import (
+    repository,
+    service,
+    settlement,
+    views,
+)
 from cloud_api.claims.evidence import EvidenceRules
 from cloud_api.claims.schemas import (
     ApprovalCreate,
@@ -24,7 +29,6 @@ from cloud_api.claims.schemas import (
     ClaimEventOut,
     ClaimOut,
     DenialCreate,
-    EvidenceOut,
     NoteCreate,
     PaymentCreate,
     ReasonedNote,
@@ -291,35 +295,3 @@ def withdraw_claim(
     """The claimant withdraws an undecided claim: it is closed."""
     claim = settlement.withdraw(session, principal, claim_id, body, _now())
     return views.claim_out(session, claim, principal)
-
-
-@claims_router.get("/{claim_id}/evidence", responses=problem_responses(404))
-def claim_evidence(
-    claim_id: uuid.UUID,
-    session: SessionDep,
-    principal: Annotated[Principal, Depends(Require(Action.CLAIM_EVIDENCE_READ))],
-    _: ReadLimit,
-) -> EvidenceOut:
-    """The robot's own record around the time of loss, frozen at first notice, with its
-    validation flags; ``intact`` is false if the stored record no longer matches its digest."""
-    claim = service.get(session, principal, claim_id)
-    return views.evidence_out(claim, service.evidence_of(session, claim))
-
-
-@claims_router.get(
-    "/{claim_id}/evidence/report",
-    response_class=Response,
-    responses={200: {"content": {"text/html": {}}}, **problem_responses(404)},
-)
-def claim_evidence_report(
-    claim_id: uuid.UUID,
-    session: SessionDep,
-    principal: Annotated[Principal, Depends(Require(Action.CLAIM_EVIDENCE_READ))],
-    _: ReadLimit,
-) -> Response:
-    """The evidence as a printable page: flags, events, chain and clock, and a chart per metric
-    around the loss. Self-contained: no script, no network resource."""
-    claim = service.get(session, principal, claim_id)
-    row = service.evidence_of(session, claim)
-    page = evidence_report.html(claim, row, evidence.verify(claim, row))
-    return Response(page, media_type="text/html; charset=utf-8")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from database.models import (
     Claim,
+    ClaimAttachment,
     ClaimEvent,
     ClaimEvidence,
     ClaimReserve,
@@ -89,7 +90,7 @@ def reserves(session: Session, claim_id: uuid.UUID) -> dict[str, int]:
     return {cost_type: int(amount) for cost_type, amount in rows}
 
 
-def add(session: Session, row: Claim | ClaimEvent | ClaimReserve) -> None:
+def add(session: Session, row: Claim | ClaimEvent | ClaimReserve | ClaimAttachment) -> None:
     session.add(row)
     session.flush()
 
@@ -104,3 +105,24 @@ def events(session: Session, claim_id: uuid.UUID, *, internal: bool) -> list[Cla
 
 def evidence(session: Session, claim_id: uuid.UUID) -> ClaimEvidence | None:
     return session.get(ClaimEvidence, claim_id)
+
+
+def attachments(session: Session, claim_id: uuid.UUID) -> list[ClaimAttachment]:
+    return list(
+        session.scalars(
+            select(ClaimAttachment)
+            .where(ClaimAttachment.claim_id == claim_id)
+            .order_by(ClaimAttachment.uploaded_at, ClaimAttachment.id)
+        )
+    )
+
+
+def attachment(
+    session: Session, claim_id: uuid.UUID, attachment_id: uuid.UUID
+) -> ClaimAttachment | None:
+    found: ClaimAttachment | None = session.scalar(
+        select(ClaimAttachment).where(
+            ClaimAttachment.claim_id == claim_id, ClaimAttachment.id == attachment_id
+        )
+    )
+    return found

@@ -219,3 +219,13 @@ class EvidenceOut(BaseModel):
     intact: bool = Field(description="The stored record still matches its digest.")
     flags: list[EvidenceFlag]
     snapshot: dict[str, Any]
+
+
+class AttachmentOut(BaseModel):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str = Field(description="Hex.")
+    uploaded_by: str
+    uploaded_at: datetime

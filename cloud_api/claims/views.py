@@ -9,6 +9,7 @@ from cloud_api.access.roles import Principal
 from cloud_api.claims import evidence, repository
 from cloud_api.claims.lifecycle import allowed_from
 from cloud_api.claims.schemas import (
+    AttachmentOut,
     ClaimEventOut,
     ClaimOut,
     CoverageCheckOut,
@@ -18,7 +19,14 @@ from cloud_api.claims.schemas import (
     ReserveOut,
     Severity,
 )
-from database.models import Claim, ClaimEvent, ClaimEvidence, ClaimStatus, CostType
+from database.models import (
+    Claim,
+    ClaimAttachment,
+    ClaimEvent,
+    ClaimEvidence,
+    ClaimStatus,
+    CostType,
+)
 
 
 def coverage_out(claim: Claim) -> CoverageCheckOut:
@@ -99,4 +107,16 @@ def evidence_out(claim: Claim, row: ClaimEvidence) -> EvidenceOut:
         intact=evidence.verify(claim, row),
         flags=[EvidenceFlag(**f) for f in row.flags],
         snapshot=row.snapshot,
+    )
+
+
+def attachment_out(row: ClaimAttachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=row.id,
+        filename=row.filename,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256.hex(),
+        uploaded_by=row.uploaded_by,
+        uploaded_at=row.uploaded_at,
     )

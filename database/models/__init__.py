@@ -16,6 +16,7 @@ from database.models.billing import (
 )
 from database.models.claim import (
     Claim,
+    ClaimAttachment,
     ClaimEvent,
     ClaimEvidence,
     ClaimReserve,
@@ -79,6 +80,7 @@ __all__ = [
     "ChainClaim",
     "Channel",
     "Claim",
+    "ClaimAttachment",
     "ClaimEvent",
     "ClaimEvidence",
     "ClaimReserve",

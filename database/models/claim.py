@@ -178,3 +178,27 @@ class ClaimEvidence(Base):
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class ClaimAttachment(Base):
+    """A file attached to a claim (a photo, a repair estimate): kept by the attachment store
+    under a key of our own making; its name, type, size and SHA-256 here."""
+
+    __tablename__ = "claim_attachments"
+    __table_args__ = (
+        CheckConstraint("octet_length(sha256) = 32", name="sha256_length"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        Index("ix_claim_attachments_claim_id", "claim_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -15,6 +17,7 @@ from tests.support.api import ApiHarness
 
 TEST_SIGNING_KEY = generate_signing_key()  # made in-process: no test reads the machine's key
 WEBHOOK_SECRET = "whsec_test_" + "w" * 32
+ATTACHMENTS_DIR = Path(tempfile.mkdtemp(prefix="robocover-attachments-"))  # the run's own
 
 
 def settings_for_tests(base_settings: CloudSettings) -> ApiSettings:
@@ -30,6 +33,7 @@ def settings_for_tests(base_settings: CloudSettings) -> ApiSettings:
         jwt_signing_key=TEST_SIGNING_KEY.private_pem,
         jwt_key_id=TEST_SIGNING_KEY.kid,
         processor_webhook_secret=WEBHOOK_SECRET,
+        attachments_dir=ATTACHMENTS_DIR,
     )
 
 
