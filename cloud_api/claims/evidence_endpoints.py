@@ -16,6 +16,7 @@ from cloud_api.access.roles import Principal
 from cloud_api.claims import attachments, evidence, evidence_report, repository, service, views
 from cloud_api.claims.schemas import AttachmentOut, EvidenceOut
 from cloud_api.claims.storage import AttachmentStore, LocalStore
+from cloud_api.conventions import IdempotencyDep
 from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import problem_responses
 from cloud_api.sessions import SessionDep
@@ -90,20 +91,25 @@ def add_claim_attachment(
     principal: Annotated[Principal, Depends(Require(Action.CLAIMS_CREATE))],
     _: WriteLimit,
     store: Annotated[AttachmentStore, Depends(attachment_store)],
+    idempotency: IdempotencyDep,
 ) -> AttachmentOut:
     """Attach a file (the request's body, its type in Content-Type): JPEG, PNG, PDF, MP4 or
     plain text, confirmed by its first bytes (415 otherwise), up to the attachment limit."""
     settings: ApiSettings = request.app.state.settings
-    row = attachments.attach(
-        session,
-        store,
-        principal,
-        claim_id,
-        upload=(filename, content_type, data),
-        max_bytes=settings.attachment_max_bytes,
-        now=_now(),
-    )
-    return views.attachment_out(row)
+
+    def write() -> AttachmentOut:
+        row = attachments.attach(
+            session,
+            store,
+            principal,
+            claim_id,
+            upload=(filename, content_type, data),
+            max_bytes=settings.attachment_max_bytes,
+            now=_now(),
+        )
+        return views.attachment_out(row)
+
+    return idempotency.run(write, status_code=status.HTTP_201_CREATED)
 
 
 @evidence_router.get("/{claim_id}/attachments", responses=problem_responses(404))

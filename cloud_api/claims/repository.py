@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select, text
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from database.models import (
@@ -18,6 +20,7 @@ from database.models import (
     ClaimStatus,
     Robot,
     Tenant,
+    claim_experience,
 )
 
 DECIDED_TO_PAY = (ClaimStatus.APPROVED.value, ClaimStatus.PAID.value, ClaimStatus.CLOSED.value)
@@ -126,3 +129,71 @@ def attachment(
         )
     )
     return found
+
+
+_EXPERIENCE = text(
+    "SELECT count(*), coalesce(sum(c.paid_minor + coalesce(r.outstanding, 0)), 0)"
+    " FROM claims c LEFT JOIN LATERAL ("
+    "   SELECT sum(amount_minor) AS outstanding FROM ("
+    "     SELECT DISTINCT ON (cost_type) amount_minor FROM claim_reserves"
+    "     WHERE claim_id = c.id ORDER BY cost_type, id DESC) AS latest"
+    " ) r ON true"
+    " WHERE c.robot_id = :robot AND c.coverage = :coverage"
+    " AND c.loss_at >= :start AND c.loss_at < :end"
+    " AND (c.decision_code IS NULL OR c.decision_code = 'approved')"
+)
+_OPERATING_HOURS = text(
+    "SELECT coalesce(max(h.maximum) - min(h.minimum), 0) FROM telemetry_hourly h"
+    " JOIN metrics m ON m.id = h.metric_id"
+    " WHERE h.robot_id = :robot AND m.name = 'operating_hours_h'"
+    " AND h.bucket >= :start AND h.bucket < :end"
+)
+
+
+def experience_claims(
+    session: Session, robot_id: uuid.UUID, coverage: str, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """(claims that count, their incurred in minor units) of a robot's coverage and month."""
+    count, incurred = session.execute(
+        _EXPERIENCE, {"robot": robot_id, "coverage": coverage, "start": start, "end": end}
+    ).one()
+    return int(count), int(incurred)
+
+
+def operating_hours(session: Session, robot_id: uuid.UUID, start: datetime, end: datetime) -> float:
+    hours = session.scalar(_OPERATING_HOURS, {"robot": robot_id, "start": start, "end": end})
+    return max(float(hours or 0.0), 0.0)
+
+
+def upsert_experience(
+    session: Session,
+    *,
+    robot_id: uuid.UUID,
+    coverage: str,
+    period: tuple[datetime, datetime],
+    claims: int,
+    incurred: Decimal,
+    exposure_h: float,
+) -> None:
+    values = {
+        "robot_id": robot_id,
+        "period_start": period[0],
+        "coverage": coverage,
+        "period_end": period[1],
+        "claim_count": claims,
+        "incurred": incurred,
+        "exposure_h": exposure_h,
+    }
+    statement = insert(claim_experience).values(**values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["robot_id", "period_start", "coverage"],
+            set_={
+                "period_end": statement.excluded.period_end,
+                "claim_count": statement.excluded.claim_count,
+                "incurred": statement.excluded.incurred,
+                "exposure_h": statement.excluded.exposure_h,
+                "recorded_at": func.now(),
+            },
+        )
+    )

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal, Role
 from cloud_api.audit import service as audit
-from cloud_api.claims import coverage, evidence, repository
+from cloud_api.claims import coverage, evidence, experience, repository
 from cloud_api.claims.lifecycle import ClaimTransition, next_status
 from cloud_api.claims.schemas import (
     ApprovalCreate,
@@ -124,6 +124,7 @@ def report(
         updated_at=now,
     )
     repository.add(session, claim)
+    experience.record(session, claim)
     event(session, principal, claim, now, kind="reported", detail={"covered": checked.covered})
     _told(session, claim, ClaimStatus.REPORTED, now, previous=None, reason_code=None)
     frozen = evidence.take(session, claim, rules, now)

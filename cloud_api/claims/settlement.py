@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Principal
-from cloud_api.claims import repository
+from cloud_api.claims import experience, repository
 from cloud_api.claims.lifecycle import RECOVERABLE, RESERVABLE, ClaimTransition
 from cloud_api.claims.schemas import (
     DenialCreate,
@@ -100,6 +100,7 @@ def set_reserve(
     memo = f"claim {claim.number}: {body.cost_type.value} reserve {before} -> {body.amount_minor}"
     ledger.post(session, postings.reserve_changed(_header(claim, row, now), change, memo))
     claim.updated_at = now
+    experience.record(session, claim)
     return claim
 
 
@@ -162,6 +163,7 @@ def pay(
     memo = f"claim {claim.number} paid by transfer {body.bank_reference}"
     ledger.post(session, postings.claim_paid(_header(claim, row, now), amount, from_reserves, memo))
     claim.paid_minor += amount
+    experience.record(session, claim)
     return claim
 
 
@@ -180,6 +182,7 @@ def deny(
     )
     claim.decision_code = body.reason_code.value
     _release(session, principal, claim, now)
+    experience.record(session, claim)
     return claim
 
 
@@ -198,6 +201,7 @@ def withdraw(
     )
     claim.decision_code = "withdrawn"
     _release(session, principal, claim, now)
+    experience.record(session, claim)
     return claim
 
 
@@ -208,6 +212,7 @@ def close(
     reason = "settled" if claim.status == ClaimStatus.PAID else "denied"
     move(session, principal, claim, ClaimTransition.CLOSE, now, note=body.note, reason_code=reason)
     _release(session, principal, claim, now)
+    experience.record(session, claim)
     return claim
 
 
@@ -216,6 +221,9 @@ def reopen(
 ) -> Claim:
     claim = locked(session, principal, claim_id)
     move(session, principal, claim, ClaimTransition.REOPEN, now, note=body.note)
+    if claim.decision_code != "approved":
+        claim.decision_code = None  # open again: it counts in the robot's experience
+    experience.record(session, claim)
     return claim
 
 
