@@ -10,7 +10,7 @@ DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 PACKAGES := edge_agent firmware_protocol database ingest risk_engine cloud_api migrations
 
-.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench bench-protocol bench-ingest bench-risk bench-agent bench-api bench-policy clean
+.PHONY: setup services venv lint typecheck test test-only soak demo migrate fuzz bench bench-protocol bench-ingest bench-risk bench-agent bench-api bench-policy bench-evidence bench-reports clean
 
 setup: services venv
 
@@ -81,6 +81,12 @@ bench-risk: setup
 bench-policy: setup
 	$(BIN)/python bench/policy_bench.py --output docs/benchmarks.md
 
+bench-evidence: setup
+	$(BIN)/python bench/evidence_bench.py --output docs/benchmarks.md
+
+bench-reports: setup
+	$(BIN)/python bench/reports_bench.py --output docs/benchmarks.md
+
 bench-agent: setup
 	$(BIN)/python bench/agent_bench.py --output docs/benchmarks.md
 
@@ -89,7 +95,7 @@ bench-api: setup
 	$(BIN)/python bench/api_bench.py --output docs/benchmarks.md
 
 # Every benchmark, each against its baseline in the same run; figures go to docs/benchmarks.md.
-bench: bench-protocol bench-ingest bench-risk bench-agent bench-api bench-policy
+bench: bench-protocol bench-ingest bench-risk bench-agent bench-api bench-policy bench-evidence bench-reports
 
 migrate: setup
 	$(BIN)/robocover migrate

@@ -41,7 +41,7 @@ LOSS = datetime(2026, 11, 20, 14, 30, 30, tzinfo=UTC)
 DATA = """
 INSERT INTO tenants (id, slug, name) VALUES (:tenant, 'bench', 'Bench');
 INSERT INTO robots (id, tenant_id, serial_number, robot_class, manufacturer, model, status)
-VALUES (:robot, :tenant, 'EV-1', 'cobot', 'Acme', 'R1', 'active');
+VALUES (:robot, :tenant, 'EV-1', 'cobot', 'Acme', 'R1', 'pending');
 INSERT INTO metrics (key, name, channel, unit)
 SELECT 'bench_metric_' || n || '.0', 'bench_metric_' || n, 0, '1' FROM generate_series(1, 100) n;
 INSERT INTO telemetry (time, robot_id, metric_id, value, seq)
@@ -183,6 +183,7 @@ def run(rounds: int) -> str:
             "",
             f"robocover / baseline at the median: "
             f"{statistics.median(mine) / statistics.median(raw):.2f}",
+            "",
         ]
     )
 
