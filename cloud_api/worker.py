@@ -15,7 +15,13 @@ from celery.schedules import crontab
 from sqlalchemy import Engine
 
 from cloud_api.billing import tasks as billing_tasks
-from cloud_api.billing.processor import ProcessorClient
+from cloud_api.billing.processor import (
+    ProcessorClient,
+    ProcessorProtocolError,
+    ProcessorUnavailableError,
+)
+from cloud_api.claims import tasks as claim_tasks
+from cloud_api.claims.payouts import Answer
 from cloud_api.notifications import tasks as notification_tasks
 from cloud_api.policies import tasks
 from cloud_api.settings import JobSettings
@@ -29,6 +35,7 @@ CHARGE_DUE = "billing.charge_due"
 COLLECT_OVERDUE = "policies.collect_overdue"
 PROPOSE_ENDORSEMENTS = "policies.propose_endorsements"
 DELIVER_NOTIFICATIONS = "notifications.deliver"
+PAY_OUT_CLAIMS = "claims.pay_out"
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
@@ -58,6 +65,10 @@ def configure(settings: JobSettings) -> Celery:
             },
             "charge-due": {
                 "task": CHARGE_DUE,
+                "schedule": timedelta(seconds=settings.charge_seconds),
+            },
+            "pay-out-claims": {
+                "task": PAY_OUT_CLAIMS,
                 "schedule": timedelta(seconds=settings.charge_seconds),
             },
             "deliver-notifications": {
@@ -127,3 +138,36 @@ def propose_endorsements() -> int:
 def deliver_notifications() -> dict[str, int]:
     """Send the due webhook and email deliveries (retries with backoff, then dead letters)."""
     return notification_tasks.deliver(_engine(), _settings())
+
+
+def payout_sender(client: ProcessorClient) -> claim_tasks.Send:
+    """The processor adapter as the payout job calls it."""
+
+    def send(payout: claim_tasks.Outgoing) -> Answer:
+        try:
+            charge = client.payout(
+                reference=str(payout.id),
+                amount_minor=payout.amount_minor,
+                currency=payout.currency,
+                payee_token=payout.payee_token,
+            )
+        except ProcessorUnavailableError as error:
+            raise claim_tasks.Unreachable(str(error)) from None
+        except ProcessorProtocolError as error:
+            raise claim_tasks.Refused(str(error)) from None
+        return Answer(charge.id, charge.status, charge.failure_reason)
+
+    return send
+
+
+@celery_app.task(name=PAY_OUT_CLAIMS)  # type: ignore[untyped-decorator]
+def pay_out_claims() -> dict[str, int]:
+    """Send the claim payouts due through the processor (they wait if it is not configured)."""
+    settings = _settings()
+    if settings.processor_url is None or settings.processor_api_key is None:
+        return {"paid": 0, "failed": 0, "waiting": 0}
+    with httpx.Client(timeout=settings.processor_timeout_s) as http:
+        client = ProcessorClient(http, settings.processor_url, settings.processor_api_key, _breaker)
+        return claim_tasks.pay_out_due(
+            claim_tasks.engine_transactions(_engine()), payout_sender(client), datetime.now(UTC)
+        )

@@ -14,6 +14,11 @@ The API (a generic card processor; docs/policies.md, "Card payments"):
           "failure_reason": null | "card_declined" | ...}
     402  the same body, status "failed": the card was declined
 
+    POST {base_url}/v1/payouts          (a claim paid out; the same headers)
+         {"amount_minor": 12345, "currency": "EUR", "payee_token": "ba_...",
+          "reference": "<payout id>"}
+    201 / 402  as a charge: status "succeeded", "pending" or "failed" with its reason
+
 and webhooks to us, signed (webhooks.py), for charges that settle later or that it tells twice.
 """
 
@@ -62,15 +67,27 @@ class ProcessorClient:
     def charge(
         self, *, reference: str, amount_minor: int, currency: str, card_token: str
     ) -> Charge:
+        body = {"amount_minor": amount_minor, "currency": currency, "card_token": card_token}
+        return self._call("/v1/charges", reference, body)
+
+    def payout(
+        self, *, reference: str, amount_minor: int, currency: str, payee_token: str
+    ) -> Charge:
+        """Pay money out (a claim) to the payee's account, tokenized at the processor; it
+        answers as a charge does (``succeeded``, ``pending`` or ``failed`` with a reason)."""
+        body = {"amount_minor": amount_minor, "currency": currency, "payee_token": payee_token}
+        return self._call("/v1/payouts", reference, body)
+
+    def _call(self, path: str, reference: str, body: dict[str, object]) -> Charge:
         try:
             self.breaker.check()
         except CircuitOpenError as error:
             raise ProcessorUnavailableError(str(error)) from None
         try:
-            response = self._post(reference, amount_minor, currency, card_token)
+            response = self._post(path, reference, body)
         except (httpx.HTTPStatusError, httpx.TransportError) as error:
             if not retryable_http_error(error):
-                raise ProcessorProtocolError(f"the processor refused the charge: {error}") from None
+                raise ProcessorProtocolError(f"the processor refused it: {error}") from None
             self.breaker.record_failure()
             raise ProcessorUnavailableError(f"the processor did not answer: {error}") from None
         self.breaker.record_success()
@@ -81,9 +98,7 @@ class ProcessorClient:
         except ValidationError as error:
             raise ProcessorProtocolError(f"not a charge: {error.errors()[0]['msg']}") from None
 
-    def _post(
-        self, reference: str, amount_minor: int, currency: str, card_token: str
-    ) -> httpx.Response:
+    def _post(self, path: str, reference: str, body: dict[str, object]) -> httpx.Response:
         for attempt in Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(multiplier=0.05, max=self.max_wait_s),
@@ -92,13 +107,8 @@ class ProcessorClient:
         ):
             with attempt:
                 response = self.client.post(
-                    f"{self.base_url.rstrip('/')}/v1/charges",
-                    json={
-                        "amount_minor": amount_minor,
-                        "currency": currency,
-                        "card_token": card_token,
-                        "reference": reference,
-                    },
+                    f"{self.base_url.rstrip('/')}{path}",
+                    json={**body, "reference": reference},
                     headers={
                         "Idempotency-Key": reference,
                         "Authorization": f"Bearer {self.api_key.get_secret_value()}",

@@ -16,6 +16,7 @@ from cloud_api.access.dependencies import Require
 from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.claims import (
+    payouts,
     repository,
     service,
     settlement,
@@ -31,6 +32,8 @@ from cloud_api.claims.schemas import (
     DenialCreate,
     NoteCreate,
     PaymentCreate,
+    PayoutCreate,
+    PayoutOut,
     ReasonedNote,
     RecoveryCreate,
     ReserveCreate,
@@ -295,3 +298,31 @@ def withdraw_claim(
     """The claimant withdraws an undecided claim: it is closed."""
     claim = settlement.withdraw(session, principal, claim_id, body, _now())
     return views.claim_out(session, claim, principal)
+
+
+@claims_router.post(
+    "/{claim_id}/payouts",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=TRANSITION_ERRORS,
+)
+def request_claim_payout(
+    claim_id: uuid.UUID,
+    body: PayoutCreate,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.CLAIMS_PAY))],
+    _: WriteLimit,
+) -> PayoutOut:
+    """Pay an approved claim out through the payment processor to the payee's account: sent by
+    the jobs worker; the claim is paid when the processor confirms it (202: under way)."""
+    return views.payout_out(payouts.request(session, principal, claim_id, body, _now()))
+
+
+@claims_router.get("/{claim_id}/payouts", responses=problem_responses(404))
+def list_claim_payouts(
+    claim_id: uuid.UUID,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Require(Action.CLAIMS_READ))],
+    _: ReadLimit,
+) -> list[PayoutOut]:
+    claim = service.get(session, principal, claim_id)
+    return [views.payout_out(p) for p in repository.payouts(session, claim.id)]

@@ -16,6 +16,7 @@ from database.models import (
     ClaimAttachment,
     ClaimEvent,
     ClaimEvidence,
+    ClaimPayout,
     ClaimReserve,
     ClaimStatus,
     Robot,
@@ -93,7 +94,9 @@ def reserves(session: Session, claim_id: uuid.UUID) -> dict[str, int]:
     return {cost_type: int(amount) for cost_type, amount in rows}
 
 
-def add(session: Session, row: Claim | ClaimEvent | ClaimReserve | ClaimAttachment) -> None:
+def add(
+    session: Session, row: Claim | ClaimEvent | ClaimReserve | ClaimAttachment | ClaimPayout
+) -> None:
     session.add(row)
     session.flush()
 
@@ -195,5 +198,44 @@ def upsert_experience(
                 "exposure_h": statement.excluded.exposure_h,
                 "recorded_at": func.now(),
             },
+        )
+    )
+
+
+def pending_payout(session: Session, claim_id: uuid.UUID) -> ClaimPayout | None:
+    found: ClaimPayout | None = session.scalar(
+        select(ClaimPayout).where(ClaimPayout.claim_id == claim_id, ClaimPayout.status == "pending")
+    )
+    return found
+
+
+def payouts(session: Session, claim_id: uuid.UUID) -> list[ClaimPayout]:
+    return list(
+        session.scalars(
+            select(ClaimPayout)
+            .where(ClaimPayout.claim_id == claim_id)
+            .order_by(ClaimPayout.created_at)
+        )
+    )
+
+
+def payout(
+    session: Session, payout_id: uuid.UUID, *, for_update: bool = False
+) -> ClaimPayout | None:
+    statement = select(ClaimPayout).where(ClaimPayout.id == payout_id)
+    if for_update:
+        statement = statement.with_for_update()
+    found: ClaimPayout | None = session.scalar(statement)
+    return found
+
+
+def due_payouts(session: Session, now: datetime, limit: int) -> list[ClaimPayout]:
+    return list(
+        session.scalars(
+            select(ClaimPayout)
+            .where(ClaimPayout.status == "pending", ClaimPayout.next_attempt_at <= now)
+            .order_by(ClaimPayout.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
     )

@@ -229,3 +229,24 @@ class AttachmentOut(BaseModel):
     sha256: str = Field(description="Hex.")
     uploaded_by: str
     uploaded_at: datetime
+
+
+class PayoutCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payee_token: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ] = Field(description="The payee's bank account, as tokenized at the payment processor.")
+
+
+class PayoutOut(BaseModel):
+    id: uuid.UUID = Field(description="The processor's Idempotency-Key for this payout.")
+    claim_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    status: str = Field(description="pending, succeeded or failed")
+    attempts: int
+    processor_payout_id: str | None
+    failure_reason: str | None
+    created_at: datetime
+    settled_at: datetime | None

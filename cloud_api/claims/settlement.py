@@ -132,17 +132,26 @@ def _release(session: Session, principal: Principal | None, claim: Claim, now: d
 def pay(
     session: Session, principal: Principal, claim_id: uuid.UUID, body: PaymentCreate, now: datetime
 ) -> Claim:
+    """Record the bank transfer that paid what is payable and not yet paid."""
     claim = locked(session, principal, claim_id)
+    return paid(session, principal, claim, {"bank_reference": body.bank_reference}, now)
+
+
+def paid(
+    session: Session,
+    principal: Principal | None,
+    claim: Claim,
+    how: dict[str, str],
+    now: datetime,
+) -> Claim:
+    """The claim (locked) paid what is payable and not yet paid, by ``how`` (a transfer's
+    reference, or the processor's payout): the transition, the reserves used first, the
+    ledger, the experience."""
     amount = (claim.payable_minor or 0) - claim.paid_minor
     if claim.status == ClaimStatus.APPROVED and amount <= 0:
         raise ConflictError("nothing is payable on the claim")  # approve() prevents it
     row = move(
-        session,
-        principal,
-        claim,
-        ClaimTransition.PAY,
-        now,
-        detail={"amount_minor": amount, "bank_reference": body.bank_reference},
+        session, principal, claim, ClaimTransition.PAY, now, detail={"amount_minor": amount, **how}
     )
     from_reserves, left = 0, amount
     reserves = repository.reserves(session, claim.id)
@@ -160,7 +169,7 @@ def pay(
                 cause="payment",
             )
             from_reserves, left = from_reserves + used, left - used
-    memo = f"claim {claim.number} paid by transfer {body.bank_reference}"
+    memo = f"claim {claim.number} paid ({', '.join(f'{k} {v}' for k, v in how.items())})"[:200]
     ledger.post(session, postings.claim_paid(_header(claim, row, now), amount, from_reserves, memo))
     claim.paid_minor += amount
     experience.record(session, claim)

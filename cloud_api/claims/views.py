@@ -16,6 +16,7 @@ from cloud_api.claims.schemas import (
     CoverageReason,
     EvidenceFlag,
     EvidenceOut,
+    PayoutOut,
     ReserveOut,
     Severity,
 )
@@ -24,6 +25,7 @@ from database.models import (
     ClaimAttachment,
     ClaimEvent,
     ClaimEvidence,
+    ClaimPayout,
     ClaimStatus,
     CostType,
 )
@@ -119,4 +121,19 @@ def attachment_out(row: ClaimAttachment) -> AttachmentOut:
         sha256=row.sha256.hex(),
         uploaded_by=row.uploaded_by,
         uploaded_at=row.uploaded_at,
+    )
+
+
+def payout_out(row: ClaimPayout) -> PayoutOut:
+    return PayoutOut(
+        id=row.id,
+        claim_id=row.claim_id,
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        status=row.status,
+        attempts=row.attempts,
+        processor_payout_id=row.processor_payout_id,
+        failure_reason=row.failure_reason,
+        created_at=row.created_at,
+        settled_at=row.settled_at,
     )

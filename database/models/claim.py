@@ -202,3 +202,42 @@ class ClaimAttachment(Base):
     storage_key: Mapped[str] = mapped_column(String(200))
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClaimPayout(Base):
+    """A claim's payable amount paid out through the payment processor to the payee's account
+    (tokenized there): asked for by an adjuster, sent by the jobs worker outside any
+    transaction (its id is the processor's Idempotency-Key), and settled once: the claim is
+    paid when the processor says the payout succeeded."""
+
+    __tablename__ = "claim_payouts"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_valid"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("ix_claim_payouts_claim_id", "claim_id"),
+        Index(
+            "ix_claim_payouts_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
+        ),
+        Index(
+            "uq_claim_payouts_one_pending",
+            "claim_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payee_token: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processor_payout_id: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -31,7 +31,9 @@ class FakeProcessor:
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    def answer(
+        self, headers: dict[str, str], body: bytes, path: str = "/v1/charges"
+    ) -> tuple[int, bytes]:
         with self.lock:
             self.requests += 1
             action = self.script.pop(0) if self.script else "ok"
@@ -47,10 +49,13 @@ class FakeProcessor:
             charge = self.charges.get(key)
             if charge is None:
                 declined = action == "decline"
+                payout = path == "/v1/payouts"
                 charge = {
-                    "id": f"ch_{uuid.uuid4().hex[:16]}",
+                    "id": f"{'po' if payout else 'ch'}_{uuid.uuid4().hex[:16]}",
                     "status": "failed" if declined else "succeeded",
-                    "failure_reason": "card_declined" if declined else None,
+                    "failure_reason": (
+                        None if not declined else "account_closed" if payout else "card_declined"
+                    ),
                     "reference": request["reference"],
                     "amount_minor": request["amount_minor"],
                     "currency": request["currency"],
@@ -90,7 +95,7 @@ def serve_processor(processor: FakeProcessor) -> Iterator[str]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, answer = processor.answer(headers, body)
+            status, answer = processor.answer(headers, body, self.path)
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
