@@ -149,6 +149,9 @@ class JobSettings(CloudSettings):
     )
     delivery_backoff_max_s: float = Field(default=6 * 3600, gt=0, le=86_400)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    robot_offline_after_s: float = Field(
+        default=3600.0, gt=0, description="A robot offline this long is told to its tenant."
+    )
     webhook_allow_private_targets: bool = Field(
         default=False,
         description="Send webhooks to loopback and private addresses (tests, on-premises).",

@@ -23,10 +23,12 @@ of loss, window, snapshot and flags, as stored: ``verify`` recomputes it from th
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -63,10 +65,6 @@ class EvidenceRules:
 
 def _flag(code: str, reason: str) -> dict[str, str]:
     return {"code": code, "reason": reason}
-
-
-def _at(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def collect(
@@ -116,9 +114,43 @@ def collect(
     return snapshot
 
 
+_INT64 = 2**63
+
+
+def _plain(value: Any) -> Any:
+    """JSON-native values as they are stored: datetimes as ISO strings in UTC, UUIDs as strings,
+    integers past 64 bits as strings, floats that JSON has no number for (NaN, infinities) as
+    null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, float | Decimal):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    keep = isinstance(value, bool | str) or value is None
+    keep = keep or (isinstance(value, int) and -_INT64 <= value < _INT64)
+    return value if keep else str(value)  # UUIDs, huge integers, anything else a row holds
+
+
 def _normalised(value: Any) -> Any:
-    """JSON-native values (datetimes as ISO strings, UUIDs as strings), as they are stored."""
-    return orjson.loads(orjson.dumps(value, default=_at))
+    return orjson.loads(orjson.dumps(_plain(value)))
+
+
+def _canonical(value: Any) -> Any:
+    """What the digest covers: every number as its normalised decimal (PostgreSQL's jsonb keeps
+    numbers as ``numeric``: 1e16 comes back as 10000000000000000, -0.0 as 0), marked so no
+    string can pass for it (jsonb strings hold no NUL)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return "\x00" + str((number + 0).normalize())
 
 
 def flags_of(
@@ -182,7 +214,8 @@ def flags_of(
 
 
 def digest_of(document: dict[str, Any]) -> bytes:
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).digest()
+    canonical = orjson.dumps(_canonical(document), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).digest()
 
 
 def _document(claim: Claim, row: ClaimEvidence) -> dict[str, Any]:
@@ -190,8 +223,8 @@ def _document(claim: Claim, row: ClaimEvidence) -> dict[str, Any]:
         {
             "claim_id": claim.id,
             "robot_id": claim.robot_id,
-            "loss_at": claim.loss_at,
-            "window": [row.window_start, row.window_end],
+            "loss_at": claim.loss_at.astimezone(UTC),
+            "window": [row.window_start.astimezone(UTC), row.window_end.astimezone(UTC)],
             "snapshot": row.snapshot,
             "flags": row.flags,
         }

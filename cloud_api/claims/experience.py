@@ -29,6 +29,7 @@ def month_of(moment: datetime) -> tuple[datetime, datetime]:
 
 def record(session: Session, claim: Claim) -> None:
     start, end = month_of(claim.loss_at)
+    repository.lock_experience(session, f"experience:{claim.robot_id}:{claim.coverage}:{start}")
     count, incurred_minor = repository.experience_claims(
         session, claim.robot_id, claim.coverage, start, end
     )

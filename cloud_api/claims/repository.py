@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -19,12 +19,11 @@ from database.models import (
     ClaimPayout,
     ClaimReserve,
     ClaimStatus,
+    Policy,
     Robot,
     Tenant,
     claim_experience,
 )
-
-DECIDED_TO_PAY = (ClaimStatus.APPROVED.value, ClaimStatus.PAID.value, ClaimStatus.CLOSED.value)
 
 
 def readable(statement: Select[Any], tenant: str | None) -> Any:
@@ -70,13 +69,15 @@ def next_claim_number(session: Session, year: int) -> str:
 def aggregate_used(
     session: Session, policy_id: uuid.UUID, coverage: str, other_than: uuid.UUID | None
 ) -> int:
-    """What the policy's other claims on this coverage were found to pay (approved, paid or
-    closed after paying): the part of the coverage's aggregate they use."""
-    statement = select(func.coalesce(func.sum(Claim.payable_minor), 0)).where(
-        Claim.policy_id == policy_id,
-        Claim.coverage == coverage,
-        Claim.status.in_(DECIDED_TO_PAY),
-        Claim.payable_minor.is_not(None),
+    """What the policy's other claims on this coverage use of its aggregate: what each paid,
+    or, approved and not yet paid, what it was found to pay (a reopened or denied claim that
+    paid still counts what it paid)."""
+    owed = case(
+        (Claim.status == ClaimStatus.APPROVED.value, func.coalesce(Claim.payable_minor, 0)),
+        else_=0,
+    )
+    statement = select(func.coalesce(func.sum(func.greatest(Claim.paid_minor, owed)), 0)).where(
+        Claim.policy_id == policy_id, Claim.coverage == coverage
     )
     if other_than is not None:
         statement = statement.where(Claim.id != other_than)
@@ -239,3 +240,14 @@ def due_payouts(session: Session, now: datetime, limit: int) -> list[ClaimPayout
             .with_for_update(skip_locked=True)
         )
     )
+
+
+def lock_policy(session: Session, policy_id: uuid.UUID) -> None:
+    """Hold the policy's row until the transaction ends: two approvals on one policy take its
+    aggregate one after the other."""
+    session.execute(select(Policy.id).where(Policy.id == policy_id).with_for_update())
+
+
+def lock_experience(session: Session, key: str) -> None:
+    """Serialise the writers of one claims-experience row (robot, coverage, month)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

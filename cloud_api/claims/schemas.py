@@ -4,7 +4,7 @@ policy's currency."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -54,7 +54,10 @@ class ClaimCreate(BaseModel):
 
     robot_id: uuid.UUID
     coverage: Code = Field(description="The coverage claimed, by the product's code.")
-    loss_at: AwareDatetime = Field(description="When the loss happened, with its UTC offset.")
+    loss_at: AwareDatetime = Field(
+        description="When the loss happened, with its UTC offset (from 2000 on).",
+        ge=datetime(2000, 1, 1, tzinfo=UTC),
+    )
     description: Description
     estimated_loss_minor: Money | None = Field(
         default=None, description="The claimant's estimate, if any."

@@ -297,6 +297,7 @@ def approve(
     if not claim.covered:
         reasons = ", ".join(r["code"] for r in claim.coverage_check.get("reasons", []))
         raise ConflictError(f"the loss is not covered ({reasons}): deny the claim")
+    repository.lock_policy(session, claim.policy_id)
     used = repository.aggregate_used(session, claim.policy_id, claim.coverage, claim.id)
     payable = coverage.payable(body.agreed_loss_minor, terms_of(claim), used)
     if payable <= claim.paid_minor:

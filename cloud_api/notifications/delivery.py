@@ -47,9 +47,9 @@ class DeliveryRules:
     smtp_port: int = 25
     smtp_from: str = "robocover@localhost"
 
-    @property
-    def lease(self) -> timedelta:
-        return timedelta(seconds=2 * self.timeout_s + 30)
+    def lease(self, batch: int) -> timedelta:
+        """How long a claimed batch is ours: every send of it timing out, and a margin."""
+        return timedelta(seconds=batch * self.timeout_s + 30)
 
     def wait(self, attempts: int) -> timedelta:
         base = min(self.backoff_s * 2 ** (attempts - 1), self.backoff_max_s)
@@ -124,20 +124,25 @@ def send_webhook(client: httpx.Client, out: Outgoing, rules: DeliveryRules) -> O
         "Robocover-Event": out.event_type,
         signing.HEADER: signing.signature(out.secret or "", int(time.time()), out.body),
     }
-    try:
-        response = client.post(out.recipient, content=out.body, headers=headers)
+    try:  # the status line is the answer: the body is never read (a receiver cannot stall us)
+        with client.stream("POST", out.recipient, content=out.body, headers=headers) as response:
+            code = response.status_code
     except httpx.TimeoutException:
         return Outcome(False, error=f"no answer within {rules.timeout_s:g} s")
     except httpx.HTTPError as error:
         return Outcome(False, error=f"{type(error).__name__}: {error}"[:MAX_ERROR])
-    if 200 <= response.status_code < 300:
-        return Outcome(True, response.status_code)
-    return Outcome(False, response.status_code, f"HTTP {response.status_code}")
+    if 200 <= code < 300:
+        return Outcome(True, code)
+    return Outcome(False, code, f"HTTP {code}")
 
 
 class _Fields(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "?"
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        return " ".join(str(value).split())[:120]  # one line: no header injection
 
 
 def email_of(out: Outgoing, sender: str) -> EmailMessage:
@@ -157,9 +162,10 @@ def send_email(out: Outgoing, rules: DeliveryRules) -> Outcome:
     if rules.smtp_host is None:
         return Outcome(False, error="no SMTP relay is configured (ROBOCOVER_SMTP_HOST)")
     try:
+        message = email_of(out, rules.smtp_from)
         with smtplib.SMTP(rules.smtp_host, rules.smtp_port, timeout=rules.timeout_s) as smtp:
-            smtp.send_message(email_of(out, rules.smtp_from))
-    except (OSError, smtplib.SMTPException) as error:
+            smtp.send_message(message)
+    except Exception as error:
         return Outcome(False, error=f"{type(error).__name__}: {error}"[:MAX_ERROR])
     return Outcome(True)
 
@@ -192,7 +198,8 @@ def deliver_due(
 ) -> Counter[str]:
     """Send the deliveries due now, one batch; returns how many ended in each status."""
     with Session(engine) as session, session.begin():
-        due = [_outgoing(row) for row in repository.claim_due(session, now(), rules.lease, batch)]
+        claimed = repository.claim_due(session, now(), rules.lease(batch), batch)
+        due = [_outgoing(row) for row in claimed]
     outcomes: Counter[str] = Counter()
     with httpx.Client(timeout=rules.timeout_s, follow_redirects=False) as client:
         for out in due:

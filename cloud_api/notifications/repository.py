@@ -6,12 +6,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, select, update
 from sqlalchemy.orm import Session
 
 from database.models import (
     Notification,
     NotificationDelivery,
+    ReviewCase,
+    Robot,
     Tenant,
     User,
     WebhookSubscription,
@@ -131,4 +133,81 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
             )
             .where(NotificationDelivery.id.in_([d.id for d in due]))
         )
+    )
+
+
+def offline_robots(session: Session, seen_before: datetime, limit: int) -> list[Any]:
+    """Enrolled robots offline whose last sign of life is older than ``seen_before``."""
+    return list(
+        session.execute(
+            select(Robot.id, Robot.tenant_id, Robot.serial_number, Robot.last_seen_at)
+            .where(
+                Robot.status.in_(("active", "suspended")),
+                Robot.online.is_(False),
+                Robot.last_seen_at.is_not(None),
+                Robot.last_seen_at < seen_before,
+            )
+            .order_by(Robot.last_seen_at)
+            .limit(limit)
+        )
+    )
+
+
+def told(session: Session, event_type: str, subject_id: str) -> bool:
+    found = session.scalar(
+        select(Notification.id)
+        .where(Notification.event_type == event_type, Notification.subject_id == subject_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def tamper_cases_untold(session: Session, limit: int) -> list[Any]:
+    """Tamper review cases no notification has told of yet."""
+    told_ids = select(Notification.subject_id).where(
+        Notification.event_type == "tamper_case_opened"
+    )
+    return list(
+        session.execute(
+            select(
+                ReviewCase.id,
+                ReviewCase.robot_id,
+                ReviewCase.reason,
+                ReviewCase.opened_at,
+                Robot.tenant_id,
+                Robot.serial_number,
+            )
+            .join(Robot, Robot.id == ReviewCase.robot_id)
+            .where(
+                ReviewCase.category == "tamper",
+                cast(ReviewCase.id, String).not_in(told_ids),
+            )
+            .order_by(ReviewCase.id)
+            .limit(limit)
+        )
+    )
+
+
+def active_subscription_to(
+    session: Session, tenant_id: uuid.UUID, url: str
+) -> WebhookSubscription | None:
+    found: WebhookSubscription | None = session.scalar(
+        select(WebhookSubscription).where(
+            WebhookSubscription.tenant_id == tenant_id,
+            WebhookSubscription.url == url,
+            WebhookSubscription.active.is_(True),
+        )
+    )
+    return found
+
+
+def drop_pending(session: Session, subscription_id: uuid.UUID, why: str) -> None:
+    """The subscription's deliveries not yet made are not made: dead, with why."""
+    session.execute(
+        update(NotificationDelivery)
+        .where(
+            NotificationDelivery.subscription_id == subscription_id,
+            NotificationDelivery.status == "pending",
+        )
+        .values(status="dead", last_error=why)
     )

@@ -55,11 +55,11 @@ def notify(
         created_at=now,
     )
     repository.add(session, notification)
-    targets = [
-        (Channel.WEBHOOK, s.url, s.id)
+    targets = {
+        (Channel.WEBHOOK, s.url): s.id
         for s in repository.subscribed(session, tenant_id, event.value)
-    ] + [(Channel.EMAIL, e, None) for e in repository.policyholder_emails(session, tenant_id)]
-    for channel, recipient, subscription_id in targets:
+    } | {(Channel.EMAIL, e): None for e in repository.policyholder_emails(session, tenant_id)}
+    for (channel, recipient), subscription_id in targets.items():  # one delivery per recipient
         repository.add(
             session,
             NotificationDelivery(
@@ -86,6 +86,8 @@ def subscribe(
     tenant = repository.tenant_by_slug(session, wanted)
     if tenant is None or (scope is not None and wanted != scope):
         raise NotFoundError(f"no tenant {wanted!r}")
+    if repository.active_subscription_to(session, tenant.id, str(body.url)) is not None:
+        raise ConflictError("the tenant has an active subscription to this URL: change that one")
     secret = "whsec_" + secrets.token_urlsafe(32)
     subscription = WebhookSubscription(
         tenant_id=tenant.id,
@@ -112,6 +114,7 @@ def unsubscribe(session: Session, principal: Principal, subscription_id: uuid.UU
     if found is None:
         raise NotFoundError(f"no webhook subscription {subscription_id}")
     found.active = False
+    repository.drop_pending(session, found.id, "the subscription was stopped")
     audit.record(
         session,
         principal,

@@ -32,4 +32,4 @@ def verify(secret: str, header: str, body: bytes, now: int, tolerance_s: int = T
     if abs(now - timestamp) > tolerance_s:
         return False
     expected = signature(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, fields.get("v1", ""))
+    return hmac.compare_digest(expected.encode(), fields.get("v1", "").encode())

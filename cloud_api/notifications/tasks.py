@@ -4,11 +4,13 @@ deliveries sent (cloud_api/worker.py schedules it every ``delivery_seconds``).""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from cloud_api.notifications import watch
 from cloud_api.notifications.delivery import DeliveryRules, deliver_due
 from cloud_api.settings import JobSettings
 
@@ -27,8 +29,12 @@ def rules_of(settings: JobSettings) -> DeliveryRules:
 
 
 def deliver(engine: Engine, settings: JobSettings, batches: int = 20) -> dict[str, int]:
-    """Send what is due, a batch at a time, until nothing is or ``batches`` were sent."""
+    """Tell what the robots' side has that is new (``watch``), then send what is due, a batch
+    at a time, until nothing is or ``batches`` were sent."""
     total: Counter[str] = Counter()
+    with Session(engine) as session, session.begin():
+        offline_after = timedelta(seconds=settings.robot_offline_after_s)
+        total["told"] = watch.scan(session, datetime.now(UTC), offline_after)
     rules = rules_of(settings)
     for _ in range(batches):
         done = deliver_due(engine, rules, lambda: datetime.now(UTC))

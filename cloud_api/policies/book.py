@@ -41,7 +41,8 @@ def earn_batch(session: Session, rows: Sequence[Any], through: date, booked_on: 
     """Post what each policy of ``rows`` (``repository.earning_rows``: its premium versions,
     locked) earned by the end of ``through`` beyond its earned-to-date (kept on the policy with
     each posting, so nothing sums the ledger's growing lines): one entry per policy and day
-    whose reference names the earned-to-date it starts from (``earn:<policy>:<day>:<from>``),
+    whose reference names the policy's version and the earned-to-date it starts from
+    (``earn:<policy>:<day>:v<version>:<from>``),
     so a second run of a day posts nothing (its earned-to-date has moved) unless a backdated
     change moved the target meanwhile, and then posts the difference under a reference of its
     own. Returns entries posted."""
@@ -53,7 +54,7 @@ def earn_batch(session: Session, rows: Sequence[Any], through: date, booked_on: 
             continue  # no version moved premium
         term = Term(policy.term_start.date(), policy.term_end.date())
         target = earned_through(writes_of(written), term, through)
-        reference = f"earn:{policy_id}:{through}:{policy.earned_minor}"
+        reference = f"earn:{policy_id}:{through}:v{policy.policy_version}:{policy.earned_minor}"
         header = postings.EntryHeader(
             policy.tenant_id, policy_id, reference, booked_on, policy.currency
         )

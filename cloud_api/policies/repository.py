@@ -161,12 +161,13 @@ PREMIUM_TRANSITIONS = ("issue", "endorse", "cancel", "lapse", "reinstate")
 
 _EARNING_ROWS = """
 WITH batch AS (
-    SELECT id, tenant_id, number, currency, term_start, term_end, earned_minor FROM policies
+    SELECT id, tenant_id, number, currency, term_start, term_end, earned_minor, version
+    FROM policies
     WHERE {where} ORDER BY id {limit} FOR NO KEY UPDATE
 )
 SELECT b.id AS policy_id, b.tenant_id, b.number, b.currency, b.term_start, b.term_end,
-    b.earned_minor, v.version_no, v.transition, v.effective_from, v.premium_change_minor,
-    v.retained_minor
+    b.earned_minor, b.version AS policy_version, v.version_no, v.transition, v.effective_from,
+    v.premium_change_minor, v.retained_minor
 FROM batch b LEFT JOIN policy_versions v ON v.policy_id = b.id
     AND v.transition = ANY(CAST(:transitions AS text[]))
     -- the batch's range of ids: one index range scan, not every version of the book

@@ -28,6 +28,11 @@ Valuation = Annotated[
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
 
 
+def _utc(valuation: datetime | None) -> datetime:
+    """The valuation instant in UTC (periods are UTC's), now if none."""
+    return (valuation or datetime.now(UTC)).astimezone(UTC)
+
+
 def _csv(header: list[str], rows: list[list[object]]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -48,7 +53,7 @@ def premium_report(
 ) -> PremiumReport | Response:
     """Written and earned premium by period (the ledger), claims incurred on the period's
     losses to date, and their ratio."""
-    report = service.premium(session, currency, period, valuation or datetime.now(UTC))
+    report = service.premium(session, currency, period, _utc(valuation))
     if format is ReportFormat.CSV:
         return _csv(
             ["period", "written_minor", "earned_minor", "incurred_minor", "loss_ratio"],
@@ -72,7 +77,7 @@ def reserves_report(
 ) -> ReservesReport | Response:
     """IBNR by the chain ladder, with Mack's standard errors, on the incurred triangle of the
     platform's claims by accident and development period."""
-    report = service.reserves(session, currency, period, valuation or datetime.now(UTC))
+    report = service.reserves(session, currency, period, _utc(valuation))
     if format is ReportFormat.CSV:
         return _csv(
             ["accident_period", "latest_minor", "ultimate_minor", "ibnr_minor", "mack_std_err"],

@@ -6,7 +6,7 @@ digest detects a later change to the stored record, which the database refuses t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -227,3 +227,25 @@ def test_the_printable_report_shows_the_record_with_charts_and_needs_no_network(
     assert "https://" not in page
     assert "src=" not in page
     assert api.client(HOLDER).get(f"/v1/claims/{claim['id']}/evidence/report").status_code == 403
+
+
+def test_the_digest_holds_for_any_offset_and_for_numbers_jsonb_rewrites(
+    api: ApiHarness, insured: InsuredFleet, kinds: list[Metric]
+) -> None:
+    robot = insured.robots[0]
+    record.stream(api.session, robot, kinds, (LOSS - timedelta(hours=2), LOSS), 1)
+    api.session.execute(  # sums JSONB gives back as integers, and a negative zero
+        text(
+            "UPDATE telemetry_hourly SET total = 1e17, total_sq = 1e300, minimum = -0.0"
+            " WHERE robot_id = :r"
+        ),
+        {"r": robot.id},
+    )
+    record.event(api.session, robot, LOSS, "collision", 100)
+    away = LOSS.astimezone(timezone(timedelta(hours=2)))
+    claim = claim_on(api, robot.id, loss_at=away)
+    api.session.expire_all()  # read the row back from the database
+    found = evidence(api, claim)
+    assert found["intact"] is True
+    totals = {h["total"] for h in found["snapshot"]["metrics_hourly"]}
+    assert totals == {1e17}

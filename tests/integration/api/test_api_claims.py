@@ -385,3 +385,27 @@ def test_the_robots_claims_experience_follows_its_claims_and_reaches_pricing(
     assert row() == (1, Decimal("1200.50"), 62.5)  # a denied claim no longer counts
     experience = load_experience(api.session.connection(), month, [robot.id])
     assert experience.rows() == [(str(robot.id), 1.0, 62.5)]  # what credibility reads
+
+
+def test_a_reopened_claim_keeps_what_it_paid_in_the_aggregate(
+    api: ApiHarness, insured: InsuredFleet
+) -> None:
+    staff = api.client(ADJUSTER)
+
+    def approved(agreed: int) -> Any:
+        claim = reported(staff, insured.robots[1].id)
+        post(staff, claim, "triage", {"severity": "critical", "fast_track": True})
+        return post(staff, claim, "approve", {"agreed_loss_minor": agreed})
+
+    first = approved(9_000_000)
+    post(staff, first, "pay", {"bank_reference": "TR-A"})
+    post(staff, first, "close", {"note": "paid"})
+    post(staff, first, "reopen", {"note": "a second look"})  # under review: it paid 5,000,000
+    assert approved(9_000_000)["payable_minor"] == 5_000_000  # what is left of 10,000,000
+    exhausted = reported(staff, insured.robots[1].id)
+    assert exhausted["coverage_check"]["aggregate_used_minor"] == 10_000_000
+
+
+def test_a_loss_before_2000_is_refused(api: ApiHarness, insured: InsuredFleet) -> None:
+    response = report(api.client(HOLDER), insured.robots[0].id, loss_at="0001-01-01T00:00:00Z")
+    assert response.status_code == 422

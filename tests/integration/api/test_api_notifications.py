@@ -5,12 +5,16 @@ told, with a delivery per subscription to the event and per policyholder by emai
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from cloud_api.access.roles import Role
+from cloud_api.notifications.schemas import EventType
+from cloud_api.notifications.service import notify
 from database.models import Notification, NotificationDelivery, User
 from tests.integration.api.claim_factories import insured_fleet
 from tests.support.api import ApiHarness, principal
@@ -139,3 +143,26 @@ def test_issuing_and_claims_tell_the_tenant_through_the_outbox(api: ApiHarness) 
         api.client(OTHER).post(f"/v1/notifications/deliveries/{log[0]['id']}/replay").status_code
         == 404
     )
+
+
+def test_one_active_subscription_per_url_and_stopping_one_drops_its_pending_deliveries(
+    api: ApiHarness, tenants: None
+) -> None:
+    made = subscribe(api, ["claim_status_changed"])
+    again = api.client(HOLDER).post(
+        "/v1/notifications/webhooks",
+        json={"url": made["url"], "event_types": ["policy_issued"]},
+    )
+    assert again.status_code == 409
+    tenant = api.tenant("alpha")
+    notify(
+        api.session,
+        tenant_id=tenant.id,
+        event=EventType.CLAIM_STATUS_CHANGED,
+        subject=("claim", uuid.uuid4()),
+        payload={"number": "CL-1"},
+        now=datetime.now(UTC),
+    )
+    assert api.client(HOLDER).delete(f"/v1/notifications/webhooks/{made['id']}").status_code == 204
+    (dropped,) = api.client(HOLDER).get("/v1/notifications/deliveries").json()["items"]
+    assert (dropped["status"], dropped["last_error"]) == ("dead", "the subscription was stopped")

@@ -281,8 +281,8 @@ def test_earning_again_the_same_day_after_a_backdated_cancellation_posts_the_dif
     ).all()
     through = TODAY - timedelta(days=1)
     assert references == [
-        f"earn:{policy_id}:{through}:0",
-        f"earn:{policy_id}:{through}:{share(premium, 20, term_days)}",
+        f"earn:{policy_id}:{through}:v2:0",
+        f"earn:{policy_id}:{through}:v3:{share(premium, 20, term_days)}",
     ]
     balances = ledger.balances(api.session, policy_id=policy_id)
     assert -balances[(Account.EARNED_PREMIUM, "EUR")] == share(premium, 15, term_days)

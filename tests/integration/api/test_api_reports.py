@@ -6,7 +6,7 @@ written and earned premium from the ledger and the loss ratio; staff only."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -188,3 +188,18 @@ def test_reports_are_for_staff_and_bounded(api: ApiHarness, insured: InsuredFlee
     )
     assert monthly.status_code == 422  # 71 months of claims: too many periods for a triangle
     assert "at most 60" in monthly.json()["detail"]
+
+
+def test_a_valuation_with_an_offset_is_the_same_instant_in_utc(
+    api: ApiHarness, insured: InsuredFleet
+) -> None:
+    auditor = api.client(AUDITOR)
+    utc = auditor.get(
+        "/v1/reports/reserves", params={"currency": "EUR", "valuation": VALUATION.isoformat()}
+    ).json()
+    shifted = VALUATION.astimezone(timezone(timedelta(hours=2)))
+    local = auditor.get(
+        "/v1/reports/reserves", params={"currency": "EUR", "valuation": shifted.isoformat()}
+    ).json()
+    assert local["triangle"] == utc["triangle"]
+    assert local["total_ibnr_minor"] == utc["total_ibnr_minor"]
