@@ -6,17 +6,19 @@ told, with a delivery per subscription to the event and per policyholder by emai
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from cloud_api.access.roles import Role
+from cloud_api.notifications import watch
 from cloud_api.notifications.schemas import EventType
 from cloud_api.notifications.service import notify
-from database.models import Notification, NotificationDelivery, User
+from database.models import Notification, NotificationDelivery, ReviewCase, User
 from tests.integration.api.claim_factories import insured_fleet
+from tests.integration.api.robot_factories import add_robot
 from tests.support.api import ApiHarness, principal
 
 HOLDER = principal(Role.POLICYHOLDER, "alpha")
@@ -166,3 +168,31 @@ def test_one_active_subscription_per_url_and_stopping_one_drops_its_pending_deli
     assert api.client(HOLDER).delete(f"/v1/notifications/webhooks/{made['id']}").status_code == 204
     (dropped,) = api.client(HOLDER).get("/v1/notifications/deliveries").json()["items"]
     assert (dropped["status"], dropped["last_error"]) == ("dead", "the subscription was stopped")
+
+
+def test_the_watch_tells_of_an_offline_robot_and_a_tamper_case_once(
+    api: ApiHarness, tenants: None
+) -> None:
+    tenant = api.tenant("alpha")
+    now = datetime.now(UTC)
+    away = add_robot(api.session, tenant, serial_number="SN-AWAY")
+    away.last_seen_at = now - timedelta(hours=3)
+    here = add_robot(api.session, tenant, serial_number="SN-HERE", online=True)
+    here.last_seen_at = now - timedelta(hours=3)  # online: not told
+    recent = add_robot(api.session, tenant, serial_number="SN-RECENT")
+    recent.last_seen_at = now - timedelta(minutes=5)  # not long enough
+    api.session.add(
+        ReviewCase(robot_id=here.id, category="tamper", reason="bad_signature", evidence=[])
+    )
+    api.session.add(ReviewCase(robot_id=here.id, category="conduct", reason="flood", evidence=[]))
+    api.session.flush()
+    assert watch.scan(api.session, now, timedelta(hours=1)) == 2
+    assert watch.scan(api.session, now, timedelta(hours=1)) == 0  # told once
+    told = {
+        (n.event_type, n.payload["serial_number"])
+        for n in api.session.scalars(select(Notification))
+    }
+    assert told == {("robot_offline", "SN-AWAY"), ("tamper_case_opened", "SN-HERE")}
+    away.last_seen_at = now - timedelta(hours=2)  # it came back, and went away again
+    api.session.flush()
+    assert watch.scan(api.session, now, timedelta(hours=1)) == 1
