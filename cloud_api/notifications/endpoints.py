@@ -62,7 +62,7 @@ DELIVERIES = Listing(
 
 
 @router.post(
-    "/webhooks", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 422)
+    "/webhooks", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 409, 422)
 )
 def create_subscription(
     *,

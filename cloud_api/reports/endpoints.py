@@ -15,7 +15,7 @@ from cloud_api.access.actions import Action
 from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions.ratelimit import ReadLimit
-from cloud_api.errors import problem_responses
+from cloud_api.errors import UnprocessableError, problem_responses
 from cloud_api.reports import service
 from cloud_api.reports.schemas import Period, PremiumReport, ReportFormat, ReservesReport
 from cloud_api.sessions import SessionDep
@@ -28,9 +28,16 @@ Valuation = Annotated[
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
 
 
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _utc(valuation: datetime | None) -> datetime:
-    """The valuation instant in UTC (periods are UTC's), now if none."""
-    return (valuation or datetime.now(UTC)).astimezone(UTC)
+    """The valuation instant in UTC (periods are UTC's), now if none; from 2000 to 2100."""
+    if valuation is None:
+        return datetime.now(UTC)
+    if not EARLIEST <= valuation < LATEST:  # compared as instants, whatever the offset
+        raise UnprocessableError("the valuation is from 2000 to 2100")
+    return valuation.astimezone(UTC)
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> Response:
