@@ -183,11 +183,15 @@ def test_reports_are_for_staff_and_bounded(api: ApiHarness, insured: InsuredFlee
         params={
             "currency": "EUR",
             "period": "month",
-            "valuation": (VALUATION + timedelta(days=365 * 5)).isoformat(),
+            "valuation": (VALUATION + timedelta(days=365 * 5)).isoformat(),  # 2031
         },
     )
     assert monthly.status_code == 422  # 71 months of claims: too many periods for a triangle
     assert "at most 60" in monthly.json()["detail"]
+    ancient = auditor.get(
+        "/v1/reports/premium", params={"currency": "EUR", "valuation": "0001-01-01T00:00:00+01:00"}
+    )
+    assert ancient.status_code == 422  # it once overflowed converting to UTC: a 500
 
 
 def test_a_valuation_with_an_offset_is_the_same_instant_in_utc(
