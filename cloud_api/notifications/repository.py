@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, cast, select, update
+from sqlalchemy import BigInteger, Select, String, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from database.models import (
@@ -136,8 +136,25 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
     )
 
 
+def absence_key(robot_id: uuid.UUID, last_seen_at: datetime) -> str:
+    """The subject of a robot's absence: the robot and when it was last seen."""
+    return f"{robot_id}@{int(last_seen_at.timestamp())}"
+
+
 def offline_robots(session: Session, seen_before: datetime, limit: int) -> list[Any]:
-    """Enrolled robots offline whose last sign of life is older than ``seen_before``."""
+    """Enrolled robots offline whose last sign of life is older than ``seen_before`` and whose
+    absence no notification has told yet (so the robots told long ago never crowd out a new
+    absence)."""
+    key = func.concat(
+        cast(Robot.id, String),
+        "@",
+        cast(func.floor(func.extract("epoch", Robot.last_seen_at)), BigInteger),
+    )
+    told_already = (
+        select(Notification.id)
+        .where(Notification.event_type == "robot_offline", Notification.subject_id == key)
+        .exists()
+    )
     return list(
         session.execute(
             select(Robot.id, Robot.tenant_id, Robot.serial_number, Robot.last_seen_at)
@@ -146,20 +163,12 @@ def offline_robots(session: Session, seen_before: datetime, limit: int) -> list[
                 Robot.online.is_(False),
                 Robot.last_seen_at.is_not(None),
                 Robot.last_seen_at < seen_before,
+                ~told_already,
             )
             .order_by(Robot.last_seen_at)
             .limit(limit)
         )
     )
-
-
-def told(session: Session, event_type: str, subject_id: str) -> bool:
-    found = session.scalar(
-        select(Notification.id)
-        .where(Notification.event_type == event_type, Notification.subject_id == subject_id)
-        .limit(1)
-    )
-    return found is not None
 
 
 def tamper_cases_untold(session: Session, limit: int) -> list[Any]:

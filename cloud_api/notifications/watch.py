@@ -24,9 +24,7 @@ def scan(session: Session, now: datetime, offline_after: timedelta, limit: int =
     """Tell what is new; returns how many notifications were recorded."""
     told = 0
     for robot in repository.offline_robots(session, now - offline_after, limit):
-        subject_id = f"{robot.id}@{int(robot.last_seen_at.timestamp())}"
-        if repository.told(session, EventType.ROBOT_OFFLINE.value, subject_id):
-            continue
+        subject_id = repository.absence_key(robot.id, robot.last_seen_at)
         notify(
             session,
             tenant_id=robot.tenant_id,

@@ -196,3 +196,18 @@ def test_the_watch_tells_of_an_offline_robot_and_a_tamper_case_once(
     away.last_seen_at = now - timedelta(hours=2)  # it came back, and went away again
     api.session.flush()
     assert watch.scan(api.session, now, timedelta(hours=1)) == 1
+
+
+def test_robots_told_long_ago_never_crowd_out_a_new_absence(api: ApiHarness, tenants: None) -> None:
+    tenant = api.tenant("alpha")
+    now = datetime.now(UTC)
+    old = add_robot(api.session, tenant, serial_number="SN-OLD")
+    old.last_seen_at = now - timedelta(days=30)
+    api.session.flush()
+    assert watch.scan(api.session, now, timedelta(hours=1), limit=1) == 1
+    new = add_robot(api.session, tenant, serial_number="SN-NEW")
+    new.last_seen_at = now - timedelta(hours=2)
+    api.session.flush()
+    assert watch.scan(api.session, now, timedelta(hours=1), limit=1) == 1  # not SN-OLD again
+    told = [n.payload["serial_number"] for n in api.session.scalars(select(Notification))]
+    assert sorted(told) == ["SN-NEW", "SN-OLD"]
