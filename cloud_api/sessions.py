@@ -7,10 +7,13 @@ once to run each test inside a transaction that is rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 
@@ -25,3 +28,19 @@ def get_session(request: Request) -> Iterator[Session]:
 # sees the change. (With FastAPI's default scope for dependencies with yield, the commit would
 # run after the response went out.)
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+Transactions = Callable[[], AbstractContextManager[Session]]
+"""Opens a transaction and yields its session: the jobs' way to run one unit of work after
+another outside any request (``engine_transactions``; a test's savepoints instead)."""
+
+
+def engine_transactions(engine: Engine) -> Transactions:
+    """A new session on ``engine`` per transaction, committed when the block ends."""
+
+    @contextlib.contextmanager
+    def transaction() -> Iterator[Session]:
+        with Session(engine) as session, session.begin():
+            yield session
+
+    return transaction

@@ -24,6 +24,7 @@ from cloud_api.claims import tasks as claim_tasks
 from cloud_api.claims.payouts import Answer
 from cloud_api.notifications import tasks as notification_tasks
 from cloud_api.policies import tasks
+from cloud_api.sessions import engine_transactions
 from cloud_api.settings import JobSettings
 from database.engine import make_engine
 from ingest.connectors.breaker import CircuitBreaker
@@ -117,9 +118,7 @@ def charge_due() -> dict[str, int]:
         return {"settled": 0, "waiting": 0, "refused": 0}
     with httpx.Client(timeout=settings.processor_timeout_s) as http:
         client = ProcessorClient(http, settings.processor_url, settings.processor_api_key, _breaker)
-        return billing_tasks.charge_due(
-            billing_tasks.engine_transactions(_engine()), client, datetime.now(UTC)
-        )
+        return billing_tasks.charge_due(engine_transactions(_engine()), client, datetime.now(UTC))
 
 
 @celery_app.task(name=COLLECT_OVERDUE)  # type: ignore[untyped-decorator]
@@ -169,5 +168,5 @@ def pay_out_claims() -> dict[str, int]:
     with httpx.Client(timeout=settings.processor_timeout_s) as http:
         client = ProcessorClient(http, settings.processor_url, settings.processor_api_key, _breaker)
         return claim_tasks.pay_out_due(
-            claim_tasks.engine_transactions(_engine()), payout_sender(client), datetime.now(UTC)
+            engine_transactions(_engine()), payout_sender(client), datetime.now(UTC)
         )

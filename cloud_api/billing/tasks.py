@@ -6,14 +6,9 @@ the engine, committed on exit; a test's: a savepoint of its own session)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 from loguru import logger
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from cloud_api.billing import payments
 from cloud_api.billing.processor import (
@@ -21,19 +16,9 @@ from cloud_api.billing.processor import (
     ProcessorProtocolError,
     ProcessorUnavailableError,
 )
+from cloud_api.sessions import Transactions
 
 BATCH = 100
-
-Transactions = Callable[[], AbstractContextManager[Session]]
-
-
-def engine_transactions(engine: Engine) -> Transactions:
-    @contextlib.contextmanager
-    def transaction() -> Iterator[Session]:
-        with Session(engine) as session, session.begin():
-            yield session
-
-    return transaction
 
 
 def charge_due(

@@ -4,19 +4,16 @@ settle each in its own transaction."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from loguru import logger
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from cloud_api.claims import payouts
 from cloud_api.claims.payouts import Answer
+from cloud_api.sessions import Transactions
 
 BATCH = 50
 
@@ -40,20 +37,6 @@ class Outgoing:
 
 
 Send = Callable[[Outgoing], Answer]
-
-
-Transactions = Callable[[], AbstractContextManager[Session]]
-"""Opens a transaction and yields its session: the worker's (``engine_transactions``), or a
-test's savepoints."""
-
-
-def engine_transactions(engine: Engine) -> Transactions:
-    @contextlib.contextmanager
-    def transaction() -> Iterator[Session]:
-        with Session(engine) as session, session.begin():
-            yield session
-
-    return transaction
 
 
 def pay_out_due(

@@ -10,6 +10,7 @@ endpoints see it, and everything is rolled back after the test.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cloud_api.access.dependencies import current_principal
 from cloud_api.access.roles import Principal, Role
-from cloud_api.sessions import get_session
+from cloud_api.sessions import Transactions, get_session
 from database.models import Tenant
 
 PRINCIPAL_HEADER = "X-Test-Principal"
@@ -97,3 +98,14 @@ def principal(role: Role, tenant: str | None = None, *scopes: str) -> Principal:
         tenant=None if role.is_staff else tenant,
         scopes=frozenset(Action(scope) for scope in scopes),
     )
+
+
+def savepoints(session: Session) -> Transactions:
+    """A job's transactions as savepoints of the test's own session (rolled back with it)."""
+
+    @contextlib.contextmanager
+    def transaction() -> Iterator[Session]:
+        with session.begin_nested():
+            yield session
+
+    return transaction

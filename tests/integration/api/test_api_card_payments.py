@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Role
 from cloud_api.billing import tasks
@@ -25,7 +24,7 @@ from database.models import Account, LedgerEntry
 from ingest.connectors.breaker import BreakerState, CircuitBreaker
 from tests.integration.api.conftest import WEBHOOK_SECRET
 from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
-from tests.support.api import ApiHarness, principal
+from tests.support.api import ApiHarness, principal, savepoints
 from tests.support.fake_processor import API_KEY, FakeProcessor, serve_processor, webhook
 
 UNDERWRITER = principal(Role.UNDERWRITER)
@@ -70,15 +69,6 @@ def payment(api: ApiHarness) -> dict[str, Any]:
     )
     assert transfer.status_code == 409  # never both: the card charge may already be taken
     return {**started.json(), "policy_id": bound["id"]}
-
-
-def savepoints(session: Session) -> tasks.Transactions:
-    @contextlib.contextmanager
-    def transaction() -> Iterator[Session]:
-        with session.begin_nested():
-            yield session
-
-    return transaction
 
 
 @contextlib.contextmanager

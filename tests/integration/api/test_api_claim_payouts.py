@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Role
 from cloud_api.billing.processor import ProcessorClient
@@ -24,19 +23,10 @@ from cloud_api.worker import payout_sender
 from database.models import Account
 from ingest.connectors.breaker import CircuitBreaker
 from tests.integration.api.claim_factories import InsuredFleet, insured_fleet
-from tests.support.api import ApiHarness, principal
+from tests.support.api import ApiHarness, principal, savepoints
 from tests.support.fake_processor import API_KEY, FakeProcessor, serve_processor
 
 ADJUSTER = principal(Role.CLAIMS_ADJUSTER)
-
-
-def savepoints(session: Session) -> tasks.Transactions:
-    @contextlib.contextmanager
-    def transaction() -> Iterator[Session]:
-        with session.begin_nested():
-            yield session
-
-    return transaction
 
 
 @contextlib.contextmanager
