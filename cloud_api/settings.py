@@ -135,6 +135,9 @@ class JobSettings(CloudSettings):
     processor_api_key: SecretStr | None = Field(default=None, description="Never logged.")
     processor_timeout_s: float = Field(default=10.0, gt=0, le=60)
     charge_seconds: float = Field(default=30.0, gt=0, description="Period of the charge job.")
+    invoice_due_notice_days: int = Field(
+        default=7, ge=0, le=60, description="Days ahead of its due date an invoice is told."
+    )
     delivery_seconds: float = Field(
         default=15.0, gt=0, description="Period of the notification delivery job."
     )

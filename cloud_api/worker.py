@@ -37,6 +37,7 @@ COLLECT_OVERDUE = "policies.collect_overdue"
 PROPOSE_ENDORSEMENTS = "policies.propose_endorsements"
 DELIVER_NOTIFICATIONS = "notifications.deliver"
 PAY_OUT_CLAIMS = "claims.pay_out"
+TELL_INVOICES_DUE = "billing.tell_invoices_due"
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
@@ -59,6 +60,10 @@ def configure(settings: JobSettings) -> Celery:
             "collect-overdue-daily": {
                 "task": COLLECT_OVERDUE,
                 "schedule": crontab(minute=settings.daily_minute + 10, hour=0),
+            },
+            "tell-invoices-due-daily": {
+                "task": TELL_INVOICES_DUE,
+                "schedule": crontab(minute=settings.daily_minute + 5, hour=1),
             },
             "propose-endorsements-daily": {
                 "task": PROPOSE_ENDORSEMENTS,
@@ -125,6 +130,15 @@ def charge_due() -> dict[str, int]:
 def collect_overdue() -> list[int]:
     """Dunning reminders and lapses for non-payment, as of now."""
     return list(tasks.collect_overdue(_engine(), datetime.now(UTC)))
+
+
+@celery_app.task(name=TELL_INVOICES_DUE)  # type: ignore[untyped-decorator]
+def tell_invoices_due() -> int:
+    """Tell tenants of the invoices falling due within the notice days."""
+    settings = _settings()
+    return billing_tasks.tell_invoices_due(
+        engine_transactions(_engine()), datetime.now(UTC), settings.invoice_due_notice_days
+    )
 
 
 @celery_app.task(name=PROPOSE_ENDORSEMENTS)  # type: ignore[untyped-decorator]

@@ -4,7 +4,7 @@ applied in one place, ``readable``."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select, text
@@ -127,3 +127,28 @@ def overdue(session: Session, now: datetime, limit: int) -> list[Invoice]:
             .with_for_update(of=Invoice, skip_locked=True)
         )
     )
+
+
+def falling_due(
+    session: Session, first: date, last: date, limit: int
+) -> list[tuple[Invoice, str | None]]:
+    """Open invoices that still ask for money, due from ``first`` to ``last`` (inclusive),
+    whose tenant was not told yet and whose policy is in force, with the policy's number;
+    soonest due first, locked (SKIP LOCKED: another run's or a payment's are left)."""
+    rows = session.execute(
+        select(Invoice, Policy.number)
+        .join(Policy, Policy.id == Invoice.policy_id)
+        .where(
+            Invoice.status == "open",
+            Invoice.kind != "credit",
+            Invoice.due_notice_at.is_(None),
+            Invoice.due_on >= first,
+            Invoice.due_on <= last,
+            Invoice.total_minor > Invoice.paid_minor,
+            Policy.status == "in_force",
+        )
+        .order_by(Invoice.due_on, Invoice.id)
+        .limit(limit)
+        .with_for_update(of=Invoice, skip_locked=True)
+    )
+    return [(invoice, number) for invoice, number in rows]

@@ -12,7 +12,7 @@ Rules (services never commit; the request or the job owns the transaction):
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -244,6 +244,37 @@ def remind(session: Session, invoice: Invoice, today: date) -> bool:
         detail={"number": invoice.number, "reminder": due, "overdue_days": overdue_days},
     )
     return True
+
+
+def tell_due(session: Session, now: datetime, days_ahead: int, limit: int) -> int:
+    """Tell each tenant, once per invoice, of its invoices falling due within ``days_ahead``
+    days of ``now``'s day (today included: an invoice made late is told on the day it is due),
+    whose policy is in force and which still ask for money (``invoice_due``). Returns how many
+    were told; run twice a day, it tells each once."""
+    today = now.date()
+    told = 0
+    for invoice, policy_number in repository.falling_due(
+        session, today, today + timedelta(days=days_ahead), limit
+    ):
+        invoice.due_notice_at = now
+        notifications.notify(
+            session,
+            tenant_id=invoice.tenant_id,
+            event=EventType.INVOICE_DUE,
+            subject=("invoice", invoice.id),
+            payload={
+                "number": invoice.number,
+                "policy": policy_number,
+                "installment": invoice.installment,
+                "due_on": invoice.due_on.isoformat(),
+                "days_left": (invoice.due_on - today).days,
+                "open_minor": invoice.total_minor - invoice.paid_minor,
+                "currency": invoice.currency,
+            },
+            now=now,
+        )
+        told += 1
+    return told
 
 
 def unpaid_before(session: Session, policy_id: uuid.UUID, before: date) -> list[Invoice]:

@@ -1,5 +1,7 @@
-"""Task shell of the card-payment job: claim the payments due (one transaction, committed),
-call the processor for each outside any transaction, settle each in its own transaction.
+"""Task shells of billing's jobs. The card-payment job: claim the payments due (one
+transaction, committed), call the processor for each outside any transaction, settle each in
+its own transaction. The due-notice job: tell tenants of the invoices falling due, a batch per
+transaction.
 
 ``transactions`` opens a transaction and yields its session (the worker's: a new session on
 the engine, committed on exit; a test's: a savepoint of its own session)."""
@@ -10,7 +12,7 @@ from datetime import datetime
 
 from loguru import logger
 
-from cloud_api.billing import payments
+from cloud_api.billing import payments, service
 from cloud_api.billing.processor import (
     ProcessorClient,
     ProcessorProtocolError,
@@ -50,3 +52,19 @@ def charge_due(
             changed = payments.apply_charge(session, payment_id, charge, now)
         counts["settled" if changed else "waiting"] += 1
     return counts
+
+
+def tell_invoices_due(
+    transactions: Transactions, now: datetime, days_ahead: int, batch: int = BATCH
+) -> int:
+    """Tell every tenant of its invoices falling due within ``days_ahead`` days, once each (an
+    invoice told is marked in the transaction of its notification). Returns how many."""
+    told = 0
+    while True:
+        with transactions() as session:
+            done = service.tell_due(session, now, days_ahead, batch)
+        told += done
+        if done < batch:
+            break
+    logger.info("invoices falling due by {}: {} told", now.date(), told)
+    return told

@@ -69,6 +69,11 @@ class Invoice(Base):
         CheckConstraint("paid_minor <= greatest(total_minor, 0)", name="paid_at_most_total"),
         Index("ix_invoices_policy_id_due_on", "policy_id", "due_on"),
         Index("ix_invoices_status_due_on", "status", "due_on"),
+        Index(
+            "ix_invoices_due_on_untold",
+            "due_on",
+            postgresql_where=text("status = 'open' AND due_notice_at IS NULL AND kind <> 'credit'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -92,6 +97,10 @@ class Invoice(Base):
     paid_minor: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(8), server_default=InvoiceStatus.OPEN.value)
     reminders_sent: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    due_notice_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="when its tenant was told it falls due (invoice_due); once per invoice",
+    )
 
 
 class InvoiceLine(Base):

@@ -4,16 +4,29 @@ and without a risk score, all in the test's rolled-back transaction."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from database.models import Product, ProductStatus, Robot, RobotClass, Tenant, risk_scores
+from cloud_api.access.roles import Role
+from cloud_api.policies import changes, quotes, service
+from cloud_api.policies.schemas import QuoteCreate
+from database.models import (
+    InstallmentPlan,
+    Policy,
+    Product,
+    ProductStatus,
+    Robot,
+    RobotClass,
+    Tenant,
+    risk_scores,
+)
 from database.models.score import SCORE_FIGURES
 from tests.integration.api.robot_factories import add_robot
 from tests.integration.risk.risk_factories import approve_starter_plan
+from tests.support.api import ApiHarness, principal
 
 COVERAGES: list[dict[str, Any]] = [
     {
@@ -104,3 +117,24 @@ def fleet(
             add_score(session, robot, plan_version, premium)
         robots.append(robot)
     return robots
+
+
+def issue_at(
+    api: ApiHarness, start: date, plan: str = "quarterly", tenant: str = "alpha"
+) -> Policy:
+    """A policy of one robot quoted, bound and issued on ``start`` (services, at that time)."""
+    version = plan_in_force(api.session)
+    product = active_product(api.session)
+    robot = fleet(api.session, api.tenant(tenant), version, [2000.0])[0]
+    at = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    offer = QuoteCreate(
+        tenant=tenant,
+        product_id=product.id,
+        robot_ids=[robot.id],
+        jurisdiction="DE",
+        term_start=start,
+    )
+    underwriter = principal(Role.UNDERWRITER)
+    quote = quotes.create(api.session, underwriter, offer, at)
+    policy = changes.bind(api.session, underwriter, quote.id, at, InstallmentPlan(plan))
+    return service.issue(api.session, underwriter, policy.id, at)

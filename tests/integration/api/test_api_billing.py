@@ -15,10 +15,10 @@ from cloud_api.access.roles import Role
 from cloud_api.billing import repository as billing_repository
 from cloud_api.ledger import repository as ledger
 from cloud_api.ledger.calendar import add_months
-from cloud_api.policies import book, changes, quotes, service
-from cloud_api.policies.schemas import EndorsementCreate, QuoteCreate
-from database.models import Account, InstallmentPlan, Product, Robot
-from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
+from cloud_api.policies import book, changes, service
+from cloud_api.policies.schemas import EndorsementCreate
+from database.models import Account, Product, Robot
+from tests.integration.api.policy_factories import active_product, fleet, issue_at, plan_in_force
 from tests.support.api import ApiHarness, principal
 
 UNDERWRITER = principal(Role.UNDERWRITER)
@@ -141,24 +141,6 @@ def test_invoices_are_the_tenants_own(
     assert holder.get(f"/v1/invoices/{invoice['id']}").status_code == 200
     pay = {"amount_minor": 1, "bank_reference": "self"}
     assert holder.post(f"/v1/invoices/{invoice['id']}/payments", json=pay).status_code == 403
-
-
-def issue_at(api: ApiHarness, start: date, plan: str = "quarterly") -> Any:
-    """A policy of one robot quoted, bound and issued on ``start`` (services, at that time)."""
-    version = plan_in_force(api.session)
-    product = active_product(api.session)
-    robot = fleet(api.session, api.tenant("alpha"), version, [2000.0])[0]
-    at = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
-    offer = QuoteCreate(
-        tenant="alpha",
-        product_id=product.id,
-        robot_ids=[robot.id],
-        jurisdiction="DE",
-        term_start=start,
-    )
-    quote = quotes.create(api.session, UNDERWRITER, offer, at)
-    policy = changes.bind(api.session, UNDERWRITER, quote.id, at, InstallmentPlan(plan))
-    return service.issue(api.session, UNDERWRITER, policy.id, at)
 
 
 def test_an_overdue_invoice_is_reminded_weekly_and_lapses_the_policy_after_the_grace_days(
