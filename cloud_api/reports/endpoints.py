@@ -1,5 +1,6 @@
-"""/v1/reports: premium with the loss ratio by period, and reserves (chain ladder IBNR with
-Mack's standard errors) from the platform's own claims, as JSON or CSV. Staff only."""
+"""/v1/reports: premium with the loss ratio by period; loss ratio, claim frequency and severity
+by robot class; reserves (chain ladder IBNR with Mack's standard errors) from the platform's own
+claims; as JSON or CSV, and all of them on one HTML page with charts. Staff only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime
 
 from cloud_api.access.actions import Action
@@ -16,8 +18,15 @@ from cloud_api.access.dependencies import Require
 from cloud_api.access.roles import Principal
 from cloud_api.conventions.ratelimit import ReadLimit
 from cloud_api.errors import UnprocessableError, problem_responses
-from cloud_api.reports import service
-from cloud_api.reports.schemas import Period, PremiumReport, ReportFormat, ReservesReport
+from cloud_api.ledger.money import MINOR_EXPONENT
+from cloud_api.reports import page, service
+from cloud_api.reports.schemas import (
+    ClassReport,
+    Period,
+    PremiumReport,
+    ReportFormat,
+    ReservesReport,
+)
 from cloud_api.sessions import SessionDep
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -100,3 +109,61 @@ def reserves_report(
             ],
         )
     return report
+
+
+CLASS_COLUMNS = [
+    "period",
+    "robot_class",
+    "robot_years",
+    "earned_minor",
+    "claims",
+    "incurred_minor",
+    "frequency",
+    "severity_minor",
+    "loss_ratio",
+]
+
+
+@router.get("/classes", response_model=ClassReport, responses={**CSV, **problem_responses(422)})
+def class_report(
+    session: SessionDep,
+    _principal: Annotated[Principal, Depends(Require(Action.REPORTS_READ))],
+    _: ReadLimit,
+    currency: Currency,
+    period: Period = Period.QUARTER,
+    valuation: Valuation = None,
+    format: ReportFormat = ReportFormat.JSON,
+) -> ClassReport | Response:
+    """Loss ratio, claim frequency (claims per robot-year) and severity by robot class and
+    period, and by class over all periods."""
+    report = service.classes(session, currency, period, _utc(valuation))
+    if format is ReportFormat.CSV:
+        return _csv(CLASS_COLUMNS, [[getattr(r, c) for c in CLASS_COLUMNS] for r in report.rows])
+    return report
+
+
+@router.get(
+    "/page",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, **problem_responses(422)},
+)
+def reports_page(
+    session: SessionDep,
+    _principal: Annotated[Principal, Depends(Require(Action.REPORTS_READ))],
+    _: ReadLimit,
+    currency: Currency,
+    period: Period = Period.QUARTER,
+    valuation: Valuation = None,
+) -> HTMLResponse:
+    """Every report on one printable HTML page with charts (inline SVG; no script, no network
+    resource): premium and the loss ratio by period; loss ratio, frequency and severity by
+    robot class; the chain ladder's latest and ultimate with Mack's standard errors."""
+    if currency not in MINOR_EXPONENT:
+        raise UnprocessableError(f"unsupported currency {currency}")
+    at = _utc(valuation)
+    document = page.html(
+        service.premium(session, currency, period, at),
+        service.classes(session, currency, period, at),
+        service.reserves(session, currency, period, at),
+    )
+    return HTMLResponse(document)

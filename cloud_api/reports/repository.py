@@ -41,15 +41,65 @@ FROM moves WHERE at < :valuation AND loss_at < :valuation
 GROUP BY 1, 2 ORDER BY 1, 2
 """
 )
-_CLAIM_COUNTS = text(
-    "SELECT date_trunc(:period, c.loss_at) AS accident, r.robot_class, count(*) AS claims"
-    " FROM claims c JOIN robots r ON r.id = c.robot_id"
-    " WHERE c.currency = :currency AND c.loss_at < :valuation"
-    " AND coalesce(c.decision_code, '') NOT IN ('withdrawn', 'duplicate')"
-    " GROUP BY 1, 2 ORDER BY 1, 2"
+# Earned premium and exposure by robot class, from the schedules in force: each version of a
+# policy is in force from its effective day until the next version's (a later version that is
+# backdated cuts it short) or the term's end; while in force (status in_force), each robot's
+# schedule lines earn their term premium evenly by day, and the robot is exposed for the day.
+# Both are cut at the valuation day and split by period.
+_CLASS_EXPOSURE = text(
+    """
+WITH versions AS (
+    SELECT v.policy_id, v.status, v.schedule, p.term_start::date AS term_start,
+        p.term_end::date AS term_end, v.effective_from::date AS span_from,
+        least(p.term_end::date, :valuation_day, (min(v.effective_from) OVER (
+            PARTITION BY v.policy_id ORDER BY v.version_no DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))::date) AS span_to
+    FROM policy_versions v JOIN policies p ON p.id = v.policy_id
+    WHERE p.currency = :currency AND v.recorded_at < :valuation
+), robots_in_force AS (
+    SELECT s.policy_id, greatest(s.span_from, s.term_start) AS span_from, s.span_to,
+        s.term_end - s.term_start AS term_days, CAST(line ->> 'robot_id' AS uuid) AS robot_id,
+        sum(CAST(line ->> 'premium_minor' AS bigint)) AS premium
+    FROM versions s CROSS JOIN LATERAL jsonb_array_elements(s.schedule) AS line
+    WHERE s.status = 'in_force' AND s.span_to > greatest(s.span_from, s.term_start)
+    GROUP BY 1, 2, 3, 4, 5
+), split AS (
+    SELECT r.robot_class, g.start::date AS period, i.premium, i.term_days,
+        least(i.span_to, (g.start + CAST(:step AS interval))::date)
+        - greatest(i.span_from, g.start::date) AS days
+    FROM robots_in_force i JOIN robots r ON r.id = i.robot_id
+    CROSS JOIN LATERAL generate_series(date_trunc(:period, i.span_from::timestamp),
+        CAST(i.span_to - 1 AS timestamp), CAST(:step AS interval)) AS g(start)
 )
-
+SELECT period, robot_class, sum(premium * days::numeric / term_days) AS earned,
+    sum(days) AS robot_days
+FROM split WHERE days > 0 GROUP BY 1, 2 ORDER BY 1, 2
+"""
+)
+# Claims that count (not withdrawn or duplicates) and their incurred (paid plus outstanding
+# reserves) as known at the valuation, by accident period and robot class.
+_CLASS_CLAIMS = text(
+    """
+WITH counted AS (
+    SELECT c.id, c.loss_at, r.robot_class FROM claims c JOIN robots r ON r.id = c.robot_id
+    WHERE c.currency = :currency AND c.loss_at < :valuation AND c.reported_at < :valuation
+    AND coalesce(c.decision_code, '') NOT IN ('withdrawn', 'duplicate')
+), moves AS (
+    SELECT x.claim_id, x.change_minor AS amount FROM claim_reserves x
+    WHERE x.claim_id IN (SELECT id FROM counted) AND x.set_at < :valuation
+    UNION ALL
+    SELECT e.claim_id, CAST(e.detail ->> 'amount_minor' AS bigint) FROM claim_events e
+    WHERE e.claim_id IN (SELECT id FROM counted) AND e.transition = 'pay' AND e.at < :valuation
+)
+SELECT date_trunc(:period, c.loss_at)::date AS period, c.robot_class, count(*) AS claims,
+    coalesce(sum(m.incurred), 0) AS incurred
+FROM counted c LEFT JOIN (SELECT claim_id, sum(amount) AS incurred FROM moves GROUP BY 1) m
+    ON m.claim_id = c.id
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+)
 PERIODS = {"month": 12, "quarter": 4, "year": 1}
+STEPS = {"month": "1 month", "quarter": "3 months", "year": "1 year"}
 
 
 def premium(
@@ -73,8 +123,23 @@ def incurred_movements(
     return [dict(r._mapping) for r in session.execute(_MOVEMENTS, parameters)]
 
 
-def claim_counts(
+def class_exposure(
     session: Session, currency: str, period: str, valuation: datetime
 ) -> list[dict[str, Any]]:
+    """(period, robot_class, earned, robot_days): earned in minor units (not rounded)."""
+    parameters = {
+        "currency": currency,
+        "period": period,
+        "valuation": valuation,
+        "valuation_day": valuation.date(),
+        "step": STEPS[period],
+    }
+    return [dict(r._mapping) for r in session.execute(_CLASS_EXPOSURE, parameters)]
+
+
+def class_claims(
+    session: Session, currency: str, period: str, valuation: datetime
+) -> list[dict[str, Any]]:
+    """(period, robot_class, claims, incurred) by accident period."""
     parameters = {"currency": currency, "period": period, "valuation": valuation}
-    return [dict(r._mapping) for r in session.execute(_CLAIM_COUNTS, parameters)]
+    return [dict(r._mapping) for r in session.execute(_CLASS_CLAIMS, parameters)]

@@ -55,3 +55,32 @@ class ReservesReport(BaseModel):
     origins: list[OriginOut]
     total_ibnr_minor: int
     total_mack_std_err_minor: int
+
+
+class ClassPeriodOut(BaseModel):
+    period: date
+    robot_class: str
+    robot_years: float = Field(description="Robots insured, in years (days in force / 365.25).")
+    earned_minor: int = Field(description="Earned premium of the class's schedule lines.")
+    claims: int = Field(description="Claims that count, by accident period.")
+    incurred_minor: int = Field(description="Paid plus outstanding reserves, at the valuation.")
+    frequency: float | None = Field(description="Claims per robot-year; null without exposure.")
+    severity_minor: int | None = Field(description="Incurred per claim; null without claims.")
+    loss_ratio: float | None = Field(description="Incurred over earned; null without earned.")
+
+
+class ClassReport(BaseModel):
+    currency: str
+    period: Period
+    valuation: datetime
+    basis: str = Field(
+        default=(
+            "earned premium and exposure from the schedules in force (pro rata by day;"
+            " short-rate penalties and rounding make the ledger's earned differ slightly);"
+            " claims and incurred by accident period"
+        )
+    )
+    rows: list[ClassPeriodOut] = Field(description="By period, then robot class.")
+    classes: list[ClassPeriodOut] = Field(
+        description="Each class over all periods (``period`` is the first)."
+    )

@@ -14,6 +14,8 @@ from cloud_api.errors import UnprocessableError
 from cloud_api.reports import repository
 from cloud_api.reports.reserving import chain_ladder
 from cloud_api.reports.schemas import (
+    ClassPeriodOut,
+    ClassReport,
     OriginOut,
     Period,
     PremiumPeriodOut,
@@ -22,6 +24,7 @@ from cloud_api.reports.schemas import (
 )
 
 MAX_PERIODS = 60
+DAYS_PER_YEAR = 365.25
 
 
 def _index(moment: date, period: Period) -> int:
@@ -120,3 +123,52 @@ def premium(session: Session, currency: str, period: Period, valuation: datetime
             )
         )
     return PremiumReport(currency=currency, period=period, valuation=valuation, periods=periods)
+
+
+def _class_row(start: date, robot_class: str, figures: dict[str, float]) -> ClassPeriodOut:
+    years = figures["robot_days"] / DAYS_PER_YEAR
+    earned = round(figures["earned"])
+    claims = int(figures["claims"])
+    incurred = round(figures["incurred"])
+    return ClassPeriodOut(
+        period=start,
+        robot_class=robot_class,
+        robot_years=round(years, 4),
+        earned_minor=earned,
+        claims=claims,
+        incurred_minor=incurred,
+        frequency=round(claims / years, 6) if years > 0 else None,
+        severity_minor=round(incurred / claims) if claims else None,
+        loss_ratio=round(incurred / earned, 6) if earned > 0 else None,
+    )
+
+
+def classes(session: Session, currency: str, period: Period, valuation: datetime) -> ClassReport:
+    """Loss ratio, claim frequency and severity by robot class and period, and by class over
+    all periods: earned premium and robot-years from the schedules in force, claims and their
+    incurred by accident period, as known at ``valuation``."""
+    zero = {"earned": 0.0, "robot_days": 0.0, "claims": 0.0, "incurred": 0.0}
+    cells: dict[tuple[date, str], dict[str, float]] = defaultdict(lambda: dict(zero))
+    for row in repository.class_exposure(session, currency, period.value, valuation):
+        cell = cells[row["period"], row["robot_class"]]
+        cell["earned"] += float(row["earned"])
+        cell["robot_days"] += float(row["robot_days"])
+    for row in repository.class_claims(session, currency, period.value, valuation):
+        cell = cells[row["period"], row["robot_class"]]
+        cell["claims"] += float(row["claims"])
+        cell["incurred"] += float(row["incurred"])
+    if len({start for start, _ in cells}) > MAX_PERIODS:
+        raise UnprocessableError(f"more than {MAX_PERIODS} {period.value}s: choose a longer period")
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: dict(zero))
+    first: dict[str, date] = {}
+    for (start, robot_class), figures in sorted(cells.items()):
+        first.setdefault(robot_class, start)
+        for key, value in figures.items():
+            totals[robot_class][key] += value
+    return ClassReport(
+        currency=currency,
+        period=period,
+        valuation=valuation,
+        rows=[_class_row(s, c, f) for (s, c), f in sorted(cells.items())],
+        classes=[_class_row(first[c], c, f) for c, f in sorted(totals.items())],
+    )

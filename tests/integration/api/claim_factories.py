@@ -13,7 +13,7 @@ from cloud_api.access.roles import Role
 from cloud_api.identity.passwords import hash_password
 from cloud_api.policies import changes, quotes, service
 from cloud_api.policies.schemas import QuoteCreate
-from database.models import Policy, Robot, User
+from database.models import Claim, ClaimEvent, ClaimReserve, Policy, Robot, User
 from tests.integration.api.policy_factories import active_product, fleet, plan_in_force
 from tests.support.api import ApiHarness, principal
 
@@ -63,3 +63,67 @@ def adjuster(session: Session, *, disabled: bool = False) -> User:
     session.add(user)
     session.flush()
     return user
+
+
+Moves = list[tuple[datetime, int]]
+
+
+def recorded_claim(
+    session: Session,
+    fleet: InsuredFleet,
+    robot: Robot,
+    loss: datetime,
+    moves: tuple[Moves, Moves],
+    *,
+    decision_code: str | None = None,
+) -> Claim:
+    """A claim on ``robot`` as the reports read it: ``moves``, its reserve changes and its
+    payments (rows written directly, at the times given), in EUR."""
+    reserves, payments = moves
+    claim = Claim(
+        id=uuid.uuid4(),
+        number=f"CL-T-{uuid.uuid4().hex[:8]}",
+        tenant_id=fleet.policy.tenant_id,
+        policy_id=fleet.policy.id,
+        robot_id=robot.id,
+        coverage="breakdown",
+        status="closed" if decision_code else "under_review",
+        decision_code=decision_code,
+        loss_at=loss,
+        reported_at=loss,
+        reported_by="test",
+        description="x",
+        currency="EUR",
+        covered=True,
+        coverage_check={},
+        updated_at=loss,
+    )
+    session.add(claim)
+    session.flush()
+    level = 0
+    for when, change in reserves:
+        level += change
+        session.add(
+            ClaimReserve(
+                claim_id=claim.id,
+                cost_type="repair",
+                amount_minor=max(level, 0),
+                change_minor=change,
+                cause="set",
+                set_at=when,
+                set_by="test",
+            )
+        )
+    for when, amount in payments:
+        session.add(
+            ClaimEvent(
+                claim_id=claim.id,
+                at=when,
+                actor="test",
+                kind="transition",
+                transition="pay",
+                detail={"amount_minor": amount},
+            )
+        )
+    session.flush()
+    return claim

@@ -5,7 +5,6 @@ written and earned premium from the ledger and the loss ratio; staff only."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -14,8 +13,7 @@ import pytest
 from cloud_api.access.roles import Role
 from cloud_api.policies import changes, service
 from cloud_api.reports.reserving import chain_ladder
-from database.models import Claim, ClaimEvent, ClaimReserve
-from tests.integration.api.claim_factories import InsuredFleet, insured_fleet
+from tests.integration.api.claim_factories import InsuredFleet, insured_fleet, recorded_claim
 from tests.support.api import ApiHarness, principal
 
 AUDITOR = principal(Role.AUDITOR)
@@ -58,50 +56,7 @@ def expected_triangle() -> np.ndarray:
 def insured(api: ApiHarness) -> InsuredFleet:
     fleet = insured_fleet(api)
     for loss, reserves, payments in CLAIMS:
-        claim = Claim(
-            id=uuid.uuid4(),
-            number=f"CL-T-{uuid.uuid4().hex[:8]}",
-            tenant_id=fleet.policy.tenant_id,
-            policy_id=fleet.policy.id,
-            robot_id=fleet.robots[0].id,
-            coverage="breakdown",
-            status="under_review",
-            loss_at=loss,
-            reported_at=loss,
-            reported_by="test",
-            description="x",
-            currency="EUR",
-            covered=True,
-            coverage_check={},
-            updated_at=loss,
-        )
-        api.session.add(claim)
-        api.session.flush()
-        level = 0
-        for when, change in reserves:
-            level += change
-            api.session.add(
-                ClaimReserve(
-                    claim_id=claim.id,
-                    cost_type="repair",
-                    amount_minor=max(level, 0),
-                    change_minor=change,
-                    cause="set",
-                    set_at=when,
-                    set_by="test",
-                )
-            )
-        for when, amount in payments:
-            api.session.add(
-                ClaimEvent(
-                    claim_id=claim.id,
-                    at=when,
-                    actor="test",
-                    kind="transition",
-                    transition="pay",
-                    detail={"amount_minor": amount},
-                )
-            )
+        recorded_claim(api.session, fleet, fleet.robots[0], loss, (reserves, payments))
     api.session.flush()
     return fleet
 
