@@ -3,59 +3,16 @@ that was stored: after a restart every stored message is delivered, and the chai
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
-from edge_agent.identity import Identity, load_or_create_signer, save_identity
 from tests.support.agent_cloud import CloudStandIn
+from tests.support.agent_process import agent_config, enrolled_identity, start_agent
 from tests.support.broker import MosquittoBroker
 
 TENANT = "acme-e2e"
-
-
-def _config(path: Path, state_dir: Path, broker: MosquittoBroker) -> Path:
-    path.write_text(
-        f"""
-mqtt_url = "{broker.url}"
-state_dir = "{state_dir}"
-log_level = "INFO"
-firmware_version = "kr-8.6.1"
-
-[sampling]
-read_interval_ms = 20
-window_ms = 200
-batch_interval_s = 1
-
-[outbox]
-headroom_bytes = 0
-
-[publisher]
-backoff_min_s = 0.2
-backoff_max_s = 1.0
-
-[collectors.simulator]
-kind = "industrial_arm"
-metrics = 40
-hazard = 5000.0
-seed = 3
-"""
-    )
-    return path
-
-
-def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "--config", str(config), "run"],
-            stdout=out,
-            stderr=out,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
-        )
 
 
 def _next_seq(db_path: Path) -> int:
@@ -66,14 +23,12 @@ def _next_seq(db_path: Path) -> int:
 def test_kill_9_loses_nothing_that_was_stored(tmp_path: Path, mqtt_broker: MosquittoBroker) -> None:
     state_dir = tmp_path / "state"
     robot_id = uuid.uuid4()
-    username, password = mqtt_broker.add_robot(TENANT, robot_id)
-    save_identity(state_dir, Identity(robot_id, TENANT, username, password))
-    public_key = load_or_create_signer(state_dir).public_key
-    config = _config(tmp_path / "agent.toml", state_dir, mqtt_broker)
+    public_key = enrolled_identity(state_dir, mqtt_broker, TENANT, robot_id).public_key
+    config = agent_config(tmp_path / "agent.toml", state_dir, mqtt_broker, hazard=5000.0)
     cloud = CloudStandIn(mqtt_broker, TENANT, robot_id, public_key)
     cloud.start()
     log = tmp_path / "agent.log"
-    process = _start(config, log)
+    process = start_agent(config, log)
     try:
         assert cloud.wait_until(lambda c: len(c.messages) >= 5), log.read_text()
         # Stop acknowledging, so the outbox holds unsent and unacknowledged messages when killed.
@@ -85,7 +40,7 @@ def test_kill_9_loses_nothing_that_was_stored(tmp_path: Path, mqtt_broker: Mosqu
         stored = _next_seq(state_dir / "outbox.sqlite3")
         assert stored > pending_before
         cloud.acknowledge = True
-        process = _start(config, log)
+        process = start_agent(config, log)
         # Everything stored before the kill arrives, and the restarted agent goes on after it.
         assert cloud.wait_until(lambda c: c.has_all(stored + 5), timeout=90), log.read_text()
         process.send_signal(signal.SIGTERM)

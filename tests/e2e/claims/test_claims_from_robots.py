@@ -1,20 +1,24 @@
 """End to end on real services: robots publish signed telemetry and events through a real
 broker into a real `robocover ingest` process; their tenant's policy covers them; the
 policyholder files a claim for each, and the claim's evidence is what the robots said. A robot
-that collided shows the collision and no flag; one whose batches around its time of loss never
-arrived carries the gap flag; one with no event near the loss is flagged for it. A later change
-to a stored snapshot, made around the table's trigger, is detected by its digest."""
+whose own agent process (the simulator collector, a high hazard) reports a collision shows the
+collision and no flag; one whose batches around its time of loss never arrived carries the gap
+flag; one with no event near the loss is flagged for it (these two are the suite's simulated
+robots, which can be made to lose batches). A later change to a stored snapshot, made around
+the table's trigger, is detected by its digest."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, pool, select, text
+from sqlalchemy import Engine, create_engine, func, pool, select, text
 from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Role
@@ -25,8 +29,10 @@ from cloud_api.policies import service as policies
 from cloud_api.policies.schemas import QuoteCreate
 from database.models import BatchReceipt, Claim, ClaimEvidence, robot_events
 from database.settings import CloudSettings
+from edge_agent.identity import load_or_create_signer
 from firmware_protocol import RobotSigner, RobotState, TopicKind
 from tests.integration.api.policy_factories import active_product, plan_in_force
+from tests.support.agent_process import agent_config, enrolled_identity, start_agent
 from tests.support.api import principal
 from tests.support.broker import MosquittoBroker
 from tests.support.fleet import SimRobot, register_robot
@@ -93,24 +99,59 @@ def flags(engine: Engine, claim_id: uuid.UUID) -> tuple[list[str], ClaimEvidence
         return [f["code"] for f in row.flags], row, evidence.verify(claim, row)
 
 
+def first_collision(engine: Engine, robot_id: uuid.UUID, timeout: float = 90.0) -> datetime:
+    """When the robot's first collision happened, once the ingest has stored it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            found = session.execute(
+                select(func.min(robot_events.c.time)).where(
+                    robot_events.c.robot_id == robot_id, robot_events.c.kind == "collision"
+                )
+            ).scalar_one()
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    raise AssertionError(f"no collision of robot {robot_id} stored in {timeout} s")
+
+
+@pytest.fixture
+def agent_robot(
+    fresh_database: CloudSettings, mqtt_broker: MosquittoBroker, tmp_path: Path
+) -> Iterator[tuple[uuid.UUID, subprocess.Popen[bytes], Path]]:
+    """An enrolled robot whose own agent process runs (hazard 36,000: about a collision every
+    two seconds)."""
+    state_dir = tmp_path / "agent-state"
+    state_dir.mkdir()
+    robot_id = register_robot(fresh_database.libpq_url, load_or_create_signer(state_dir))
+    enrolled_identity(state_dir, mqtt_broker, "acme", robot_id)
+    config = agent_config(tmp_path / "agent.toml", state_dir, mqtt_broker, hazard=36_000.0)
+    log = tmp_path / "agent.log"
+    process = start_agent(config, log)
+    yield robot_id, process, log
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
 def test_claims_carry_the_robots_own_account_of_the_loss(
     ingest: IngestProcess,
     fresh_database: CloudSettings,
     mqtt_broker: MosquittoBroker,
     engine: Engine,
+    agent_robot: tuple[uuid.UUID, subprocess.Popen[bytes], Path],
 ) -> None:
+    collided, agent, agent_log = agent_robot
     links = []
-    for _ in range(3):
+    for _ in range(2):
         signer = RobotSigner.generate()
         robot = SimRobot("acme", register_robot(fresh_database.libpq_url, signer), signer)
         links.append(RobotLink(robot, mqtt_broker))
-    collided, gapped, quiet = links
+    gapped, quiet = links
     for link in links:
         link.publish(TopicKind.STATUS, link.robot.status(RobotState.ONLINE))
         for _ in range(3):
             link.publish(TopicKind.TELEMETRY, link.robot.telemetry(samples=30))
-    collided.publish(TopicKind.EVENTS, collided.robot.events())  # a collision, now
-    collided.publish(TopicKind.TELEMETRY, collided.robot.telemetry(samples=30))
     last_delivered = gapped.robot.seq - 1
     lost = gapped.robot.skip(3)  # made and chained, never delivered
     assert len(lost) == 3
@@ -118,12 +159,13 @@ def test_claims_carry_the_robots_own_account_of_the_loss(
     gapped.publish(TopicKind.TELEMETRY, gapped.robot.telemetry(samples=30))
     quiet.publish(TopicKind.TELEMETRY, quiet.robot.telemetry(samples=30))
     wait_all_acked(links, timeout=60)
-    insure(engine, [link.robot.robot_id for link in links])
+    collision_at = first_collision(engine, collided)
+    time.sleep(2)  # the agent goes on reporting after the collision
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(30) == 0, agent_log.read_text()
+    insure(engine, [collided, *(link.robot.robot_id for link in links)])
 
     with Session(engine) as session:
-        collision_at = session.execute(
-            select(robot_events.c.time).where(robot_events.c.robot_id == collided.robot.robot_id)
-        ).scalar_one()
         around = dict(
             session.execute(
                 select(BatchReceipt.seq, BatchReceipt.device_time).where(
@@ -144,13 +186,15 @@ def test_claims_carry_the_robots_own_account_of_the_loss(
     quiet_loss = min(quiet_times) + (max(quiet_times) - min(quiet_times)) / 2
     gap_loss = around[last_delivered] + (around[next_delivered] - around[last_delivered]) / 2
 
-    first = file_claim(engine, collided.robot.robot_id, collision_at)
+    first = file_claim(engine, collided, collision_at)
     second = file_claim(engine, gapped.robot.robot_id, gap_loss)
     third = file_claim(engine, quiet.robot.robot_id, quiet_loss)
     codes, row, intact = flags(engine, first)
     assert codes == []
     assert intact
-    assert [e["kind"] for e in row.snapshot["events"]] == ["collision"]
+    assert "collision" in {e["kind"] for e in row.snapshot["events"]}
+    assert collision_at.isoformat() in {e["time"] for e in row.snapshot["events"]}
+    assert row.snapshot["metrics_hourly"]  # the agent's telemetry around the loss
     assert row.snapshot["chain"]["every_batch_verified"] is True
     codes, row, intact = flags(engine, second)
     assert "gap_at_loss" in codes
