@@ -62,6 +62,21 @@ def fit(  # noqa: PLR0917 (typer options)
     data: Annotated[Path | None, typer.Option(help="A CSV or Parquet table.")] = None,
     rdataset: Annotated[str | None, typer.Option(help="An R dataset, e.g. MASS/Insurance.")] = None,
     simulated: Annotated[int, typer.Option(help="Simulated robots, if no data.")] = 0,
+    from_db: Annotated[
+        bool,
+        typer.Option(
+            "--from-db",
+            help="Fit the platform's own book: robot-months of telemetry joined to claims.",
+        ),
+    ] = False,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="With --from-db: the first month (default: three years back)."),
+    ] = None,
+    risk: Annotated[
+        str | None,
+        typer.Option(help="Column naming each row's robot: estimates the credibility k."),
+    ] = None,
     factor: Annotated[list[str] | None, typer.Option(help="A categorical rating column.")] = None,
     base: Annotated[str | None, typer.Option(help="Column whose levels get base rates.")] = None,
     amount: Annotated[str | None, typer.Option(help="Column of incurred amounts.")] = None,
@@ -73,7 +88,13 @@ def fit(  # noqa: PLR0917 (typer options)
     from risk_engine.fit_command import FitSource, run_fit
     from risk_engine.fitting.draft import FitError
 
-    source = FitSource(data=data, rdataset=rdataset, simulated=simulated)
+    source = FitSource(
+        data=data,
+        rdataset=rdataset,
+        simulated=simulated,
+        database=_settings() if from_db else None,
+        since=since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since,
+    )
     settings = _settings() if save else None
     try:
         run_fit(
@@ -86,6 +107,7 @@ def fit(  # noqa: PLR0917 (typer options)
             holdout=holdout,
             output=output,
             settings=settings,
+            risk=risk,
         )
     except FitError as error:
         typer.echo(f"cannot fit: {error}", err=True)

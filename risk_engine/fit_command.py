@@ -10,7 +10,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from risk_engine.fitting.draft import FitRequest, FitResult, fit_plan
+from risk_engine.fitting.draft import FitError, FitRequest, FitResult, fit_plan
+from risk_engine.fitting.experience import FALLBACK_REASONS
 from risk_engine.plans.default import ROBOT_FACTORS
 from risk_engine.plans.schema import FactorTarget
 from risk_engine.plans.structure import FactorSpec
@@ -19,13 +20,42 @@ from risk_engine.settings import WorkerSettings
 
 @dataclass(frozen=True)
 class FitSource:
+    """Where the table comes from: a file, an R dataset, a simulation, or (``database``) the
+    platform's own book of robot-months since ``since`` (``risk_engine.book``)."""
+
     data: Path | None = None
     rdataset: str | None = None
     simulated: int = 0
+    database: WorkerSettings | None = None
+    since: datetime | None = None
+
+    @property
+    def telemetry(self) -> bool:
+        """The table holds the engine's own telemetry features (simulated or from the
+        database): the robot factors and priors apply."""
+        return self.data is None and self.rdataset is None
+
+
+def database_table(settings: WorkerSettings, since: datetime | None) -> pl.DataFrame:
+    from sqlalchemy import create_engine, pool
+
+    from risk_engine.book import BOOK_YEARS, database_book
+    from risk_engine.periods import years_before
+
+    until = datetime.now(UTC)
+    engine = create_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return database_book(conn, since or years_before(until, BOOK_YEARS), until)
+    finally:
+        engine.dispose()
 
 
 def load_table(source: FitSource) -> pl.DataFrame:
-    """The table to fit: a CSV or Parquet file, an R dataset (package/item), or a simulation."""
+    """The table to fit: a CSV or Parquet file, an R dataset (package/item), a simulation, or
+    the database's book of robot-months."""
+    if source.database is not None:
+        return database_table(source.database, source.since)
     if source.data is not None:
         if source.data.suffix == ".parquet":
             return pl.read_parquet(source.data)
@@ -114,6 +144,35 @@ def print_report(console: Console, result: FitResult) -> None:
     console.print(factors)
 
 
+def with_book_priors(result: FitResult, book: pl.DataFrame) -> FitResult:
+    """The draft with rate priors and class utilisation fitted on the same book of robot-months
+    (the platform's own telemetry), as the simulated fit does on a simulated book."""
+    from risk_engine.calibration import with_fitted_priors
+
+    plan = with_fitted_priors(result.plan, book)
+    return replace(result, plan=plan, report={**result.report, **plan.fit_report})
+
+
+def print_credibility(console: Console, result: FitResult) -> None:
+    """k per class from the book's robot-periods, or the default and why."""
+    if not result.credibility:
+        return
+    table = Table(title="Claims credibility k (expected claims), Bühlmann-Straub by class")
+    for column in ("class", "k", "robots", "periods", "claims", "expected", "note"):
+        table.add_column(column, justify="left" if column in ("class", "note") else "right")
+    for estimate in result.credibility:
+        table.add_row(
+            estimate.robot_class,
+            f"{estimate.k:.2f}",
+            str(estimate.robots),
+            str(estimate.periods),
+            f"{estimate.claims:,.0f}",
+            f"{estimate.expected:,.1f}",
+            FALLBACK_REASONS.get(estimate.fallback, "estimated"),
+        )
+    console.print(table)
+
+
 PRIOR_BOOK_ROBOTS = 2000
 
 
@@ -151,11 +210,14 @@ def run_fit(
     amount: str | None,
     holdout: float,
     output: Path | None,
+    risk: str | None = None,
     settings: WorkerSettings | None,
 ) -> FitResult:
     """Fit and report; write the draft plan to ``output`` and, with settings, to the database."""
     frame = load_table(source)
-    simulated = source.data is None and source.rdataset is None
+    if source.database is not None and frame.is_empty():
+        raise FitError("the database holds no robot-month of telemetry or claims to fit")
+    simulated = source.telemetry
     specs = (
         ROBOT_FACTORS
         if simulated and not factors
@@ -168,12 +230,16 @@ def run_fit(
         base_variable=base if base or not simulated else "robot_class",
         amount=amount if amount or not simulated else "incurred",
         holdout_share=holdout,
+        risk="robot_id" if source.database is not None else risk,
     )
     result = fit_plan(frame, request, effective_from=datetime.now(UTC))
     console = Console()
-    if simulated:
+    if source.database is not None:
+        result = with_book_priors(result, frame)
+    elif simulated:
         result = with_simulated_priors(result, source.simulated, console)
     print_report(console, result)
+    print_credibility(console, result)
     if output is not None:
         output.write_text(result.plan.model_dump_json(indent=2))
         console.print(f"draft plan written to {output}")

@@ -17,6 +17,28 @@ from risk_engine.copy import Schema, read_frame
 from risk_engine.features.state import MetricRoles
 
 F64, S = pl.Float64, pl.String
+ROBOT_SCHEMA: Schema = {
+    "robot_id": S,
+    "robot_class": S,
+    "commissioned_at": F64,
+    "tamper_flagged": F64,
+}
+ROLLUP_SCHEMA: Schema = {
+    "robot_id": S,
+    "metric_id": pl.Int32,
+    "bucket": F64,
+    "samples": F64,
+    "total": F64,
+    "minimum": F64,
+    "maximum": F64,
+}
+EVENT_SCHEMA: Schema = {
+    "robot_id": S,
+    "time": F64,
+    "received_at": F64,
+    "kind": S,
+    "severity": pl.Int16,
+}
 
 
 def _params(robot_ids: list[uuid.UUID] | None, **extra: Any) -> dict[str, Any]:
@@ -44,13 +66,7 @@ def load_robots(conn: Connection, robot_ids: list[uuid.UUID] | None) -> pl.DataF
         " ({robot_ids}::uuid[] IS NULL OR id = ANY({robot_ids}::uuid[]))"
         " ORDER BY id"
     )
-    schema: Schema = {
-        "robot_id": S,
-        "robot_class": S,
-        "commissioned_at": F64,
-        "tamper_flagged": F64,
-    }
-    return read_frame(conn, query, _params(robot_ids), schema)
+    return read_frame(conn, query, _params(robot_ids), ROBOT_SCHEMA)
 
 
 def load_metric_roles(conn: Connection) -> MetricRoles:
@@ -107,17 +123,8 @@ def load_rollups(
         " AND metric_id = ANY({metric_ids}::int[]) AND "
         " ({robot_ids}::uuid[] IS NULL OR robot_id = ANY({robot_ids}::uuid[]))"
     )
-    schema: Schema = {
-        "robot_id": S,
-        "metric_id": pl.Int32,
-        "bucket": F64,
-        "samples": F64,
-        "total": F64,
-        "minimum": F64,
-        "maximum": F64,
-    }
     params = _params(robot_ids, since=since, metric_ids=roles.wanted)
-    return read_frame(conn, query, params, schema)
+    return read_frame(conn, query, params, ROLLUP_SCHEMA)
 
 
 def load_rollup_changes(
@@ -166,15 +173,8 @@ def load_events(
         " AND time >= {period} AND "
         " ({robot_ids}::uuid[] IS NULL OR robot_id = ANY({robot_ids}::uuid[]))"
     )
-    schema: Schema = {
-        "robot_id": S,
-        "time": F64,
-        "received_at": F64,
-        "kind": S,
-        "severity": pl.Int16,
-    }
     params = _params(robot_ids, after=received_after, through=received_through, period=period_start)
-    return read_frame(conn, query, params, schema)
+    return read_frame(conn, query, params, EVENT_SCHEMA)
 
 
 def load_data_gaps(conn: Connection, robot_ids: list[uuid.UUID] | None) -> pl.DataFrame:
@@ -216,3 +216,64 @@ def load_previous_scores(
     )
     schema: Schema = {"robot_id": S, "previous_premium": F64, "previous_contributions": S}
     return read_frame(conn, query, _params(robot_ids, period=period_start), schema)
+
+
+# --- the book of robot-months that `robocover risk fit --from-db` fits ----------------------
+
+
+def load_period_robots(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
+    """Every robot registered before ``end``: robot_id, robot_class, commissioned_at and
+    tamper_flagged (1 if a tamper review case of the robot was open during [start, end))."""
+    query = (
+        "SELECT id::text, robot_class, extract(epoch FROM coalesce(enrolled_at, created_at)),"
+        " EXISTS (SELECT 1 FROM review_cases c WHERE c.robot_id = robots.id"
+        " AND c.category = 'tamper' AND c.opened_at < {end}"
+        " AND (c.resolved_at IS NULL OR c.resolved_at >= {start}))::int::float8"
+        " FROM robots WHERE created_at < {end} ORDER BY id"
+    )
+    return read_frame(conn, query, {"start": start, "end": end}, ROBOT_SCHEMA)
+
+
+def load_period_rollups(
+    conn: Connection, start: datetime, end: datetime, roles: MetricRoles
+) -> pl.DataFrame:
+    """Rollup rows of the metrics the features use, of the hours in [start, end)."""
+    query = (
+        "SELECT robot_id::text, metric_id, extract(epoch FROM bucket), samples, total, minimum,"
+        " maximum FROM telemetry_hourly WHERE bucket >= {start} AND bucket < {end}"
+        " AND metric_id = ANY({metric_ids}::int[])"
+    )
+    params = {"start": start, "end": end, "metric_ids": roles.wanted}
+    return read_frame(conn, query, params, ROLLUP_SCHEMA)
+
+
+def load_period_events(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
+    """Events that happened in [start, end), whenever they arrived."""
+    query = (
+        "SELECT robot_id::text, extract(epoch FROM time), extract(epoch FROM received_at), kind,"
+        " severity FROM robot_events WHERE time >= {start} AND time < {end}"
+    )
+    return read_frame(conn, query, {"start": start, "end": end}, EVENT_SCHEMA)
+
+
+def load_period_gaps(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
+    """Gaps detected in [start, end) that the robot never filled (still open, or dropped)."""
+    query = (
+        "SELECT robot_id::text, count(*) FROM sequence_gaps"
+        " WHERE detected_at >= {start} AND detected_at < {end}"
+        " AND (closed_at IS NULL OR resolution = 'dropped') GROUP BY robot_id"
+    )
+    schema: Schema = {"robot_id": S, "data_gap_count": F64}
+    return read_frame(conn, query, {"start": start, "end": end}, schema)
+
+
+def load_monthly_claims(conn: Connection, since: datetime, until: datetime) -> pl.DataFrame:
+    """The platform's claims experience per robot and calendar month of loss (every coverage):
+    robot_id, period_start (epoch s), claim_count and incurred (paid plus case reserves)."""
+    query = (
+        "SELECT robot_id::text, extract(epoch FROM period_start), sum(claim_count)::float8,"
+        " sum(incurred)::float8 FROM claim_experience"
+        " WHERE period_start >= {since} AND period_start < {until} GROUP BY 1, 2"
+    )
+    schema: Schema = {"robot_id": S, "period_start": F64, "claim_count": F64, "incurred": F64}
+    return read_frame(conn, query, {"since": since, "until": until}, schema)

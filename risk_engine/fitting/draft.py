@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from risk_engine.fitting.design import Design, build_design
+from risk_engine.fitting.experience import DEFAULT_K, ClassEstimate, claims_credibility
 from risk_engine.fitting.glm import GlmFit, fit_glm
 from risk_engine.fitting.sparse import SparseLevel, credible_coefficients, level_claims
 from risk_engine.kernels._types import BoolArray, FloatArray
@@ -45,6 +46,9 @@ class FitRequest:
     coverage: str = "machinery_breakdown"
     holdout_share: float = 0.2
     seed: int = 0
+    risk: str | None = None
+    """The column naming each row's risk (a robot) when a risk has several rows (periods):
+    the claims credibility k is then estimated per base level (``fitting.experience``)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class FitResult:
     excluded: tuple[int, ...] = ()
     excluded_claims: float = 0.0
     sparse: tuple[SparseLevel, ...] = ()
+    credibility: tuple[ClassEstimate, ...] = ()
 
 
 def exposed_rows(frame: pl.DataFrame, request: FitRequest) -> BoolArray:
@@ -93,6 +98,11 @@ def _severity(frame: pl.DataFrame, request: FitRequest) -> tuple[GlmFit, Design,
     weight = claims[has]
     design = build_design(rows, _specs(request, "severity"), request.base_variable, weight)
     average = rows.get_column(request.amount).cast(pl.Float64).to_numpy() / weight
+    if average.size and np.ptp(average) == 0:
+        raise FitError(
+            f"every claim's average amount in column {request.amount!r} is {average[0]:,.2f}:"
+            " a severity without variation cannot be fitted (fit the frequency alone)"
+        )
     return fit_glm("gamma", design.matrix, average, weight=weight), design, has
 
 
@@ -221,6 +231,18 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
         factors += severity_factors
         sparse += sparse_severity
     report["sparse_levels"] = float(len(sparse))
+    credibility = Credibility(default_k=DEFAULT_K)
+    estimates: list[ClassEstimate] = []
+    if request.risk is not None:
+        credibility, estimates = claims_credibility(
+            frame,
+            frequency.predict(design.matrix, offset),
+            risk=request.risk,
+            claims=request.claims,
+            base_variable=request.base_variable,
+        )
+        for estimate in estimates:
+            report.update(estimate.report())
     plan = RatingPlan(
         name=f"draft fitted on {frame.height} rows",
         effective_from=effective_from,
@@ -231,7 +253,7 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
         loadings=Loadings(expense_ratio=0.25, profit_margin=0.05, risk_margin=0.03),
         minimum_premium=150.0,
         cap=CapRule(max_increase=0.25, max_decrease=0.25),
-        credibility=Credibility(default_k=8.0),
+        credibility=credibility,
         reference_annual_hours=4000.0,
         minimum_annual_hours=500.0,
         fit_report=report,
@@ -245,4 +267,5 @@ def fit_plan(frame: pl.DataFrame, request: FitRequest, *, effective_from: dateti
         excluded,
         excluded_claims,
         tuple(sparse),
+        tuple(estimates),
     )
