@@ -258,4 +258,21 @@ if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || die "Redis does not answer on 127.0.0.1:$REDIS_PORT"
 
+# ---------------------------------------------------------------- promtool
+# Prometheus's rule checker, for the alert rules' tests (deploy/prometheus, tests/integration/ops).
+# Only promtool is taken from Debian's prometheus package: installing the package would also set
+# up and start a Prometheus server, which robocover does not run here.
+PROMTOOL=/usr/local/bin/promtool
+if [ ! -x "$PROMTOOL" ]; then
+  if [ "$apt_updated" -eq 0 ]; then apt-get update -qq; apt_updated=1; fi
+  log "installing promtool from Debian's prometheus package"
+  work=$(mktemp -d)
+  (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq prometheus >/dev/null \
+    && dpkg-deb -x prometheus_*.deb root) \
+    || { rm -rf "$work"; die "could not fetch Debian's prometheus package"; }
+  install -m 0755 "$work/root/usr/bin/promtool" "$PROMTOOL"
+  rm -rf "$work"
+fi
+"$PROMTOOL" --version >/dev/null 2>&1 || die "$PROMTOOL does not run"
+
 log "ready: PostgreSQL $PG_VERSION + TimescaleDB on 127.0.0.1:5432, Mosquitto on 127.0.0.1:$MQTT_PORT, Redis on 127.0.0.1:$REDIS_PORT"
