@@ -275,4 +275,21 @@ if [ ! -x "$PROMTOOL" ]; then
 fi
 "$PROMTOOL" --version >/dev/null 2>&1 || die "$PROMTOOL does not run"
 
-log "ready: PostgreSQL $PG_VERSION + TimescaleDB on 127.0.0.1:5432, Mosquitto on 127.0.0.1:$MQTT_PORT, Redis on 127.0.0.1:$REDIS_PORT"
+# ---------------------------------------------------------------- nginx
+# The API gateway (deploy/nginx, docs/gateway.md): its tests and the demo run nginx processes of
+# their own (their own prefix, pid file and ports); only the binary is needed here. Installed
+# when missing, with Debian's nginx service neither started (policy-rc.d, for the install only)
+# nor enabled at boot; a machine that already has nginx keeps it as it is.
+if [ ! -x /usr/sbin/nginx ]; then
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  apt_install nginx || { [ "$made_policy" -eq 0 ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ "$made_policy" -eq 0 ] || rm -f /usr/sbin/policy-rc.d
+  if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper disable nginx.service >/dev/null 2>&1 || true; fi
+  update-rc.d nginx disable >/dev/null 2>&1 || true
+fi
+
+log "ready: PostgreSQL $PG_VERSION + TimescaleDB on 127.0.0.1:5432, Mosquitto on 127.0.0.1:$MQTT_PORT, Redis on 127.0.0.1:$REDIS_PORT, nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2) (not started)"
