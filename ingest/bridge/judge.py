@@ -243,8 +243,9 @@ class Judge:
         message: Any = item.decoded.message
         inbound, robot_id, writes = item.inbound, robot.robot_id, self.writes
         offset_us = message.wall_us - inbound.received_us
+        skew_us = writes.clocks.get((robot_id, message.boot_id), offset_us)
         shift_us = clock_shift_us(
-            writes.clocks.get((robot_id, message.boot_id), offset_us),
+            skew_us,
             message.wall_us,
             self.policy.clock_skew_threshold_us,
             int((robot.registered_at.timestamp() - PLAUSIBILITY_MARGIN_S) * 1e6),
@@ -262,6 +263,7 @@ class Judge:
         )
         self.outcome.accepted += 1
         self.outcome.samples += samples
+        self.outcome.delays_us.append(max(0, skew_us - offset_us))
         self.outcome.commit(robot_id, robot.tenant_slug, message.seq)
 
     def _admit_samples(

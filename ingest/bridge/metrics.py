@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from ingest.bridge.writes import FlushOutcome
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+DELAY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 
 
 @dataclass
@@ -42,6 +43,13 @@ class IngestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.message_delay = Histogram(
+            "ingest_message_delay_seconds",
+            "From a robot making a chained message to its receipt, clock skew removed: the "
+            "time it waited in the robot's outbox, the broker and the network",
+            buckets=DELAY_BUCKETS,
+            registry=r,
+        )
         self.database_retries = Counter(
             "ingest_database_retries", "Flushes retried while the database was away", registry=r
         )
@@ -67,6 +75,8 @@ class IngestMetrics:
         self.flush_seconds.observe(seconds)
         for received in received_us:
             self.receive_to_commit.observe(max(0.0, now - received / 1e6))
+        for delay_us in outcome.delays_us:
+            self.message_delay.observe(delay_us / 1e6)
         self.last_commit.set(now)
 
 

@@ -51,6 +51,9 @@ class FlushOutcome:
     duplicates: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     gaps_opened: int = 0
+    delays_us: list[int] = field(default_factory=list)
+    """Per accepted chained message: from its making to its receipt, skew-corrected (the
+    largest offset seen on its robot's boot minus its own: docs/ingest.md, Clocks)."""
     committed: dict[uuid.UUID, tuple[str, list[int]]] = field(default_factory=dict)
     """Per robot: tenant slug and the chained seqs now durably held (to acknowledge to it)."""
 
