@@ -32,6 +32,7 @@ from cloud_api.notifications.schemas import EventType
 from database.models import InvoiceStatus, Payment, PaymentStatus, ProcessorEvent
 
 MAX_BACKOFF = timedelta(hours=1)
+INVOICE_NOT_OPEN = "the invoice is no longer open"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -78,7 +79,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Payment]:
     for payment in repository.card_payments_due(session, now, limit):
         invoice = repository.invoice(session, payment.invoice_id, None, for_update=True)
         if invoice is None or invoice.status != InvoiceStatus.OPEN:
-            fail(payment, "the invoice is no longer open", now)
+            fail(payment, INVOICE_NOT_OPEN, now)
             continue
         payment.attempts += 1
         payment.next_attempt_at = now + backoff(payment.attempts)

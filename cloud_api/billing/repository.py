@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,16 @@ def card_payments_due(session: Session, now: datetime, limit: int) -> list[Payme
             .with_for_update(skip_locked=True)
         )
     )
+
+
+def failure_reasons(session: Session) -> list[tuple[str | None, int]]:
+    """Failed payments by their recorded reason, every tenant's (the payments' status index)."""
+    rows = session.execute(
+        select(Payment.failure_reason, func.count())
+        .where(Payment.status == "failed")
+        .group_by(Payment.failure_reason)
+    )
+    return [(reason, int(count)) for reason, count in rows]
 
 
 def remember_event(session: Session, event: ProcessorEvent) -> bool:
