@@ -165,3 +165,13 @@ class JobSettings(CloudSettings):
     smtp_port: int = Field(default=25, ge=1, le=65_535)
     smtp_from: str = Field(default="robocover@localhost", max_length=254)
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Where the worker serves /metrics (docs/operations.md)."
+    )
+    metrics_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65_535,
+        description="The worker's /metrics port; 0: not served. Each worker on a host needs a "
+        "port of its own.",
+    )

@@ -3,18 +3,28 @@ of the policies' daily work. Built at import without connecting anywhere; ``conf
 its settings at the entry point (or a test's worker thread).
 
 Each task works on yesterday (UTC) unless told a day, and is idempotent: the beat, a retry after
-a crash, or an operator running it again by hand change nothing that is done."""
+a crash, or an operator running it again by hand change nothing that is done.
+
+The worker serves Prometheus metrics at ``metrics_host:metrics_port`` (conventions/jobs_metrics.py:
+task runs, queue lengths; billing/metrics.py: failed payments) from a process of its own,
+started and stopped with the worker.
+Its tasks wait in a queue of their own, ``robocover-jobs``: the risk engine's worker shares
+the Redis and takes Celery's default queue."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from celery import Celery
+import redis
+from celery import Celery, Task, signals
 from celery.schedules import crontab
-from sqlalchemy import Engine
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine, create_engine, pool
 
 from cloud_api.billing import tasks as billing_tasks
+from cloud_api.billing.metrics import FailedPayments
 from cloud_api.billing.processor import (
     ProcessorClient,
     ProcessorProtocolError,
@@ -22,11 +32,13 @@ from cloud_api.billing.processor import (
 )
 from cloud_api.claims import tasks as claim_tasks
 from cloud_api.claims.payouts import Answer
+from cloud_api.conventions import jobs_metrics
 from cloud_api.notifications import tasks as notification_tasks
 from cloud_api.policies import tasks
 from cloud_api.sessions import engine_transactions
 from cloud_api.settings import JobSettings
-from database.engine import make_engine
+from database.engine import UTC_SESSION, make_engine
+from database.logs import configure_logging
 from ingest.connectors.breaker import CircuitBreaker
 from risk_engine.worker import reliable_config
 
@@ -38,6 +50,21 @@ PROPOSE_ENDORSEMENTS = "policies.propose_endorsements"
 DELIVER_NOTIFICATIONS = "notifications.deliver"
 PAY_OUT_CLAIMS = "claims.pay_out"
 TELL_INVOICES_DUE = "billing.tell_invoices_due"
+JOB_TASKS = frozenset(
+    {
+        EARN_PREMIUM,
+        EXPIRE_TERMS,
+        CHARGE_DUE,
+        COLLECT_OVERDUE,
+        PROPOSE_ENDORSEMENTS,
+        DELIVER_NOTIFICATIONS,
+        PAY_OUT_CLAIMS,
+        TELL_INVOICES_DUE,
+    }
+)
+"""The task names counted in the metrics (a bounded label)."""
+JOBS_QUEUE = "robocover-jobs"
+METRICS_STATEMENT_TIMEOUT_MS = 5000
 
 celery_app = Celery("robocover-jobs")
 _engines: dict[str, Engine] = {}
@@ -48,6 +75,7 @@ _breaker = CircuitBreaker(threshold=5, cooldown_s=60.0)
 def configure(settings: JobSettings) -> Celery:
     celery_app.conf.update(
         **reliable_config(str(settings.redis_url)),
+        task_default_queue=JOBS_QUEUE,
         beat_schedule={
             "expire-terms-daily": {
                 "task": EXPIRE_TERMS,
@@ -184,3 +212,73 @@ def pay_out_claims() -> dict[str, int]:
         return claim_tasks.pay_out_due(
             engine_transactions(_engine()), payout_sender(client), datetime.now(UTC)
         )
+
+
+def metrics_registry(settings: JobSettings) -> CollectorRegistry:
+    """What the worker's /metrics shows. Payments are read through an engine of their own
+    without a pool: no connection stays open for the pool's child processes to inherit."""
+    options = f"{UTC_SESSION['options']} -c statement_timeout={METRICS_STATEMENT_TIMEOUT_MS}"
+    engine = create_engine(
+        settings.sqlalchemy_url, poolclass=pool.NullPool, connect_args={"options": options}
+    )
+    payments = FailedPayments(engine_transactions(engine))
+    return jobs_metrics.jobs_registry(
+        str(settings.redis_url), [JOBS_QUEUE], sorted(JOB_TASKS), [payments]
+    )
+
+
+def _metrics_process_registry(settings: JobSettings) -> CollectorRegistry:
+    """The metrics process's registry, with the worker's logging (it is a new interpreter)."""
+    configure_logging(settings.log_level, settings.log_format)
+    return metrics_registry(settings)
+
+
+_metrics_processes: dict[int, jobs_metrics.MetricsProcess[JobSettings]] = {}
+"""The /metrics process, by the pid of the worker that started it."""
+_run_counters: dict[int, redis.Redis] = {}
+"""A Redis client per process (the prefork pool's children count their own runs)."""
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _serve_metrics(sender: object = None, **_: object) -> None:
+    if getattr(sender, "app", None) is not celery_app:
+        return
+    settings = _settings()
+    if settings.metrics_port == 0:
+        return
+    served = jobs_metrics.MetricsProcess(
+        settings.metrics_host, settings.metrics_port, _metrics_process_registry, settings
+    )
+    served.start()
+    _metrics_processes[os.getpid()] = served
+
+
+@signals.worker_shutdown.connect  # type: ignore[untyped-decorator]
+def _stop_metrics(**_: object) -> None:
+    served = _metrics_processes.pop(os.getpid(), None)
+    if served is not None:
+        served.stop()
+
+
+def _count_run(task: Task | None, outcome: str) -> None:
+    if task is None or task.name not in JOB_TASKS:
+        return
+    client = _run_counters.get(os.getpid())
+    if client is None:
+        client = redis.Redis.from_url(
+            str(_settings().redis_url),
+            socket_timeout=jobs_metrics.REDIS_TIMEOUT_S,
+            socket_connect_timeout=jobs_metrics.REDIS_TIMEOUT_S,
+        )
+        _run_counters[os.getpid()] = client
+    jobs_metrics.count_task_run(client, task.name, outcome)
+
+
+@signals.task_success.connect  # type: ignore[untyped-decorator]
+def _count_success(sender: Task | None = None, **_: object) -> None:
+    _count_run(sender, "succeeded")
+
+
+@signals.task_failure.connect  # type: ignore[untyped-decorator]
+def _count_failure(sender: Task | None = None, **_: object) -> None:
+    _count_run(sender, "failed")
