@@ -1,7 +1,9 @@
 """The API application: `create_app(settings)`; engines are made in the lifespan, not at import.
 
 The composition root: the conventions every route follows (request ids, access log, metrics,
-probes, rate limits, cursors), the error handlers, and each domain's router.
+probes, rate limits, cursors), the error handlers, and the routers of the domains the settings
+name (``api_domains``: all by default; a gateway routes each to its own pool of processes, and
+the domains still call each other's services in-process).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from psycopg.types.json import set_json_loads
 from sqlalchemy import event
 
@@ -24,6 +26,7 @@ from cloud_api.claims.endpoints import claims_router
 from cloud_api.claims.evidence_endpoints import evidence_router
 from cloud_api.conventions import RateLimits, close_conventions, install_conventions
 from cloud_api.conventions.body_limit import BodyLimit
+from cloud_api.domains import DOMAINS, Domain
 from cloud_api.enrollment.endpoints import router as enrollment_router
 from cloud_api.errors import install_error_handlers, problem_responses
 from cloud_api.identity.authenticator import IdentityAuthenticator
@@ -37,6 +40,7 @@ from cloud_api.policies.proposal_endpoints import router as proposals_router
 from cloud_api.products.endpoints import router as products_router
 from cloud_api.reports.endpoints import router as reports_router
 from cloud_api.robots.endpoints import router as robots_router
+from cloud_api.robots.risk_endpoints import router as risk_router
 from cloud_api.settings import ApiSettings
 from cloud_api.tenants.endpoints import router as tenants_router
 from database.engine import make_engine
@@ -46,6 +50,36 @@ The insurer API of robocover: robots and their standing, tenants, users and serv
 the audit trail. Errors are problem details (RFC 9457); lists are keyset pages with opaque
 cursors; every response carries an `X-Request-ID`.
 """
+
+# Each router with its domain, in the order the app includes them.
+ROUTERS: tuple[tuple[Domain, APIRouter], ...] = (
+    ("robots", enrollment_router),
+    ("robots", robots_router),
+    ("risk", risk_router),
+    ("identity", tenants_router),
+    ("policy", products_router),
+    ("policy", quotes_router),
+    ("policy", policies_router),
+    ("policy", proposals_router),
+    ("billing", invoices_router),
+    ("billing", webhooks_router),
+    ("claims", claims_router),
+    ("claims", evidence_router),
+    ("notifications", notifications_router),
+    ("reports", reports_router),
+    ("identity", audit_router),
+    ("identity", auth_router),
+    ("identity", users_router),
+    ("identity", service_accounts_router),
+)
+
+
+def _description(domains: tuple[Domain, ...]) -> str:
+    if set(domains) == set(DOMAINS):
+        return DESCRIPTION
+    return (
+        f"{DESCRIPTION}\nThis process serves the domains {', '.join(domains)} (docs/gateway.md).\n"
+    )
 
 
 def decode_json_fast(connection: Any, _record: object) -> None:
@@ -71,7 +105,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app = FastAPI(
         title="robocover",
         version="0.1.0",
-        description=DESCRIPTION,
+        description=_description(settings.api_domains),
         lifespan=lifespan,
         responses=problem_responses(429, 503),
     )
@@ -91,23 +125,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     identity = build_identity(settings)
     app.state.identity = identity
     install_authenticator(app, IdentityAuthenticator(identity))
-    app.include_router(enrollment_router)
-    app.include_router(robots_router)
-    app.include_router(tenants_router)
-    app.include_router(products_router)
-    app.include_router(quotes_router)
-    app.include_router(policies_router)
-    app.include_router(proposals_router)
-    app.include_router(invoices_router)
-    app.include_router(webhooks_router)
-    app.include_router(claims_router)
-    app.include_router(evidence_router)
-    app.include_router(notifications_router)
-    app.include_router(reports_router)
-    app.include_router(audit_router)
-    app.include_router(auth_router)
-    app.include_router(users_router)
-    app.include_router(service_accounts_router)
+    for domain, router in ROUTERS:
+        if domain in settings.api_domains:
+            app.include_router(router)
 
     @app.get("/health", tags=["health"], summary="Liveness (the older path; see /healthz)")
     def health() -> dict[str, str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from cloud_api.domains import ALL, DOMAINS, Domain, parse_domains
 from cloud_api.enrollment.cli import app as robots_app
 from cloud_api.identity.cli import admin_app
 from cloud_api.robots.cli import register as register_robot_commands
@@ -93,15 +94,34 @@ def ingest(
     asyncio.run(run_ingest(settings, retire=retire))
 
 
+def _api_domains(text: str | None) -> tuple[Domain, ...] | None:
+    if text is None:
+        return None
+    try:
+        return parse_domains(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--domains") from exc
+
+
 @app.command()
-def api() -> None:
-    """Serve the API (robots' enrollment; OpenAPI at /docs) with uvicorn."""
+def api(
+    domains: Annotated[
+        str | None,
+        typer.Option(
+            help=f"The domains to serve, comma-separated, or {ALL} (default: "
+            f"ROBOCOVER_API_DOMAINS, else all): {', '.join(DOMAINS)}. Probes and /metrics "
+            "are always served.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the API (OpenAPI at /docs) with uvicorn: every domain, or those named."""
+    chosen = _api_domains(domains)
     import uvicorn
 
     from cloud_api.app import create_app
     from cloud_api.settings import ApiSettings
 
-    settings = ApiSettings()
+    settings = ApiSettings() if chosen is None else ApiSettings(api_domains=chosen)
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(  # the JSON access log is the app's own (conventions/request_ids.py)
         create_app(settings),
@@ -109,6 +129,8 @@ def api() -> None:
         port=settings.api_port,
         log_config=None,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.api_forwarded_allow_ips,
     )
 
 
@@ -151,6 +173,102 @@ def openapi(
         return
     output.write_text(document)
     typer.echo(f"wrote {output}")
+
+
+Opt = typer.Option  # the gateway's options, each None unless given
+
+
+@app.command("gateway-config")
+def gateway_config(
+    *,
+    pool: Annotated[
+        list[str] | None,
+        Opt(help="NAME=DOMAIN[,DOMAIN...]@HOST:PORT[,HOST:PORT...], once per pool."),
+    ] = None,
+    preset: Annotated[
+        str | None, Opt(help="compose or kubernetes: the committed deploy/nginx/PRESET.conf.")
+    ] = None,
+    listen: Annotated[str | None, Opt(help="[HOST:]PORT of TLS (443).")] = None,
+    http_listen: Annotated[
+        str | None, Opt(help="[HOST:]PORT of plain HTTP: /healthz, else a redirect (80); off.")
+    ] = None,
+    server_name: Annotated[str | None, Opt(help="nginx server_name (_: any).")] = None,
+    tls_cert: Annotated[Path | None, Opt(help="The certificate chain, PEM.")] = None,
+    tls_key: Annotated[Path | None, Opt(help="Its private key, PEM.")] = None,
+    pid_file: Annotated[Path | None, Opt(help="/run/nginx.pid")] = None,
+    error_log: Annotated[str | None, Opt(help="/var/log/nginx/error.log, or stderr")] = None,
+    access_log: Annotated[Path | None, Opt(help="/var/log/nginx/access.log (JSON lines)")] = None,
+    temp_dir: Annotated[
+        Path | None, Opt(help="Bodies and responses that spill (/var/lib/nginx)")
+    ] = None,
+    user: Annotated[str | None, Opt(help="The workers' user, when nginx starts as root.")] = None,
+    max_body_bytes: Annotated[
+        int | None, Opt(help="413 past it; the API's limit by default.")
+    ] = None,
+    rate_limit: Annotated[str | None, Opt(help="Requests per client address (50r/s).")] = None,
+    rate_burst: Annotated[int | None, Opt(help="Requests over the rate let through (100).")] = None,
+    max_fails: Annotated[int | None, Opt(help="Failures that take a process out (1).")] = None,
+    fail_timeout: Annotated[
+        int | None, Opt(help="Seconds a failed process is left out (10).")
+    ] = None,
+    docs_pool: Annotated[
+        str | None, Opt(help="The pool of /docs and /openapi.json (the first).")
+    ] = None,
+    openapi_file: Annotated[Path | None, Opt(help="Serve this document at /openapi.json.")] = None,
+    output: Annotated[
+        Path | None, Opt(help="Where to write (a preset's file, else stdout).")
+    ] = None,
+    check: Annotated[bool, Opt("--check", help="Fail if OUTPUT is not what this renders.")] = False,
+) -> None:
+    """Render the API gateway's nginx.conf (docs/gateway.md), or check a rendered one."""
+    from cloud_api import gateway
+
+    given = {
+        "listen": listen, "http_listen": http_listen, "server_name": server_name,
+        "tls_cert": tls_cert, "tls_key": tls_key, "pid_file": pid_file, "error_log": error_log,
+        "access_log": access_log, "temp_dir": temp_dir, "user": user,
+        "max_body_bytes": max_body_bytes, "rate_limit": rate_limit, "rate_burst": rate_burst,
+        "max_fails": max_fails, "fail_timeout_s": fail_timeout, "docs_pool": docs_pool,
+        "openapi_file": openapi_file,
+    }  # fmt: skip
+    options: dict[str, Any] = {
+        key: (str(value.absolute()) if isinstance(value, Path) else value)
+        for key, value in given.items()
+        if value is not None
+    }
+    if options.get("http_listen") == "off":
+        options["http_listen"] = None
+    try:
+        if preset is not None:
+            if preset not in gateway.PRESETS or pool or options:
+                raise typer.BadParameter(
+                    f"one of {', '.join(gateway.PRESETS)}, with no other option than "
+                    "--output and --check",
+                    param_hint="--preset",
+                )
+            config = gateway.PRESETS[preset]
+            output = output or PROJECT_ROOT / "deploy" / "nginx" / f"{preset}.conf"
+        else:
+            try:
+                pools = tuple(map(gateway.parse_pool, pool or []))
+            except gateway.GatewayConfigError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--pool") from exc
+            config = gateway.Gateway(pools=pools, **options)
+    except gateway.GatewayConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    text = gateway.render(config)
+    if config.unrouted:
+        typer.echo(f"not routed (404 at the gateway): {', '.join(config.unrouted)}", err=True)
+    if check:
+        if output is None or not output.exists() or output.read_text() != text:
+            typer.echo(f"{output} is stale: render it again", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is current")
+    elif output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        typer.echo(f"wrote {output}", err=True)
 
 
 @app.command()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
+from cloud_api.domains import DOMAINS, Domain, parse_domains
 from database.settings import CLOUD_SECRET_FILES, CloudSettings
 
 API_SECRET_FILES = {  # field: file in SECRETS_DIR, written once by scripts/services-up.sh
@@ -37,6 +40,17 @@ class ApiSettings(CloudSettings):
     mqtt_admin_password: SecretStr | None = Field(default=None, description="Never logged.")
     api_host: str = Field(default="127.0.0.1", description="Where `robocover api` listens.")
     api_port: int = Field(default=8000, ge=1, le=65_535)
+    api_domains: Annotated[tuple[Domain, ...], NoDecode] = Field(
+        default=DOMAINS,
+        description="The domains this process serves, comma-separated (`all`: every one); "
+        "the probes and /metrics are always served. See docs/gateway.md.",
+    )
+    api_forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        pattern=r"^[0-9A-Fa-f.:/,* ]+$",
+        description="The proxies (the gateway) whose X-Forwarded-For and X-Forwarded-Proto are "
+        "believed: comma-separated addresses or networks, or *.",
+    )
     cursor_secret: SecretStr = Field(
         min_length=32,
         description="Signs pagination cursors (32 characters or more). No default; never logged.",
@@ -121,6 +135,15 @@ class ApiSettings(CloudSettings):
     enrollment_token_ttl_s: int = Field(
         default=24 * 3600, ge=60, le=30 * 24 * 3600, description="Life of a one-time token."
     )
+
+    @field_validator("api_domains", mode="before")
+    @classmethod
+    def _domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_domains(value)
+        if isinstance(value, Sequence):
+            return parse_domains(",".join(str(name) for name in value))
+        return value
 
 
 class JobSettings(CloudSettings):

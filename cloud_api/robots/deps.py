@@ -1,7 +1,8 @@
-"""What the robots routes share: the one router (endpoints.py, history_endpoints.py and
+"""What the robots routes share: the fleet's one router (endpoints.py, history_endpoints.py and
 telemetry_endpoints.py add their routes to it, so every route keeps its full path, which the
-access log and the metrics name), the reader's authorization, the rate limits, the parsing of
-query-string values of their filters, the clock."""
+access log and the metrics name; the risk domain's routes have their own, in
+risk_endpoints.py), the reader's authorization, the rate limits, the parsing of query-string
+values of their filters, the clock."""
 
 from __future__ import annotations
 

@@ -1,35 +1,24 @@
-"""/v1/robots/{id}: a robot's history (risk scores, events, sequence gaps) and the on-demand
-rescore that adds to it. Thin, as endpoints.py: one ``Require``, one call of history.py."""
+"""/v1/robots/{id}: a robot's history (events, sequence gaps; its risk scores and the
+on-demand rescore are the risk domain's, in risk_endpoints.py). Thin, as endpoints.py: one
+``Require``, one call of history.py."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from cloud_api.access.actions import Action
-from cloud_api.access.dependencies import Require
-from cloud_api.access.roles import Principal
-from cloud_api.conventions import Filter, IdempotencyDep, Listing, ListParams, ListQuery, Page
-from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
-from cloud_api.errors import problem_responses
+from cloud_api.conventions import Filter, Listing, ListParams, ListQuery, Page
+from cloud_api.conventions.ratelimit import ReadLimit
 from cloud_api.robots import history
 from cloud_api.robots.deps import Reader, aware, flag, now, router
 from cloud_api.robots.repository import EVENT_ORDER
-from cloud_api.robots.schemas import RiskScoreOut, RobotEventOut, SequenceGapOut
+from cloud_api.robots.schemas import RobotEventOut, SequenceGapOut
 from cloud_api.sessions import SessionDep
-from database.models import SequenceGap, risk_scores
+from database.models import SequenceGap
 from database.models import robot_events as events
-from risk_engine.settings import WorkerSettings
 
-SCORES = Listing(
-    resource="robot-risk-scores",
-    sort_keys={"scored_at": risk_scores.c.scored_at, "id": risk_scores.c.id},
-    tie_breaker=risk_scores.c.id,
-    default_sort="-scored_at",
-    filters={"trigger": Filter(risk_scores.c.trigger)},
-)
 EVENTS = Listing(
     resource="robot-events",
     sort_keys={"time": events.c.time},
@@ -53,42 +42,6 @@ GAPS = Listing(
         "until": Filter(SequenceGap.detected_at, aware, "lte"),
     },
 )
-
-
-def get_risk_settings(request: Request) -> WorkerSettings:
-    """The risk engine's settings for on-demand rescores, from the API's own services."""
-    cached = getattr(request.app.state, "risk_settings", None)
-    if isinstance(cached, WorkerSettings):
-        return cached
-    api = request.app.state.settings
-    settings = WorkerSettings(database_url=api.database_url, redis_url=api.redis_url)
-    request.app.state.risk_settings = settings
-    return settings
-
-
-@router.post("/{robot_id}/rescore", responses=problem_responses(409, 422, 503))
-def rescore_robot(
-    robot_id: uuid.UUID,
-    session: SessionDep,
-    principal: Annotated[Principal, Depends(Require(Action.ROBOTS_RESCORE))],
-    _: WriteLimit,
-    risk: Annotated[WorkerSettings, Depends(get_risk_settings)],
-    idempotency: IdempotencyDep,
-) -> RiskScoreOut:
-    """Rate the robot now; the score is recorded with the trigger on_demand."""
-    return idempotency.run(lambda: history.rescore(session, principal, robot_id, risk))
-
-
-@router.get("/{robot_id}/risk-scores")
-def list_risk_scores(
-    robot_id: uuid.UUID,
-    session: SessionDep,
-    principal: Reader,
-    _: ReadLimit,
-    query: Annotated[ListQuery, Depends(ListParams(SCORES))],
-) -> Page[RiskScoreOut]:
-    """The robot's scores, newest first, each with its trigger; filter: trigger."""
-    return history.scores_page(session, principal, robot_id, query)
 
 
 @router.get("/{robot_id}/events")

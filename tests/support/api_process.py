@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -25,10 +26,14 @@ def free_port() -> int:
 
 
 class ApiProcess:
-    """Runs `robocover api` with ``env`` (ROBOCOVER_* settings) on a free port until stop()."""
+    """Runs `robocover api ARGUMENTS` with ``env`` (ROBOCOVER_* settings) on a free port until
+    stop()."""
 
-    def __init__(self, env: dict[str, str], *, port: int | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], *, port: int | None = None, arguments: Sequence[str] = ()
+    ) -> None:
         self.port = port or free_port()
+        self.arguments = list(arguments)
         self.env = {
             **os.environ,
             "ROBOCOVER_API_HOST": "127.0.0.1",
@@ -45,7 +50,7 @@ class ApiProcess:
 
     def start(self, timeout_s: float = 30.0) -> ApiProcess:
         self.process = subprocess.Popen(
-            [str(BIN / "robocover"), "api"],
+            [str(BIN / "robocover"), "api", *self.arguments],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
