@@ -112,6 +112,8 @@ def configure(settings: JobSettings) -> Celery:
         },
     )
     celery_app.conf.robocover_settings = settings
+    for engine in _engines.values():  # configured anew (tests): the old pool's connections go
+        engine.dispose()
     _engines.clear()
     return celery_app
 
@@ -235,8 +237,8 @@ def _metrics_process_registry(settings: JobSettings) -> CollectorRegistry:
 
 _metrics_processes: dict[int, jobs_metrics.MetricsProcess[JobSettings]] = {}
 """The /metrics process, by the pid of the worker that started it."""
-_run_counters: dict[int, redis.Redis] = {}
-"""A Redis client per process (the prefork pool's children count their own runs)."""
+_run_counters: dict[tuple[int, str], redis.Redis] = {}
+"""A Redis client per process and Redis (the prefork pool's children count their own runs)."""
 
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
@@ -263,14 +265,15 @@ def _stop_metrics(**_: object) -> None:
 def _count_run(task: Task | None, outcome: str) -> None:
     if task is None or task.name not in JOB_TASKS:
         return
-    client = _run_counters.get(os.getpid())
+    url = str(_settings().redis_url)
+    client = _run_counters.get((os.getpid(), url))
     if client is None:
         client = redis.Redis.from_url(
-            str(_settings().redis_url),
+            url,
             socket_timeout=jobs_metrics.REDIS_TIMEOUT_S,
             socket_connect_timeout=jobs_metrics.REDIS_TIMEOUT_S,
         )
-        _run_counters[os.getpid()] = client
+        _run_counters[os.getpid(), url] = client
     jobs_metrics.count_task_run(client, task.name, outcome)
 
 

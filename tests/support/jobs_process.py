@@ -9,14 +9,31 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from celery import Celery
 
 from cloud_api.settings import JobSettings
+from cloud_api.worker import JOBS_QUEUE
+from risk_engine.worker import reliable_config
 from tests.support.api_process import free_port
 
 BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def jobs_client(settings: JobSettings) -> Iterator[Celery]:
+    """A Celery app of its own that sends jobs by name to ``settings``' Redis, as the beat does
+    (the worker's app caches its broker pools from the first Redis it was configured with)."""
+    app = Celery("robocover-jobs-client", set_as_current=False)
+    app.conf.update(**reliable_config(str(settings.redis_url)), task_default_queue=JOBS_QUEUE)
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 class JobsProcess:

@@ -1,16 +1,14 @@
-"""The jobs worker's /metrics: a real `robocover jobs` (Celery's prefork pool, whose children
-run the tasks) counts a failing and a succeeding task run by name; the queue's length is the
-length of its Redis lists, whatever their priority; a Redis that does not answer is said so."""
+"""The jobs worker's metrics: the queue's length is the length of its Redis lists, whatever
+their priority; a Redis that does not answer is said so; a task run in this process counts as
+one run by a worker does (test_ops_real_processes.py runs a real worker)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from cloud_api.conventions.jobs_metrics import JobsCollector, queue_keys
 from cloud_api.settings import JobSettings
@@ -25,11 +23,9 @@ from cloud_api.worker import (
 )
 from database.settings import CloudSettings
 from tests.support.api_process import free_port
-from tests.support.jobs_process import JobsProcess
+from tests.support.jobs_process import jobs_client
 
 REDIS_DB = 11
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
@@ -42,54 +38,7 @@ def job_settings(fresh_database: CloudSettings) -> Iterator[JobSettings]:
     client.close()
 
 
-def samples(text: str) -> Samples:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def runs(found: Samples, task: str, outcome: str) -> float | None:
-    key = frozenset({("task", task), ("outcome", outcome)})
-    return found.get(("robocover_jobs_tasks_total", key))
-
-
-def test_a_real_worker_counts_a_failing_and_a_succeeding_task_by_name(
-    job_settings: JobSettings,
-) -> None:
-    worker = JobsProcess(job_settings, concurrency=2).start()
-    try:
-        before = samples(worker.metrics())
-        app = configure(job_settings)
-        failing = app.send_task(EARN_PREMIUM, args=["not-a-date"])
-        with pytest.raises(ValueError, match="not-a-date"):
-            failing.get(timeout=60)
-        assert app.send_task(EXPIRE_TERMS).get(timeout=60) == 0
-        # The result is stored a moment before the run is counted: wait for the count.
-        deadline = time.monotonic() + 30
-        after = samples(worker.metrics())
-        while not (runs(after, EARN_PREMIUM, "failed") and runs(after, EXPIRE_TERMS, "succeeded")):
-            if time.monotonic() > deadline:
-                pytest.fail(f"the runs were not counted: {after}")
-            time.sleep(0.1)
-            after = samples(worker.metrics())
-    finally:
-        worker.stop()
-    for task in JOB_TASKS:  # every job from 0, so that its first failure shows as an increase
-        assert runs(before, task, "failed") == 0
-        assert runs(before, task, "succeeded") == 0
-    assert runs(after, EARN_PREMIUM, "failed") == 1
-    assert runs(after, EARN_PREMIUM, "succeeded") == 0
-    assert runs(after, EXPIRE_TERMS, "succeeded") == 1
-    assert runs(after, EXPIRE_TERMS, "failed") == 0
-    assert after[("robocover_jobs_redis_up", frozenset())] == 1
-    assert after[("robocover_payments_database_up", frozenset())] == 1
-    assert after[("robocover_jobs_queue_length", frozenset({("queue", JOBS_QUEUE)}))] == 0
-
-
 def test_the_queue_length_is_the_length_of_its_redis_lists(job_settings: JobSettings) -> None:
-    app = configure(job_settings)
     registry = metrics_registry(job_settings)  # the worker's own, with no worker taking jobs
     client = redis.Redis.from_url(str(job_settings.redis_url))
 
@@ -100,9 +49,10 @@ def test_the_queue_length_is_the_length_of_its_redis_lists(job_settings: JobSett
         return sum(int(client.llen(key)) for key in queue_keys(JOBS_QUEUE))
 
     assert length() == 0
-    for _ in range(3):
-        app.send_task(EXPIRE_TERMS)
-    app.send_task(EXPIRE_TERMS, priority=6)
+    with jobs_client(job_settings) as app:
+        for _ in range(3):
+            app.send_task(EXPIRE_TERMS)
+        app.send_task(EXPIRE_TERMS, priority=6)
     assert client.llen(JOBS_QUEUE) == 3  # the priority message waits in a list of its own
     assert in_redis() == 4
     assert length() == 4
