@@ -26,7 +26,7 @@ from cloud_api.conventions.etags import matches
 from cloud_api.conventions.ratelimit import ReadLimit, WriteLimit
 from cloud_api.errors import ServiceUnavailableError, problem_responses
 from cloud_api.reviews import service as reviews
-from cloud_api.robots import fleet, history_endpoints, telemetry_endpoints
+from cloud_api.robots import fleet, history_endpoints, premium_endpoints, telemetry_endpoints
 from cloud_api.robots.broker import MosquittoRobotBroker
 from cloud_api.robots.deps import Reader, flag, now, router
 from cloud_api.robots.schemas import (
@@ -42,7 +42,7 @@ from cloud_api.sessions import SessionDep
 from database.models import CaseCategory, Robot, RobotClass, RobotStatus, Tenant
 
 ROTATION_TTL = timedelta(hours=72)
-ROUTES_ELSEWHERE = (history_endpoints, telemetry_endpoints)
+ROUTES_ELSEWHERE = (history_endpoints, premium_endpoints, telemetry_endpoints)
 """Their routes are on ``router`` too, added when they were imported."""
 __all__ = ["get_robot_broker", "router"]
 

@@ -16,11 +16,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cloud_api.access.actions import Action
+from cloud_api.access.permissions import tenant_scope
 from cloud_api.access.roles import Principal
 from cloud_api.audit import service as audit
 from cloud_api.conventions import InvalidQueryError, ListQuery, Page, paginate, paginate_rows
 from cloud_api.errors import ConflictError, ServiceUnavailableError
-from cloud_api.robots import repository
+from cloud_api.robots import premium_page, repository
 from cloud_api.robots.fleet import visible
 from cloud_api.robots.schemas import (
     RiskScoreOut,
@@ -34,6 +35,11 @@ from risk_engine.settings import WorkerSettings
 
 MAX_EVENTS_SPAN = timedelta(days=31)
 DEFAULT_EVENTS_SPAN = timedelta(days=7)
+DEFAULT_PREMIUM_SPAN = timedelta(days=31)
+MAX_PREMIUM_SPAN = timedelta(days=366)
+PREMIUM_PAGE_ROBOTS = 50
+PREMIUM_PAGE_SCORES = 200
+"""The premium page shows at most this many robots, and the latest scores of each."""
 RESCORE_LOCK_WAIT = timedelta(seconds=10)
 """How long an on-demand rescore waits for one already running (rescores take turns)."""
 LOCK_NOT_AVAILABLE = "55P03"
@@ -170,3 +176,32 @@ def rescore(
         ),
     )
     return out
+
+
+def premiums_page(
+    session: Session,
+    principal: Principal,
+    *,
+    tenant: str | None,
+    robot_class: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+) -> str:
+    """Premium over time per robot with the reasons, as an HTML page: the robots the principal
+    sees (of ``tenant`` and ``robot_class`` when given; another tenant's: none)."""
+    since, until = time_range(
+        since, until, now=now, default=DEFAULT_PREMIUM_SPAN, maximum=MAX_PREMIUM_SPAN
+    )
+    statement = repository.fleet_for_premiums(
+        tenant_scope(principal), tenant, robot_class, PREMIUM_PAGE_ROBOTS + 1
+    )
+    robots = [dict(r) for r in session.execute(statement).mappings()]
+    more = len(robots) > PREMIUM_PAGE_ROBOTS
+    robots = robots[:PREMIUM_PAGE_ROBOTS]
+    scores: dict[uuid.UUID, list[dict[str, object]]] = {r["id"]: [] for r in robots}
+    rows = repository.premium_history(session, list(scores), since, until, PREMIUM_PAGE_SCORES)
+    for row in rows:
+        scores[row["robot_id"]].append(dict(row))
+    sections = [premium_page.robot_premiums(r, scores[r["id"]]) for r in robots]
+    return premium_page.html(sections, since=since, until=until, tenant=tenant, more=more)

@@ -327,3 +327,61 @@ def set_lock_timeout(session: Session, value: str) -> str:
     previous = session.scalars(select(func.current_setting("lock_timeout"))).one()
     session.execute(select(func.set_config("lock_timeout", value, True)))
     return str(previous)
+
+
+def fleet_for_premiums(
+    scope: str | None, tenant: str | None, robot_class: str | None, limit: int
+) -> Select[Any]:
+    """Robots ``readable`` in ``scope`` (of ``tenant`` and ``robot_class`` when given), by
+    serial number, at most ``limit``: the robots of the premium page."""
+    columns: list[Any] = [
+        Robot.id,
+        Robot.serial_number,
+        Robot.robot_class,
+        Robot.model,
+        Tenant.slug.label("tenant"),
+    ]
+    statement = readable(select(*columns), scope)
+    if tenant is not None:
+        statement = statement.where(Tenant.slug == tenant)
+    if robot_class is not None:
+        statement = statement.where(Robot.robot_class == robot_class)
+    return statement.order_by(Robot.serial_number, Robot.id).limit(limit)
+
+
+def premium_history(
+    session: Session, robot_ids: list[uuid.UUID], since: datetime, until: datetime, per_robot: int
+) -> list[RowMapping]:
+    """The robots' scores in [since, until], the latest ``per_robot`` of each, oldest first."""
+    s = risk_scores.c
+    latest_first = (s.scored_at.desc(), s.id.desc())
+    ranked = (
+        select(
+            s.id,
+            s.robot_id,
+            s.scored_at,
+            s.trigger,
+            s.premium,
+            s.technical_premium,
+            s.currency,
+            s.reasons,
+            func.row_number().over(partition_by=s.robot_id, order_by=latest_first).label("rank"),
+        )
+        .where(s.robot_id.in_(robot_ids), s.scored_at >= since, s.scored_at <= until)
+        .subquery()
+    )
+    r = ranked.c
+    statement = (
+        select(
+            r.robot_id,
+            r.scored_at,
+            r.trigger,
+            r.premium,
+            r.technical_premium,
+            r.currency,
+            r.reasons,
+        )
+        .where(r.rank <= per_robot)
+        .order_by(r.robot_id, r.scored_at, r.id)
+    )
+    return list(session.execute(statement).mappings())
