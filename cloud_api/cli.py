@@ -327,19 +327,27 @@ def purge_idempotency_keys() -> None:
 
 @app.command()
 def demo(
-    robots: Annotated[int, typer.Option(min=1, max=200, help="Simulated robots.")] = 6,
-    duration: Annotated[float, typer.Option(min=1, help="Seconds the fleet reports.")] = 20.0,
+    robots: Annotated[int, typer.Option(min=3, max=50, help="Simulated robots.")] = 6,
+    exit_when_done: Annotated[
+        bool, typer.Option("--exit", help="Stop every process once the story is told.")
+    ] = False,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where each run's directory goes (logs, robots' state, the report)."),
+    ] = None,
 ) -> None:
-    """Run the whole pipeline on the local services, and say what it did."""
+    """Tell the whole story, robot to payment, on the local services with every process as
+    deployed; a live summary, the logs in the run directory, the report at the end. Runs
+    until Ctrl-C (or --exit)."""
     from rich.console import Console
 
-    from cloud_api.demo import run_demo
+    from cloud_api.demo import DemoOptions, run_demo
     from cloud_api.settings import ApiSettings
 
     settings = ApiSettings()
-    configure_logging(settings.log_level, settings.log_format)
-    report = run_demo(settings, Console(), robots=robots, duration_s=duration)
-    if not report.services_healthy:
+    options = DemoOptions(robots=robots, exit_when_done=exit_when_done, runs_dir=runs_dir)
+    result = run_demo(settings, Console(), options)
+    if not result.ok:
         raise typer.Exit(1)
 
 
