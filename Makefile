@@ -100,8 +100,11 @@ bench: bench-protocol bench-ingest bench-risk bench-agent bench-api bench-policy
 migrate: setup
 	$(BIN)/robocover migrate
 
+# The whole story on the local services, every process as deployed, until Ctrl-C:
+# `make demo DEMO_ARGS="--robots 12"`, or `DEMO_ARGS=--exit` to stop once it is told.
+DEMO_ARGS ?=
 demo: setup
-	$(BIN)/robocover demo
+	$(BIN)/robocover demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage htmlcov

@@ -292,4 +292,9 @@ if [ ! -x /usr/sbin/nginx ]; then
   update-rc.d nginx disable >/dev/null 2>&1 || true
 fi
 
+# ---------------------------------------------------------------- chromium
+# Debian's chromium, headless, for the demo report's browser test (tests/e2e/demo, driven by
+# Playwright from PyPI through its executable_path: Playwright's own browser download is not used).
+[ -x /usr/bin/chromium ] || apt_install chromium
+
 log "ready: PostgreSQL $PG_VERSION + TimescaleDB on 127.0.0.1:5432, Mosquitto on 127.0.0.1:$MQTT_PORT, Redis on 127.0.0.1:$REDIS_PORT, nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2) (not started)"
