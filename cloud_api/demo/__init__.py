@@ -143,6 +143,8 @@ def _tell(tale: story.Story, started: datetime, result: DemoResult) -> None:
         base_url=stack.base_url,
     )
     board.links = [("API docs", result.api_docs), ("report", result.report.as_uri())]
+    if stack.ca_file is not None:  # the gateway's certificate is signed by the run's own CA
+        board.links.append(("gateway's CA", str(stack.ca_file)))
 
 
 def _run_story(tale: story.Story, options: DemoOptions, result: DemoResult) -> None:
