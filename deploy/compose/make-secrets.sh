@@ -8,7 +8,7 @@
 #
 # DIR is 0700: no other user of the host reads into it. Its files are 0644, because docker
 # compose bind-mounts a secret file with its host permissions and the containers run as their
-# own users (robocover 10001, mosquitto, postgres, redis, nginx), not as the host's.
+# own users (robocover 10001, mosquitto, postgres, redis, nginx, grafana), not as the host's.
 # For production, replace the self-signed certificates with real ones (same file names).
 set -euo pipefail
 
@@ -31,7 +31,7 @@ secret() {
 
 for name in postgres_password database_password redis_password mqtt_admin_password \
             mqtt_cloud_password mqtt_ingest_1_password mqtt_ingest_2_password \
-            api_cursor_secret processor_webhook_secret; do
+            api_cursor_secret processor_webhook_secret grafana_admin_password; do
   secret "$name"
 done
 
