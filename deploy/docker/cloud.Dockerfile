@@ -51,7 +51,7 @@ COPY scripts/dynsec_init.py deploy/docker/broker-init.sh deploy/docker/healthche
 ENV ROBOCOVER_API_HOST=0.0.0.0 ROBOCOVER_HTTP_HOST=0.0.0.0 ROBOCOVER_LOG_FORMAT=json
 USER ${ROBOCOVER_UID}:${ROBOCOVER_UID}
 WORKDIR /var/lib/robocover
-EXPOSE 8000 9464
+EXPOSE 8000 9464 9465
 # Which check runs follows the process this container runs (healthcheck.py): the API's
 # /healthz, the ingest's /health, a Celery ping to the worker; nothing for one-shot commands.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
