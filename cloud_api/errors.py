@@ -11,8 +11,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
+from loguru import logger
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -226,8 +228,23 @@ async def _render_data_error(request: Request, exc: Exception) -> JSONResponse:
     return await render_problem(request, problem)
 
 
+async def _render_database_away(request: Request, exc: Exception) -> JSONResponse:
+    """The database unreachable, its connection cut mid-request (a failover, a restart, an
+    administrator's termination) or the pool exhausted: not the request's fault and not a bug;
+    503 with Retry-After, so that a client retries (with its Idempotency-Key: nothing of the
+    request was committed). PostgreSQL's reason is logged, never sent."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    logger.bind(path=request.url.path).warning("database unavailable: {}", reason)
+    problem = ServiceUnavailableError(
+        "the database is unavailable; retry shortly", headers={"Retry-After": "1"}
+    )
+    return problem_response(request, problem)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, render_problem)
     app.add_exception_handler(RequestValidationError, _render_validation)
     app.add_exception_handler(StarletteHTTPException, _render_http)
     app.add_exception_handler(DataError, _render_data_error)
+    app.add_exception_handler(OperationalError, _render_database_away)
+    app.add_exception_handler(PoolTimeoutError, _render_database_away)
