@@ -53,6 +53,7 @@ class Stack:
     redis_url: str = ""
     gateway_url: str | None = None
     ca_file: Path | None = None
+    _celery: Celery | None = None
 
     @property
     def base_url(self) -> str:
@@ -81,10 +82,12 @@ class Stack:
         }
 
     def celery(self) -> Celery:
-        """A client of the Celery apps: sends tasks by name, reads their results."""
-        app = Celery("robocover-demo")
-        app.conf.update(**reliable_config(self.redis_url))
-        return app
+        """A client of the Celery apps (one for the run): sends tasks by name, reads their
+        results."""
+        if self._celery is None:
+            self._celery = Celery("robocover-demo")
+            self._celery.conf.update(**reliable_config(self.redis_url))
+        return self._celery
 
     def alive(self) -> None:
         """Raises if a process of the deployment (not a robot) has died."""
@@ -211,6 +214,8 @@ def wait_ready(stack: Stack, timeout_s: float = 90.0) -> None:
 def stop_stack(stack: Stack) -> None:
     """Every process, in order; then the ingests' broker sessions ended and accounts removed."""
     stack.group.stop_all(STOP_ORDER)
+    if stack._celery is not None:
+        stack._celery.close()
     if not stack.ingest_accounts:
         return
     for index, account in enumerate(stack.ingest_accounts):
