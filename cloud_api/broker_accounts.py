@@ -112,6 +112,7 @@ class DynsecAdmin:
         self._connect_error: str | None = None
         self._answer = threading.Event()
         self._responses: list[dict[str, Any]] = []
+        self._awaited = ""  # the correlation data of the request being answered
         self._lock = threading.Lock()
 
     def _on_connect(
@@ -131,8 +132,16 @@ class DynsecAdmin:
         self._lost.set()  # paho's loop reconnects by itself
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        self._responses = list(json.loads(message.payload).get("responses", []))
-        self._answer.set()
+        """Every admin connection gets every response on the response topic, and the admin
+        account's connections take over each other: only the answer to this connection's own
+        request (its correlation data, which the plugin echoes per command) is taken."""
+        try:
+            responses = list(json.loads(message.payload).get("responses", []))
+        except (ValueError, AttributeError):
+            return
+        if responses and all(r.get("correlationData") == self._awaited for r in responses):
+            self._responses = responses
+            self._answer.set()
 
     def __enter__(self) -> Self:
         try:
@@ -165,7 +174,9 @@ class DynsecAdmin:
                     break
                 self._answer.clear()
                 self._lost.clear()
-                payload = json.dumps({"commands": commands})
+                self._awaited = secrets.token_hex(16)  # a retry is a request of its own
+                stamped = [{**command, "correlationData": self._awaited} for command in commands]
+                payload = json.dumps({"commands": stamped})
                 self._client.publish(CONTROL_TOPIC, payload, qos=1)
                 if self._wait_answer():
                     return self._responses

@@ -1,0 +1,25 @@
+"""Robots enrolling at once: each enrollment opens its own admin connection, and the admin
+account's connections take over each other and all hear every answer on the response topic.
+Each request must get its own answer (its correlation data), or one robot's retried command
+("Role already exists") fails another's enrollment."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.support.broker import MosquittoBroker
+
+ROBOTS = 24
+
+
+def test_robots_enrolling_at_once_each_get_their_own_account(
+    mqtt_broker: MosquittoBroker,
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    robots = [uuid.uuid4() for _ in range(ROBOTS)]
+    with ThreadPoolExecutor(8) as pool:
+        accounts = list(pool.map(lambda robot: mqtt_broker.add_robot(tenant, robot), robots))
+    assert len({username for username, _ in accounts}) == ROBOTS
+    for robot, (username, password) in zip(robots, accounts, strict=True):
+        assert mqtt_broker.robot_connects(robot, username, password), username
