@@ -42,8 +42,12 @@ test-only: venv
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 	$(BIN)/python scripts/coverage_floor.py
 
+# The long runs: the soak-marked tests, then a thousand robots for half an hour through the whole
+# deployment (bench/soak.py; SOAK_ARGS e.g. --robots 100 --minutes 5), figures into
+# docs/benchmarks.md.
 soak: setup
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
+	$(BIN)/python bench/soak.py --output docs/benchmarks.md $(SOAK_ARGS)
 
 # Coverage-guided fuzzing (atheris), seeded by fuzz/seeds.py: the protocol decoder, then the
 # ingest's whole judging path on the real database (fuzz/fuzz_judge.py: a database of its own,

@@ -1,0 +1,306 @@
+"""`make soak`: a thousand simulated robots for half an hour through the whole deployment, with
+API load, policies and claims; then nothing a robot sent lost or counted twice, every process's
+memory flat, the API's p99 held.
+
+The deployment is the demo's (cloud_api/demo/stack.py): two ingest processes in one share
+group, two API processes behind the nginx gateway, the jobs worker and beat, the risk worker,
+the payment processor's stand-in. The robots are registered by their owner through the API and
+enrolled with keys made on the robot side (edge_agent.enroll), then run through the real agent
+code (`robocover-agent simulate`, a share of the fleet per process: the outbox, the publisher,
+the chain). Meanwhile an open-loop load reads the API through the gateway (bench/soak_load.py),
+and every minute the underwriter quotes, binds and issues a policy for ten more robots and the
+owner files a claim whose evidence the adjuster reads.
+
+The soak's API processes take writes and reads without the per-principal rate limits (a
+capacity run, not a test of the limits): ROBOCOVER_RATE_LIMIT_READ/WRITE are raised for them.
+
+Run: `python bench/soak.py [--robots 1000] [--minutes 30] [--output docs/benchmarks.md]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import machine, write_section
+from bench.soak_check import Ledger, count_ledger, failures, report
+from bench.soak_load import LoadReport, MemoryTrace, open_loop, watch_memory
+from cloud_api.demo import story, underwriting
+from cloud_api.demo.client import ApiError, Person
+from cloud_api.demo.fleet import MODELS, DemoRobot, agent_command
+from cloud_api.demo.gateway_process import prepare_gateway, start_gateway
+from cloud_api.demo.processes import ProcessGroup
+from cloud_api.demo.stack import Stack, start_services, stop_stack, wait_ready
+from cloud_api.demo.summary import Board
+from cloud_api.settings import ApiSettings
+from edge_agent.enroll import enroll
+from migrations.runner import upgrade
+
+UNLIMITED = "1000000/minute"
+AGENT_CONFIG = """mqtt_url = "{mqtt_url}"
+state_dir = "{state_dir}"
+log_level = "WARNING"
+firmware_version = "soak-1.0"
+
+[sampling]
+read_interval_ms = 1000
+window_ms = 10000
+batch_interval_s = 10
+
+[publisher]
+backoff_min_s = 0.5
+backoff_max_s = 10.0
+"""
+
+
+@dataclass(frozen=True)
+class SoakOptions:
+    robots: int = 1000
+    minutes: float = 30.0
+    fleets: int = 4
+    rate: float = 20.0
+    window_s: float = 60.0
+    memory_interval_s: float = 15.0
+
+
+@dataclass
+class SoakResult:
+    options: SoakOptions
+    load: LoadReport
+    memory: MemoryTrace
+    ledger: Ledger
+    policies: int
+    claims: int
+    enrolled_s: float
+
+
+def _retrying(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A call answered 503 (the database away a moment) made again, as a client would."""
+    for attempt in range(10):
+        try:
+            return call(*args, **kwargs)
+        except ApiError as error:
+            if error.status != 503 or attempt == 9:
+                raise
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
+
+
+def _robots(tale: story.Story, options: SoakOptions, fleet_dir: Path) -> list[DemoRobot]:
+    """Registered by the owner (straight to an API process: a thousand writes in a row would
+    only meet the gateway's per-address limit), enrolled from the robot side, in threads."""
+    owner = tale["policyholder"]
+    direct = Person(tale.http(tale.stack.api_urls[0]), owner.email, owner.password, owner.role)
+    direct.sign_in()
+    robots = []
+    for index in range(options.robots):
+        kind, manufacturer, model = MODELS[index % len(MODELS)]
+        fleet = fleet_dir / f"fleet-{index % options.fleets}"
+        robot = DemoRobot(
+            index=index,
+            serial=f"SOAK-{tale.run}-{index:04d}",
+            kind=kind,
+            manufacturer=manufacturer,
+            model=model,
+            hazard=1.0,
+            state_dir=fleet / f"robot-{index:04d}",
+            config=fleet.with_suffix(".toml"),
+        )
+        robot.state_dir.mkdir(parents=True, mode=0o700)
+        answer = _retrying(
+            direct.post,
+            "/v1/robots",
+            {
+                "serial_number": robot.serial,
+                "robot_class": kind,
+                "manufacturer": manufacturer,
+                "model": model,
+            },
+            create=True,
+        )
+        robot.robot_id = answer["robot"]["id"]
+        robots.append((robot, answer["enrollment_token"]))
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda pair: enroll(
+                    cloud_url=tale.stack.api_urls[0], token=pair[1], state_dir=pair[0].state_dir
+                ),
+                robots,
+            )
+        )
+    return [robot for robot, _ in robots]
+
+
+def _start_fleets(tale: story.Story, robots: list[DemoRobot], options: SoakOptions) -> None:
+    """One `robocover-agent simulate` per fleet directory; the simulator's kinds follow the
+    robots' order in it, as registered (MODELS and the simulator's KINDS are the same)."""
+    mqtt_url = str(tale.stack.settings.mqtt_url).rstrip("/")
+    for config in sorted({robot.config for robot in robots}):
+        fleet_dir = config.with_suffix("")
+        config.write_text(AGENT_CONFIG.format(mqtt_url=mqtt_url, state_dir=fleet_dir))
+        tale.stack.group.start(
+            config.stem,
+            [
+                *agent_command(),
+                "--config",
+                str(config),
+                "simulate",
+                "--fleet-dir",
+                str(fleet_dir),
+                "--duration",
+                str(options.minutes * 60),
+            ],
+            tale.stack.agent_env(),
+            role="agent",
+        )
+
+
+def _business(tale: story.Story, robots: list[DemoRobot], stop_at: float, done: list[int]) -> None:
+    """Every minute: a policy for ten more robots, and a claim on a robot of the last one."""
+    adjuster, owner = tale["claims_adjuster"], tale["policyholder"]
+    for start in range(0, len(robots), 10):
+        if time.monotonic() > stop_at:
+            return
+        began = time.monotonic()
+        tale.robots = robots[start : start + 10]
+        _retrying(underwriting.underwrite, tale)
+        done[0] += 1
+        claim = _retrying(
+            owner.post,
+            "/v1/claims",
+            {
+                "robot_id": tale.robots[0].robot_id,
+                "coverage": "breakdown",
+                "loss_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+                "description": "Soak: a gripper dropped a part on the conveyor.",
+                "estimated_loss_minor": 250_000,
+            },
+            create=True,
+        )
+        _retrying(adjuster.get, f"/v1/claims/{claim['id']}/evidence")
+        done[1] += 1
+        time.sleep(max(0.0, 60.0 - (time.monotonic() - began)))
+
+
+async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions) -> SoakResult:
+    stack, stop = tale.stack, asyncio.Event()
+    reader = tale["auditor"]  # reads everything, writes nothing; its token refreshed below
+    paths = [
+        "/v1/robots?limit=50",
+        "/v1/policies?limit=20",
+        "/v1/claims?limit=20",
+        "/v1/invoices?limit=20",
+        *(f"/v1/robots/{r.robot_id}/risk-scores?limit=5" for r in robots[:50]),
+    ]
+
+    def processes() -> dict[str, int]:
+        return {c.name: c.popen.pid for c in stack.group.children if c.popen.poll() is None}
+
+    async def keep_signed_in() -> None:
+        while not stop.is_set():  # a call through the person refreshes its token when due
+            await asyncio.to_thread(reader.get, "/v1/robots", limit=1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 30)
+
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, verify=stack.verify, timeout=30
+    ) as client:
+        memory = asyncio.create_task(watch_memory(processes, options.memory_interval_s, stop))
+        signed_in = asyncio.create_task(keep_signed_in())
+        done = [0, 0]
+        business = asyncio.create_task(
+            asyncio.to_thread(
+                _business, tale, robots, time.monotonic() + options.minutes * 60 - 90, done
+            )
+        )
+        load = await open_loop(
+            client,
+            paths,
+            rate=options.rate,
+            duration_s=options.minutes * 60,
+            window_s=options.window_s,
+            stop=stop,
+            headers=lambda: {"Authorization": f"Bearer {reader.token}"},
+        )
+        await business
+        stop.set()
+        await signed_in
+    return SoakResult(options, load, await memory, Ledger(), done[0], done[1], 0.0)
+
+
+def soak(options: SoakOptions) -> SoakResult:
+    settings = ApiSettings()
+    upgrade(settings.sqlalchemy_url)
+    os.environ["ROBOCOVER_RATE_LIMIT_READ"] = UNLIMITED
+    os.environ["ROBOCOVER_RATE_LIMIT_WRITE"] = UNLIMITED
+    run = uuid.uuid4().hex[:6]
+    run_dir = (
+        Path(tempfile.gettempdir()) / "robocover-soak" / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{run}"
+    )
+    run_dir.mkdir(parents=True, mode=0o711)
+    group = ProcessGroup(run_dir / "processes.log")
+    stack = Stack(settings, group, run_dir)
+    tale = story.Story(stack, Board(str(run_dir), str(group.log_path)), [], run)
+    print(f"soak: run directory {run_dir}", flush=True)
+    try:
+        prepare_gateway(stack)
+        start_services(stack)
+        start_gateway(stack)
+        wait_ready(stack)
+        story.cast(tale)
+        underwriting.rating_plan(tale)
+        underwriting.product(tale)
+        began = time.monotonic()
+        robots = _robots(tale, options, run_dir / "fleet")
+        enrolled_s = time.monotonic() - began
+        print(f"soak: {len(robots)} robots enrolled in {enrolled_s:.0f} s", flush=True)
+        _start_fleets(tale, robots, options)
+        result = asyncio.run(_run(tale, robots, options))
+        for child in [c for c in group.children if c.role == "agent"]:
+            child.popen.wait(timeout=600)  # each drains its outbox, then exits
+        result = replace(result, ledger=count_ledger(settings, robots), enrolled_s=enrolled_s)
+    finally:
+        tale.close()
+        stop_stack(stack)
+        group.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--robots", type=int, default=SoakOptions.robots)
+    parser.add_argument("--minutes", type=float, default=SoakOptions.minutes)
+    parser.add_argument("--fleets", type=int, default=SoakOptions.fleets)
+    parser.add_argument("--rate", type=float, default=SoakOptions.rate)
+    parser.add_argument("--output", type=Path, help="write the figures into this markdown file")
+    args = parser.parse_args()
+    options = SoakOptions(
+        robots=args.robots, minutes=args.minutes, fleets=args.fleets, rate=args.rate
+    )
+    result = soak(options)
+    section = report(result, f"{datetime.now(UTC):%Y-%m-%d}", machine())
+    print(section)
+    if args.output is not None:
+        write_section(args.output, "soak", "Soak (`make soak`, `bench/soak.py`)", section)
+    sys.exit(1 if failures(result) else 0)
+
+
+if __name__ == "__main__":
+    main()
