@@ -50,6 +50,7 @@ from cloud_api.demo.stack import Stack, start_services, stop_stack, wait_ready
 from cloud_api.demo.summary import Board
 from cloud_api.settings import ApiSettings
 from edge_agent.enroll import enroll
+from edge_agent.fleet import MAX_ROBOTS_PER_PROCESS
 from migrations.runner import upgrade
 
 UNLIMITED = "1000000/minute"
@@ -75,6 +76,7 @@ class SoakOptions:
     minutes: float = 30.0
     fleets: int = 4
     rate: float = 20.0
+    max_inflight: int = 32
     window_s: float = 60.0
     memory_interval_s: float = 15.0
 
@@ -219,8 +221,11 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 30)
 
+    limits = httpx.Limits(
+        max_connections=options.max_inflight, max_keepalive_connections=options.max_inflight
+    )
     async with httpx.AsyncClient(
-        base_url=stack.base_url, verify=stack.verify, timeout=30
+        base_url=stack.base_url, verify=stack.verify, timeout=30, limits=limits
     ) as client:
         memory = asyncio.create_task(watch_memory(processes, options.memory_interval_s, stop))
         signed_in = asyncio.create_task(keep_signed_in())
@@ -237,6 +242,7 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
             duration_s=options.minutes * 60,
             window_s=options.window_s,
             stop=stop,
+            max_inflight=options.max_inflight,
             headers=lambda: {"Authorization": f"Bearer {reader.token}"},
         )
         await business
@@ -246,6 +252,9 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
 
 
 def soak(options: SoakOptions) -> SoakResult:
+    # a simulate process watches at most MAX_ROBOTS_PER_PROCESS robots' sockets (edge_agent.fleet)
+    fleets = max(options.fleets, -(-options.robots // MAX_ROBOTS_PER_PROCESS))
+    options = replace(options, fleets=fleets)
     settings = ApiSettings()
     upgrade(settings.sqlalchemy_url)
     os.environ["ROBOCOVER_RATE_LIMIT_READ"] = UNLIMITED

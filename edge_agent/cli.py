@@ -112,11 +112,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(1)
         sys.stdout.write(f"enrolled as robot {identity.robot_id} of tenant {identity.tenant}\n")
     elif args.command == "simulate":
-        from edge_agent.fleet import run_fleet
+        from edge_agent.fleet import FleetTooLargeError, run_fleet
 
         dirs = sorted(p for p in args.fleet_dir.iterdir() if p.is_dir())
         stop = _stop_on_signals()
-        report = run_fleet(settings, dirs, duration_s=args.duration,
-                           metrics=args.metrics, hazard=args.hazard, stop=stop)  # fmt: skip
+        try:
+            report = run_fleet(settings, dirs, duration_s=args.duration,
+                               metrics=args.metrics, hazard=args.hazard, stop=stop)  # fmt: skip
+        except FleetTooLargeError as exc:
+            sys.stderr.write(f"robocover-agent: {exc}\n")
+            sys.exit(2)
         sys.stdout.write(f"{report.robots} robots stored {report.stored_messages} messages, "
                          f"{report.pending_messages} not yet acknowledged\n")  # fmt: skip
