@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from bench.soak_load import NOT_SENT
+
 if TYPE_CHECKING:
     from bench.soak import SoakResult
     from cloud_api.demo.fleet import DemoRobot
@@ -132,7 +134,11 @@ def failures(result: SoakResult) -> list[str]:
                 f" {typical * 1000:.0f} ms typical"
             )
     if load.errors:
-        found.append(f"API errors: {load.errors} of {load.requests}")
+        found.append(
+            f"API errors: {load.errors} of {load.requests + load.not_sent}"
+            f" ({load.not_sent} not sent: the client's {result.options.max_inflight} requests"
+            " were all still open)"
+        )
     return found
 
 
@@ -150,7 +156,8 @@ def report(result: SoakResult, run_date: str, machine: str) -> str:
         f"{options.robots:,} simulated robots in {options.fleets} agent processes for"
         f" {options.minutes:g} minutes (a 10 s window, a batch every 10 s), enrolled in"
         f" {result.enrolled_s:.0f} s; two ingest processes, two API processes behind nginx;"
-        f" {options.rate:g} API reads per second (open loop) through the gateway;"
+        f" {options.rate:g} API reads per second (open loop, latency from when each was due,"
+        f" at most {options.max_inflight} open) through the gateway;"
         f" {result.policies} policies issued and {result.claims} claims filed meanwhile."
         f" Verdict: **{'passed' if not problems else 'FAILED: ' + '; '.join(problems)}**.",
         "",
@@ -161,11 +168,11 @@ def report(result: SoakResult, run_date: str, machine: str) -> str:
         f" {ledger.messages_pending} | {ledger.messages_dropped} | {ledger.telemetry_rows:,} |"
         f" {ledger.samples_doubled} | {ledger.dead_letters} | {ledger.open_gaps} |",
         "",
-        "| API window (min) | requests | p50 ms | p99 ms | errors |",
-        "|---:|---:|---:|---:|---:|",
+        "| API window (min) | answered | p50 ms | p99 ms | errors | of which not sent |",
+        "|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {i + 1} | {len(w.latencies_s)} | {w.p(50) * 1000:.0f} | {w.p(99) * 1000:.0f} |"
-            f" {w.errors} |"
+            f" {w.errors} | {w.statuses.get(NOT_SENT, 0)} |"
             for i, w in enumerate(windows)
             if i in (0, 1) or i % 5 == 4 or i == len(windows) - 1
         ),

@@ -1,9 +1,13 @@
 """The soak's API load and its process watch, apart from the stack they run against.
 
-The load is open-loop: requests start on a fixed schedule (``rate`` per second), whatever the
-answers take, so a slow server shows as latency rather than as fewer requests (no coordinated
-omission). Each answer's latency and status land in the window (``window_s``) it started in;
-the soak compares the windows' p99 over the run.
+The load is open-loop: requests are due on a fixed schedule (``rate`` per second), whatever the
+answers take, and each latency is counted from when its request was due, so a slow server shows
+as latency rather than as fewer requests (no coordinated omission). The client holds at most
+``max_inflight`` requests open (its connection pool is that size): a request due while that many
+are still open is not sent and counts as an error (status -1, "not sent"), so a server that
+cannot keep up shows as errors, and the client never measures its own queue. Each answer's
+latency and status land in the window (``window_s``) it was due in; the soak compares the
+windows' p99 over the run.
 
 The watch samples every process's resident memory (RSS, with its children) on an interval; a
 process whose memory keeps growing shows as a slope over the run's second half.
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 import httpx
 import psutil
 
+NOT_SENT = -1  # the status of a request the client could not send on time (see open_loop)
+
 
 @dataclass
 class Window:
@@ -36,7 +42,7 @@ class Window:
 
     @property
     def errors(self) -> int:
-        """Answers that are not 2xx, or no answer (status 0)."""
+        """Answers that are not 2xx, no answer (status 0) or not sent (status -1)."""
         return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
 
@@ -52,6 +58,10 @@ class LoadReport:
     def errors(self) -> int:
         return sum(w.errors for w in self.windows)
 
+    @property
+    def not_sent(self) -> int:
+        return sum(w.statuses.get(NOT_SENT, 0) for w in self.windows)
+
 
 async def open_loop(
     client: httpx.AsyncClient,
@@ -61,22 +71,23 @@ async def open_loop(
     duration_s: float,
     window_s: float,
     stop: asyncio.Event,
+    max_inflight: int,
     headers: Callable[[], dict[str, str]] = dict,
 ) -> LoadReport:
     """GET ``paths`` in turn, ``rate`` per second for ``duration_s`` (or until ``stop``), each
-    with ``headers()`` (a bearer that is refreshed meanwhile)."""
+    with ``headers()`` (a bearer that is refreshed meanwhile), at most ``max_inflight`` open at
+    once (``client``'s pool should hold as many connections)."""
     began = time.monotonic()
     windows: list[Window] = []
     pending: set[asyncio.Task[None]] = set()
 
-    async def one(path: str, window: Window) -> None:
-        started = time.monotonic()
+    async def one(path: str, window: Window, due: float) -> None:
         try:
             response = await client.get(path, headers=headers())
             status = response.status_code
         except httpx.HTTPError:
             status = 0
-        window.latencies_s.append(time.monotonic() - started)
+        window.latencies_s.append(time.monotonic() - due)
         window.statuses[status] += 1
 
     index = 0
@@ -90,10 +101,13 @@ async def open_loop(
         slot = int((due - began) // window_s)
         while len(windows) <= slot:
             windows.append(Window(began + len(windows) * window_s))
-        task = asyncio.create_task(one(paths[index % len(paths)], windows[slot]))
+        index += 1
+        if len(pending) >= max_inflight:
+            windows[slot].statuses[NOT_SENT] += 1
+            continue
+        task = asyncio.create_task(one(paths[(index - 1) % len(paths)], windows[slot], due))
         pending.add(task)
         task.add_done_callback(pending.discard)
-        index += 1
     if pending:
         await asyncio.wait(pending)
     return LoadReport(windows)
