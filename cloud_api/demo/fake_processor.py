@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -30,6 +29,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cloud_api.billing.webhooks import signature
+from cloud_api.demo.local_http import QuietHandler, serve_in_thread, start_server
 
 
 @dataclass
@@ -100,46 +100,24 @@ def webhook(
     }
 
 
-def _server(processor: FakeProcessor, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+def _handler(processor: FakeProcessor) -> type[QuietHandler]:
+    class Handler(QuietHandler):
+        def on_get(self) -> None:
             """``/healthz``: the process answers (for whoever starts it)."""
-            status = 200 if self.path == "/healthz" else 404
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.reply(200 if self.path == "/healthz" else 404)
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, answer = processor.answer(headers, body, self.path)
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout): the charge is kept all the same
+        def on_post(self) -> None:
+            headers, body = self.request_body()
+            self.reply(*processor.answer(headers, body, self.path))
 
-        def log_message(self, *_args: object) -> None:
-            """Quiet."""
-
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    return Handler
 
 
 @contextmanager
 def serve_processor(processor: FakeProcessor) -> Iterator[str]:
     """``processor`` served on a free port of 127.0.0.1 in a thread: yields its base URL."""
-    server = _server(processor, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_in_thread(_handler(processor)) as url:
+        yield url
 
 
 class FakeProcessorSettings(BaseSettings):
@@ -191,7 +169,7 @@ def main() -> None:
     processor = FakeProcessor(
         api_key=settings.api_key.get_secret_value(), before_answer=_teller(settings)
     )
-    server = _server(processor, settings.port)
+    server = start_server(_handler(processor), settings.port)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
+from cloud_api.demo.local_http import QuietHandler, serve_in_thread
 from cloud_api.notifications import signing
 
 
@@ -58,27 +58,9 @@ class Receiver:
 
 @contextmanager
 def serve_receiver(receiver: Receiver) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length", "0"))
-            body = self.rfile.read(length)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            code = receiver.answer(headers, body)
-            try:
-                self.send_response(code)
-                self.send_header("content-length", "0")
-                self.end_headers()
-            except OSError:
-                pass  # the sender gave up waiting (a timeout under test)
+    class Handler(QuietHandler):
+        def on_post(self) -> None:
+            self.reply(receiver.answer(*self.request_body()))
 
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/robocover"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_in_thread(Handler) as url:
+        yield f"{url}/hooks/robocover"
