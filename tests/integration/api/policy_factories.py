@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from cloud_api.access.roles import Role
+from cloud_api.demo.underwriting import COVERAGES  # the demo's product: one set of terms
 from cloud_api.policies import changes, quotes, service
 from cloud_api.policies.schemas import QuoteCreate
 from database.models import (
@@ -28,24 +29,6 @@ from tests.integration.api.robot_factories import add_robot
 from tests.integration.risk.risk_factories import approve_starter_plan
 from tests.support.api import ApiHarness, principal
 
-COVERAGES: list[dict[str, Any]] = [
-    {
-        "code": "breakdown",
-        "name": "Machinery breakdown",
-        "plan_coverage": "machinery_breakdown",
-        "limit_minor": 5_000_000,
-        "deductible_minor": 50_000,
-        "aggregate_minor": 10_000_000,
-    },
-    {
-        "code": "liability",
-        "name": "Third-party liability",
-        "plan_coverage": "third_party_liability",
-        "limit_minor": 20_000_000,
-        "deductible_minor": 0,
-        "aggregate_minor": 20_000_000,
-    },
-]
 TAX_BP = 1900  # DE
 
 

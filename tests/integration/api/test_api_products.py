@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cloud_api.access.roles import Role
+from cloud_api.demo.underwriting import COVERAGES
 from cloud_api.products import repository, service
 from cloud_api.products.schemas import ProductTerms
 from database.models import AuditEvent, Product
-from tests.integration.api.policy_factories import COVERAGES
 from tests.integration.risk.risk_factories import approve_starter_plan
 from tests.support.api import ApiHarness, principal
 
