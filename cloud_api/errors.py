@@ -130,7 +130,22 @@ class GoneError(AppError):
 
 
 class ServiceUnavailableError(AppError):
+    """503 with Retry-After (2 s unless said otherwise): a service the request needs (the
+    broker, a processor) is away or busy; nothing was committed, the same request may be sent
+    again."""
+
     status, title = 503, "Service unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            message, headers={"Retry-After": "2", **(headers or {})}, extensions=extensions
+        )
 
 
 def problem_response(request: Request, error: AppError) -> JSONResponse:

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     enroll = sub.add_parser("enroll", help="enroll this robot with a one-time token")
     enroll.add_argument("--token", required=True)
     enroll.add_argument("--cloud-url", required=True)
+    enroll.add_argument("--retry-for", type=float, default=300.0, metavar="SECONDS",
+                        help="keep trying while the cloud answers 'not now' (503, 429) or "
+                        "cannot be reached, this long at most (default 300)")  # fmt: skip
     simulate = sub.add_parser("simulate", help="run simulated robots through the agent code")
     simulate.add_argument("--fleet-dir", type=Path, required=True,
                           help="a directory of enrolled robot state directories")  # fmt: skip
@@ -105,7 +108,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         try:
             identity = enroll(
-                cloud_url=args.cloud_url, token=args.token, state_dir=settings.state_dir
+                cloud_url=args.cloud_url,
+                token=args.token,
+                state_dir=settings.state_dir,
+                retry_for_s=args.retry_for,
             )
         except EnrollmentError as exc:
             sys.stderr.write(f"robocover-agent: {exc}\n")

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 import uvicorn
 from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
 from sqlalchemy import create_engine, pool, select
 from sqlalchemy.orm import Session
 
@@ -199,6 +201,60 @@ def test_enrollment_fails_cleanly_when_the_broker_is_down(
         assert answer.status_code == 503
     # Nothing was committed: the robot is still pending and the token still unused.
     assert _robot(settings, issued.robot_id).status == "pending"
+
+
+def test_the_agent_enrolls_once_the_broker_it_waited_for_is_back(
+    api_settings: ApiSettings, tmp_path: Path
+) -> None:
+    """503 with Retry-After while the broker is away: the agent tries again, and enrolls when
+    the broker answers; a refusal is not retried."""
+    later = MosquittoBroker(tmp_path / "later")  # started while the agent is trying
+    admin = later.admin_credentials
+    settings = api_settings.model_copy(
+        update={
+            "mqtt_url": api_settings.mqtt_url.__class__(later.url),
+            "mqtt_admin_username": admin.username,
+            "mqtt_admin_password": SecretStr(admin.password),
+        }
+    )
+    issued = _issue(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    starter = threading.Timer(2.0, later.start)
+    try:
+        wait_for_port(port)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/v1/enrollments",
+            json={"token": issued.token, "public_key": _key()},
+        )
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "2"
+        starter.start()
+        identity = enroll(
+            cloud_url=f"http://127.0.0.1:{port}",
+            token=issued.token,
+            state_dir=tmp_path / "agent",
+            retry_for_s=60,
+        )
+        with pytest.raises(EnrollmentError, match="409"):  # final at once, not retried
+            enroll(
+                cloud_url=f"http://127.0.0.1:{port}",
+                token=issued.token,
+                state_dir=tmp_path / "other",
+                retry_for_s=3600,
+            )
+    finally:
+        starter.cancel()
+        starter.join()
+        server.should_exit = True
+        thread.join(10)
+        later.stop()
+    assert identity.robot_id == issued.robot_id
+    assert _robot(settings, issued.robot_id).status == "active"
 
 
 def test_the_agent_enrolls_against_a_running_api_and_publishes(
