@@ -41,12 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import machine, write_section
 from bench.soak_check import Ledger, count_ledger, failures, report
 from bench.soak_load import LoadReport, MemoryTrace, open_loop, watch_memory
+from cloud_api.broker_accounts import robot_role, robot_username
 from cloud_api.demo import story, underwriting
 from cloud_api.demo.client import ApiError, Person
 from cloud_api.demo.fleet import MODELS, DemoRobot, agent_command
 from cloud_api.demo.gateway_process import prepare_gateway, start_gateway
 from cloud_api.demo.processes import ProcessGroup
-from cloud_api.demo.stack import Stack, start_services, stop_stack, wait_ready
+from cloud_api.demo.stack import Stack, broker_admin, start_services, stop_stack, wait_ready
 from cloud_api.demo.summary import Board
 from cloud_api.settings import ApiSettings
 from edge_agent.enroll import enroll
@@ -104,13 +105,16 @@ def _retrying(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-def _robots(tale: story.Story, options: SoakOptions, fleet_dir: Path) -> list[DemoRobot]:
+def _robots(
+    tale: story.Story, options: SoakOptions, fleet_dir: Path, robots: list[DemoRobot]
+) -> None:
     """Registered by the owner (straight to an API process: a thousand writes in a row would
-    only meet the gateway's per-address limit), enrolled from the robot side, in threads."""
+    only meet the gateway's per-address limit), enrolled from the robot side, in threads; each
+    robot lands in ``robots`` once registered."""
     owner = tale["policyholder"]
     direct = Person(tale.http(tale.stack.api_urls[0]), owner.email, owner.password, owner.role)
     direct.sign_in()
-    robots = []
+    tokens = []
     for index in range(options.robots):
         kind, manufacturer, model = MODELS[index % len(MODELS)]
         fleet = fleet_dir / f"fleet-{index % options.fleets}"
@@ -137,17 +141,30 @@ def _robots(tale: story.Story, options: SoakOptions, fleet_dir: Path) -> list[De
             create=True,
         )
         robot.robot_id = answer["robot"]["id"]
-        robots.append((robot, answer["enrollment_token"]))
+        robots.append(robot)
+        tokens.append(answer["enrollment_token"])
     with ThreadPoolExecutor(8) as pool:
         list(
             pool.map(
-                lambda pair: enroll(
-                    cloud_url=tale.stack.api_urls[0], token=pair[1], state_dir=pair[0].state_dir
+                lambda robot, token: enroll(
+                    cloud_url=tale.stack.api_urls[0], token=token, state_dir=robot.state_dir
                 ),
                 robots,
+                tokens,
             )
         )
-    return [robot for robot, _ in robots]
+
+
+def _remove_broker_accounts(stack: Stack, robots: list[DemoRobot]) -> None:
+    """The soak's robots' broker accounts and roles removed at the end: on a shared broker a
+    thousand more per run slow every later enrollment (the dynamic-security plugin rewrites its
+    whole file on each change)."""
+    ids = [uuid.UUID(robot.robot_id) for robot in robots if robot.robot_id]
+    with broker_admin(stack.settings) as admin:
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            admin.delete_clients([robot_username(robot_id) for robot_id in chunk])
+            admin.delete_roles([robot_role(robot_id) for robot_id in chunk])
 
 
 def _start_fleets(tale: story.Story, robots: list[DemoRobot], options: SoakOptions) -> None:
@@ -268,6 +285,7 @@ def soak(options: SoakOptions) -> SoakResult:
     stack = Stack(settings, group, run_dir)
     tale = story.Story(stack, Board(str(run_dir), str(group.log_path)), [], run)
     print(f"soak: run directory {run_dir}", flush=True)
+    robots: list[DemoRobot] = []
     try:
         prepare_gateway(stack)
         start_services(stack)
@@ -277,7 +295,7 @@ def soak(options: SoakOptions) -> SoakResult:
         underwriting.rating_plan(tale)
         underwriting.product(tale)
         began = time.monotonic()
-        robots = _robots(tale, options, run_dir / "fleet")
+        _robots(tale, options, run_dir / "fleet", robots)
         enrolled_s = time.monotonic() - began
         print(f"soak: {len(robots)} robots enrolled in {enrolled_s:.0f} s", flush=True)
         _start_fleets(tale, robots, options)
@@ -289,6 +307,7 @@ def soak(options: SoakOptions) -> SoakResult:
         tale.close()
         stop_stack(stack)
         group.close()
+        _remove_broker_accounts(stack, robots)
     return result
 
 

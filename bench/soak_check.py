@@ -86,11 +86,12 @@ def count_ledger(settings: ApiSettings, robots: Sequence[DemoRobot]) -> Ledger:
         }
     assert stored is not None
     lost = 0
-    for robot, (next_seq, _pending, dropped) in made.items():
+    for robot, (next_seq, pending, dropped) in made.items():
         count, last = receipts.get(robot, (0, -1))
-        # every seq below next_seq is either stored or accounted for by the robot's own drop
-        # notice; none is stored twice (the receipts' key), none beyond what the robot made
-        lost += max(0, next_seq - dropped - count) + max(0, last + 1 - next_seq)
+        # every seq below next_seq is stored, still in the robot's outbox (pending: sent at its
+        # next start), or accounted for by the robot's own drop notice; none is stored twice
+        # (the receipts' key), none beyond what the robot made
+        lost += max(0, next_seq - dropped - count - pending) + max(0, last + 1 - next_seq)
     return Ledger(
         robots=len(made),
         messages_made=sum(m[0] for m in made.values()),

@@ -279,6 +279,11 @@ class DynsecAdmin:
         responses = self.execute([{"command": "deleteClient", "username": u} for u in usernames])
         self._check(responses, tolerated=("Client not found",))
 
+    def delete_roles(self, rolenames: list[str]) -> None:
+        """Delete roles (after their clients); one already gone is no error."""
+        responses = self.execute([{"command": "deleteRole", "rolename": r} for r in rolenames])
+        self._check(responses, tolerated=("Role not found",))
+
 
 class BrokerAccounts:
     """Robot accounts through the broker's dynamic security plugin, one admin connection each."""

@@ -97,7 +97,8 @@ class Stack:
             raise RuntimeError(f"a process died: {names}; see {self.group.log_path}")
 
 
-def _admin(settings: ApiSettings) -> DynsecAdmin:
+def broker_admin(settings: ApiSettings) -> DynsecAdmin:
+    """An admin connection to the deployment's broker (its dynamic-security plugin)."""
     if settings.mqtt_admin_password is None:
         raise RuntimeError("no broker admin password: run scripts/services-up.sh")
     return DynsecAdmin(
@@ -135,7 +136,7 @@ def start_services(stack: Stack, *, api_processes: int = 2, ingests: int = 2) ->
     run = stack.run_dir.name[-6:]
     group, cwd = stack.group, stack.run_dir
     stack.redis_url = str(stack.settings.redis_url)
-    with _admin(stack.settings) as admin:
+    with broker_admin(stack.settings) as admin:
         stack.ingest_accounts = [
             admin.ensure_ingest(f"robocover-demo-{run}-ingest-{i + 1}") for i in range(ingests)
         ]
@@ -225,7 +226,7 @@ def stop_stack(stack: Stack) -> None:
         )
         if code != 0:
             stack.group.write("demo", f"ingest {account.username} did not retire ({code})".encode())
-    with _admin(stack.settings) as admin:
+    with broker_admin(stack.settings) as admin:
         admin.delete_clients([a.username for a in stack.ingest_accounts])
 
 
