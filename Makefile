@@ -38,7 +38,7 @@ test: setup lint typecheck test-only
 
 # pytest exits 5 when it collected no test: for this suite that is a failure, said plainly.
 test-only: venv
-	@$(BIN)/python -m pytest -m "not soak" --cov --cov-report=term $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -m "not soak" --cov --cov-report=term --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 	$(BIN)/python scripts/coverage_floor.py
 
