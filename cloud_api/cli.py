@@ -6,6 +6,7 @@ happen inside the commands, so `robocover --help` stays fast.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,7 +146,9 @@ def jobs(
 
     settings = JobSettings()
     configure_logging(settings.log_level, settings.log_format)
-    arguments = ["worker", f"--concurrency={concurrency}", "--loglevel=INFO"]
+    # a node name of its own (celery@host for every worker otherwise: two on one host clash)
+    node = f"--hostname=jobs-{os.getpid()}@%h"
+    arguments = ["worker", f"--concurrency={concurrency}", "--loglevel=INFO", node]
     configure(settings).worker_main([*arguments, *(["--beat"] if beat else [])])
 
 

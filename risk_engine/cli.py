@@ -5,6 +5,7 @@ Imports stay light here: numpy, polars, glum and Celery load inside the commands
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,7 +255,9 @@ def worker(
     from risk_engine.worker import configure
 
     app_ = configure(_settings())
-    arguments = ["worker", f"--concurrency={concurrency}", "--loglevel=INFO"]
+    # a node name of its own (celery@host for every worker otherwise: two on one host clash)
+    node = f"--hostname=risk-{os.getpid()}@%h"
+    arguments = ["worker", f"--concurrency={concurrency}", "--loglevel=INFO", node]
     app_.worker_main([*arguments, *(["--beat"] if beat else [])])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 import uuid
 import warnings
@@ -103,6 +104,9 @@ def test_a_real_worker_counts_a_failing_and_a_succeeding_task_by_name(
         with pytest.raises(ValueError, match="not-a-date"):
             failing.get(timeout=60)
         assert app.send_task(EXPIRE_TERMS).get(timeout=60) == 0
+        assert worker.process is not None  # a node name of its own, not celery@host
+        names = [name for answer in app.control.ping(timeout=5) for name in answer]
+        assert f"jobs-{worker.process.pid}@{socket.gethostname()}" in names
     # The result is stored a moment before the run is counted: wait for the count.
     deadline = time.monotonic() + 30
     after = samples(worker.metrics())
