@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import machine, write_section
 from bench.soak_check import Ledger, count_ledger, failures, report
+from bench.soak_database import DatabaseTrace, watch_database
 from bench.soak_load import LoadReport, MemoryTrace, open_loop, watch_memory
 from cloud_api.broker_accounts import robot_role, robot_username
 from cloud_api.demo import story, underwriting
@@ -87,6 +88,7 @@ class SoakResult:
     options: SoakOptions
     load: LoadReport
     memory: MemoryTrace
+    database: DatabaseTrace
     ledger: Ledger
     policies: int
     claims: int
@@ -245,6 +247,7 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
         base_url=stack.base_url, verify=stack.verify, timeout=30, limits=limits
     ) as client:
         memory = asyncio.create_task(watch_memory(processes, options.memory_interval_s, stop))
+        database = asyncio.create_task(watch_database(stack.settings.libpq_url, 1.0, stop))
         signed_in = asyncio.create_task(keep_signed_in())
         done = [0, 0]
         business = asyncio.create_task(
@@ -265,7 +268,7 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
         await business
         stop.set()
         await signed_in
-    return SoakResult(options, load, await memory, Ledger(), done[0], done[1], 0.0)
+    return SoakResult(options, load, await memory, await database, Ledger(), done[0], done[1], 0.0)
 
 
 def soak(options: SoakOptions) -> SoakResult:

@@ -186,5 +186,10 @@ def report(result: SoakResult, run_date: str, machine: str) -> str:
             for name in sorted(memory.samples)
         ),
         "",
+        f"The database while it ran (pg_stat_activity each second): at most"
+        f" {result.database.most_active} statements active at once; its slowest seconds:",
+        "",
+        *(f"- {second.describe()}" for second in result.database.slowest()),
+        "",
     ]
     return "\n".join(lines)
