@@ -253,7 +253,7 @@ def payout_failure_reasons(session: Session) -> list[tuple[str | None, int]]:
 
 
 def pending_payouts(session: Session) -> tuple[int, datetime | None]:
-    """How many payouts are pending, and when the oldest was asked for (the pending index)."""
+    """How many payouts are pending, and when the oldest was asked for (the metrics' scrape)."""
     count, oldest = session.execute(
         select(func.count(), func.min(ClaimPayout.created_at)).where(
             ClaimPayout.status == "pending"
