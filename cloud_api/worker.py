@@ -6,8 +6,8 @@ Each task works on yesterday (UTC) unless told a day, and is idempotent: the bea
 a crash, or an operator running it again by hand change nothing that is done.
 
 The worker serves Prometheus metrics at ``metrics_host:metrics_port`` (conventions/jobs_metrics.py:
-task runs, queue lengths; billing/metrics.py: failed payments) from a process of its own,
-started and stopped with the worker.
+task runs, queue lengths; billing/metrics.py: failed payments; claims/metrics.py: failed and
+pending claim payouts) from a process of its own, started and stopped with the worker.
 Its tasks wait in a queue of their own, ``robocover-jobs``: the risk engine's worker shares
 the Redis and takes Celery's default queue."""
 
@@ -31,6 +31,7 @@ from cloud_api.billing.processor import (
     ProcessorUnavailableError,
 )
 from cloud_api.claims import tasks as claim_tasks
+from cloud_api.claims.metrics import PayoutMetrics
 from cloud_api.claims.payouts import Answer
 from cloud_api.conventions import jobs_metrics
 from cloud_api.notifications import tasks as notification_tasks
@@ -217,15 +218,17 @@ def pay_out_claims() -> dict[str, int]:
 
 
 def metrics_registry(settings: JobSettings) -> CollectorRegistry:
-    """What the worker's /metrics shows. Payments are read through an engine of their own
-    without a pool: no connection stays open for the pool's child processes to inherit."""
+    """What the worker's /metrics shows. Payments and payouts are read through an engine of
+    their own without a pool: no connection stays open for the pool's child processes to
+    inherit."""
     options = f"{UTC_SESSION['options']} -c statement_timeout={METRICS_STATEMENT_TIMEOUT_MS}"
     engine = create_engine(
         settings.sqlalchemy_url, poolclass=pool.NullPool, connect_args={"options": options}
     )
     payments = FailedPayments(engine_transactions(engine))
+    payouts = PayoutMetrics(engine_transactions(engine))
     return jobs_metrics.jobs_registry(
-        str(settings.redis_url), [JOBS_QUEUE], sorted(JOB_TASKS), [payments]
+        str(settings.redis_url), [JOBS_QUEUE], sorted(JOB_TASKS), [payments, payouts]
     )
 
 

@@ -242,6 +242,26 @@ def due_payouts(session: Session, now: datetime, limit: int) -> list[ClaimPayout
     )
 
 
+def payout_failure_reasons(session: Session) -> list[tuple[str | None, int]]:
+    """Failed payouts by their recorded reason, every tenant's (the metrics' scrape)."""
+    rows = session.execute(
+        select(ClaimPayout.failure_reason, func.count())
+        .where(ClaimPayout.status == "failed")
+        .group_by(ClaimPayout.failure_reason)
+    )
+    return [(reason, int(count)) for reason, count in rows]
+
+
+def pending_payouts(session: Session) -> tuple[int, datetime | None]:
+    """How many payouts are pending, and when the oldest was asked for (the metrics' scrape)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(ClaimPayout.created_at)).where(
+            ClaimPayout.status == "pending"
+        )
+    ).one()
+    return int(count), oldest
+
+
 def lock_policy(session: Session, policy_id: uuid.UUID) -> None:
     """Hold the policy's row until the transaction ends: two approvals on one policy take its
     aggregate one after the other."""

@@ -124,6 +124,8 @@ def test_a_real_worker_counts_a_failing_and_a_succeeding_task_by_name(
     assert runs(after, EXPIRE_TERMS, "failed") == 0
     assert after[("robocover_jobs_redis_up", frozenset())] == 1
     assert after[("robocover_payments_database_up", frozenset())] == 1
+    assert after[("robocover_claim_payouts_database_up", frozenset())] == 1
+    assert after[("robocover_claim_payouts_pending", frozenset())] == 0
     assert after[("robocover_jobs_queue_length", frozenset({("queue", JOBS_QUEUE)}))] == 0
 
 
@@ -156,3 +158,5 @@ def test_every_metric_the_alerts_and_the_dashboard_read_is_exported_by_a_process
     assert "http_request_duration_seconds_bucket" in exported["api"]
     assert "ingest_message_delay_seconds_bucket" in exported["ingest"]
     assert "robocover_payments_failed_total" in exported["worker"]
+    assert "robocover_claim_payouts_failed_total" in exported["worker"]
+    assert "robocover_claim_payouts_oldest_pending_seconds" in exported["worker"]
