@@ -11,22 +11,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from loguru import logger
 
-from firmware_protocol import (
-    DropNotice,
-    EventBatch,
-    EventKind,
-    ProtocolError,
-    Status,
-    TelemetryBatch,
-    Topic,
-    decode,
-)
+from firmware_protocol import DropNotice, EventBatch, EventKind, Status, TelemetryBatch
 from firmware_protocol.catalogue import MetricKey
 from firmware_protocol.limits import MAX_UINT
 from ingest.bridge import evidence_repository as evidence_repo
@@ -34,31 +23,13 @@ from ingest.bridge import repository as repo
 from ingest.bridge.authentication import authenticate
 from ingest.bridge.budget import allocate, scopes_of, window_start_us
 from ingest.bridge.copy_format import telemetry_copy_rows
+from ingest.bridge.decode_step import Known, Prepared, Rejected, prepare
 from ingest.bridge.judge import ChainContext, Judge, Parsed, conduct
-from ingest.bridge.keys import KeyRing
+from ingest.bridge.keys import KeyRing, KeySpan
 from ingest.bridge.presence import judge_statuses
 from ingest.bridge.rollups import hourly_rollup
 from ingest.bridge.samples import PlacedBatch, SampleColumns, flatten
 from ingest.bridge.writes import FlushOutcome, FlushPolicy, Inbound, Writes
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A message that did not decode: its topic, when that much parsed, names whom it cost."""
-
-    inbound: Inbound
-    topic: Topic | None
-    reason: str
-    detail: str
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A flush decoded and ready to be judged against the database."""
-
-    messages: list[Inbound]
-    parsed: list[Parsed] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
 
 
 class Flusher:
@@ -68,31 +39,16 @@ class Flusher:
         self.policy = policy
         self._metric_ids: dict[str, int] = {}
         self._catalogues: dict[uuid.UUID, set[str]] = {}
+        self._known = Known()
 
     async def flush(self, conn: repo.Conn, messages: list[Inbound]) -> FlushOutcome:
         return await self.write(conn, self.prepare(messages))
 
     def prepare(self, messages: list[Inbound]) -> Prepared:
-        """Decode a flush's messages: pure CPU, no database, safe to run in another thread
-        while the previous flush is being written. Nothing a message holds raises out of here."""
-        prepared = Prepared(messages)
-        for inbound in messages:
-            topic: Topic | None = None
-            try:
-                topic = Topic.parse(inbound.topic)
-                decoded = decode(inbound.payload, topic=topic, allow_json=self.policy.accept_json)
-            except ProtocolError as exc:
-                prepared.rejected.append(
-                    Rejected(inbound, topic, exc.code.value.lower(), str(exc)[:500])
-                )
-                continue
-            except Exception as exc:  # a decoder bug is this message's problem, never the flush's
-                logger.opt(exception=exc).error("decoding a message failed: {}", exc)
-                detail = f"{type(exc).__name__}: {exc}"[:500]
-                prepared.rejected.append(Rejected(inbound, topic, "decoder_error", detail))
-                continue
-            prepared.parsed.append(Parsed(inbound, topic, decoded))
-        return prepared
+        """Decode a flush's messages (decode_step.py): pure CPU, no database, safe to run in
+        another thread while the previous flush is being written. Nothing a message holds
+        raises out of here."""
+        return prepare(messages, self.policy, self._known)
 
     async def write(self, conn: repo.Conn, prepared: Prepared) -> FlushOutcome:
         """Judge and write a prepared flush inside the caller's transaction."""
@@ -114,10 +70,9 @@ class Flusher:
         robots = await repo.lock_robots(conn, named)
         for letter in writes.dead:
             letter.known_robot = letter.robot_id in robots
-        keys = {
-            robot: KeyRing.of(spans, robots[robot].public_key)
-            for robot, spans in (await repo.key_spans(conn, sorted(robots))).items()
-        }
+        spans = await repo.key_spans(conn, sorted(robots))
+        keys = {robot: KeyRing.of(held, robots[robot].public_key) for robot, held in spans.items()}
+        self._known_keys(robots, spans)
         judge = Judge(
             self.policy,
             robots=robots,
@@ -149,6 +104,15 @@ class Flusher:
         """After a failed transaction, ids and catalogue entries registered in it may not exist."""
         self._metric_ids.clear()
         self._catalogues.clear()
+        self._known = Known(self._known.keys, {})
+
+    def _known_keys(
+        self, robots: dict[uuid.UUID, repo.RobotRecord], spans: dict[uuid.UUID, list[KeySpan]]
+    ) -> None:
+        """The robots' keys as locked now, for the next decode steps (a new Known: the
+        decode thread may be reading the last one)."""
+        fresh = {r: KeyRing.of(spans.get(r, []), robots[r].public_key) for r in robots}
+        self._known = Known({**self._known.keys, **fresh}, self._known.metric_ids)
 
     # ------------------------------------------------------------------ writing
 
@@ -194,10 +158,11 @@ class Flusher:
                 unknown.setdefault(text, _metric_row(MetricKey.parse(text)))
         if unknown:
             self._metric_ids.update(await repo.ensure_metrics(conn, unknown))
+            self._known = Known(self._known.keys, dict(self._metric_ids))
         await repo.register_catalogue(conn, writes.catalogue, self._metric_ids)
         for index, item in enumerate(writes.placed):
             ids = np.array([self._metric_ids[str(k)] for k in item.batch.keys], dtype=np.int64)
-            writes.placed[index] = PlacedBatch(item.batch, ids, item.shift_us)
+            writes.placed[index] = PlacedBatch(item.batch, ids, item.shift_us, item.draft)
 
     async def write_dead_letters(self, conn: repo.Conn, writes: Writes) -> None:
         """Store what the budgets allow, count the rest, and give each case its evidence."""
@@ -318,4 +283,4 @@ def _metric_row(key: MetricKey) -> tuple[str, int, str, str]:
     return (key.name, key.channel, spec.unit, spec.description)
 
 
-__all__ = ["FlushOutcome", "FlushPolicy", "Flusher", "Inbound", "Prepared"]
+__all__ = ["FlushOutcome", "FlushPolicy", "Flusher", "Inbound", "Prepared", "Rejected"]
