@@ -71,7 +71,7 @@ class BrokerSource:
         first."""
         if self._next is None:
             self._next = asyncio.ensure_future(self._client.messages.__anext__())
-        waits = [asyncio.ensure_future(event.wait()) for event in (stop, until) if event]
+        waits = [asyncio.ensure_future(e.wait()) for e in (stop, until) if e is not None]
         done, _ = await asyncio.wait(
             {self._next, *waits}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED
         )
