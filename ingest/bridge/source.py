@@ -119,8 +119,9 @@ class BrokerSource:
         already arrived. With `until`, gathering goes on past the interval until `until` is
         set (the writer is ready for the flush) or the flush is full: a flush is sized by the
         backlog. Empty if `stop` is set first, or if no message comes within `idle_s`.
-        `on_chunk` is handed the messages as they are gathered, CHUNK_MESSAGES at a time
-        (the last chunk maybe fewer), in order, so they can be decoded meanwhile."""
+        `on_chunk` is handed the messages as they are gathered, in order, at most
+        CHUNK_MESSAGES at a time, and whatever has come before each wait for more, so they
+        are decoded meanwhile."""
         settings = self._settings
         first = await self._take(stop, idle_s)
         if first is None:
@@ -131,7 +132,8 @@ class BrokerSource:
         handed = 0
         while len(batch) < settings.flush_max_messages and size < settings.flush_max_bytes:
             size = self._drain(batch, size)
-            handed = _hand(batch, handed, on_chunk, final=False)
+            # All that has come so far, before waiting for more: decoded meanwhile.
+            handed = _hand(batch, handed, on_chunk)
             if len(batch) >= settings.flush_max_messages or size >= settings.flush_max_bytes:
                 break
             remaining = deadline - time.monotonic()
@@ -147,7 +149,7 @@ class BrokerSource:
                 continue  # the interval passed, or `until` was set: decided above
             batch.append(_inbound(message))
             size += len(batch[-1].payload)
-        _hand(batch, handed, on_chunk, final=True)
+        _hand(batch, handed, on_chunk)
         return batch
 
     def acknowledge(self, batch: list[Inbound]) -> None:
@@ -171,17 +173,13 @@ class BrokerSource:
 
 
 def _hand(
-    batch: list[Inbound],
-    handed: int,
-    on_chunk: Callable[[list[Inbound]], None] | None,
-    *,
-    final: bool,
+    batch: list[Inbound], handed: int, on_chunk: Callable[[list[Inbound]], None] | None
 ) -> int:
-    """Hand the batch's messages from `handed` on to `on_chunk`, in whole chunks (and the
-    rest too when `final`); how many are handed after."""
+    """Hand the batch's messages from `handed` on to `on_chunk`, CHUNK_MESSAGES at most at a
+    time; how many are handed after."""
     if on_chunk is None:
-        return handed
-    while len(batch) - handed >= CHUNK_MESSAGES or (final and handed < len(batch)):
+        return len(batch)
+    while handed < len(batch):
         chunk = batch[handed : handed + CHUNK_MESSAGES]
         on_chunk(chunk)
         handed += len(chunk)
