@@ -1,12 +1,15 @@
 """Ingest benchmark: samples committed per second end to end, against its limits, in one run.
 
-    python bench/ingest_bench.py [--robots 20] [--batches 60] [--output docs/benchmarks.md]
+    python bench/ingest_bench.py [--robots 20] [--batches 60] [--rounds 7] [--output docs/benchmarks.md]
 
 Simulated robots (20 metrics x 60 samples a batch, signed and chained) publish through a real
 Mosquitto into a real `robocover ingest` process and TimescaleDB. Side by side, on the same rows:
-(a) a raw binary COPY into the same hypertable, the ceiling; (b) a naive bridge that inserts each
-sample with its own INSERT. Then publish-to-commit latency (to the robot's commit ack, which
-follows the commit) at half the measured maximum rate.
+(a) a raw binary COPY into the same hypertable, the ceiling, in rounds alternating with the
+ingest's (the machine is noisy: each ingest run is set against the COPY runs next to it, and the
+median of those ratios is the figure); (b) a naive bridge that inserts each sample with its own
+INSERT. Then publish-to-commit latency (to the robot's commit ack, which follows the commit) at
+half the median rate. The `robocover ingest` measured is the one installed beside the Python
+running this script (another checkout's venv measures that checkout's ingest).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import machine, write_section
+from bench.ingest_report import (
+    SAMPLES_PER_BATCH,
+    Measured,
+    Run,
+    ingest_revision,
+    median,
+    render,
+)
+from bench.report import write_section
 from database.settings import CloudSettings
 from firmware_protocol import RobotSigner, TelemetryBatch, TopicKind, decode
 from ingest.bridge.copy_format import telemetry_copy_payload, telemetry_copy_rows
@@ -39,7 +49,6 @@ from tests.support.ingest_process import IngestProcess, RobotLink, wait_all_acke
 
 # Flushes of up to 1000 batches (2.4 MB of payload, 1.2 M samples): fewer commits per sample.
 INGEST_ENV = {"ROBOCOVER_FLUSH_MAX_MESSAGES": "1000", "ROBOCOVER_FLUSH_MAX_BYTES": "4000000"}
-SAMPLES_PER_BATCH = 60 * 20
 
 
 @dataclass
@@ -100,10 +109,8 @@ def end_to_end(
     rate: float | None,
     *,
     ingests: int = 1,
-) -> tuple[float, float, list[float]]:
-    """Samples/s committed overall (first publish to last ack) and sustained (between the
-    10th and the 90th percentile of ack times: ramp-up and drain left out), and per-batch
-    publish-to-ack latencies in seconds, with `ingests` processes in one share group."""
+) -> Run:
+    """One run with `ingests` processes in one share group (see Run)."""
     with tempfile.TemporaryDirectory() as tmp:
         processes = [
             IngestProcess(
@@ -125,12 +132,21 @@ def end_to_end(
         latencies = [
             link.acked_at[seq] - link.first_sent_at[seq] for link in links for seq in link.acked_at
         ]
+        flushes = sum(flush_count(ingest.metrics()) for ingest in processes)
         for link in links:
             link.close()
         for ingest in processes:
             ingest.kill(signal.SIGTERM)
             ingest.retire()
-    return len(plan) * SAMPLES_PER_BATCH / elapsed, float(sustained), latencies
+    return Run(len(plan) * SAMPLES_PER_BATCH / elapsed, float(sustained), latencies, flushes)
+
+
+def flush_count(metrics: str) -> int:
+    """Flushes committed, from the process's /metrics."""
+    for line in metrics.splitlines():
+        if line.startswith("ingest_flush_seconds_count"):
+            return int(float(line.split()[-1]))
+    return 0
 
 
 def copy_payloads(robots: int, batches: int, flush_batches: int) -> list[bytes]:
@@ -232,55 +248,54 @@ def naive_bridge(settings: CloudSettings, broker: MosquittoBroker, batches: int)
     return samples / elapsed
 
 
-def run(robots: int, batches: int) -> str:
+def run(robots: int, batches: int, rounds: int) -> str:
+    """Alternating rounds of one ingest process and the raw COPY of the same rows (the order
+    swapping every round: I C, C I, I C, ...), each ingest run set against the mean of the
+    COPY runs next to it in time; then two processes, the naive bridge, and latency at half
+    the median rate."""
     base = CloudSettings()
     pid = os.getpid()
-    rates: dict[int, float] = {}
-    sustained: dict[int, float] = {}
-    copy_rates: dict[int, float] = {}
+    sequence: list[tuple[str, float]] = []
+    runs: list[Run] = []
+    payloads = copy_payloads(robots, batches, 250)
     with tempfile.TemporaryDirectory() as tmp:
         broker = MosquittoBroker(Path(tmp))
         broker.start()
         try:
-            for processes in (1, 2):
-                with Scratch(base, f"bench_ingest_{pid}_{processes}") as scratch:
-                    rates[processes], sustained[processes], _ = end_to_end(
-                        scratch.settings, broker, robots, batches, None, ingests=processes
-                    )
-                with Scratch(base, f"bench_copy_{pid}_{processes}") as scratch:
-                    payloads = copy_payloads(robots, batches, 250)
-                    copy_rates[processes] = raw_copy(scratch.settings, payloads, processes)
+            for number in range(rounds):
+                for what in ("ingest", "copy") if number % 2 == 0 else ("copy", "ingest"):
+                    with Scratch(base, f"bench_{what}_{pid}_{number}") as scratch:
+                        if what == "copy":
+                            sequence.append(("copy", raw_copy(scratch.settings, payloads, 1)))
+                            continue
+                        runs.append(end_to_end(scratch.settings, broker, robots, batches, None))
+                        sequence.append(("ingest", runs[-1].overall))
+            with Scratch(base, f"bench_ingest_{pid}_2") as scratch:
+                two = end_to_end(scratch.settings, broker, robots, batches, None, ingests=2)
+            with Scratch(base, f"bench_copy_{pid}_2") as scratch:
+                copy_two = raw_copy(scratch.settings, payloads, 2)
             with Scratch(base, f"bench_naive_{pid}") as scratch:
                 naive_rate = naive_bridge(scratch.settings, broker, max(3, batches // 20))
-            half_rate_batches = rates[1] / 2 / SAMPLES_PER_BATCH
+            half_rate_batches = median([r.overall for r in runs]) / 2 / SAMPLES_PER_BATCH
             with Scratch(base, f"bench_latency_{pid}") as scratch:
-                _, _, latencies = end_to_end(
+                latency = end_to_end(
                     scratch.settings, broker, robots, batches // 2, rate=half_rate_batches
                 )
         finally:
             broker.stop()
-    p50, p99 = np.percentile(np.asarray(latencies) * 1e3, [50, 99])
-    total = robots * batches * SAMPLES_PER_BATCH
-    return "\n".join(
-        [
-            f"Generated by `python bench/ingest_bench.py --robots {robots} --batches {batches}` on {date.today()}.",
-            f"Machine: {machine()}. Broker, ingest, PostgreSQL and the simulated robots share it; the raw COPY runs alone.",
-            "",
-            f"{robots} robots x {batches} signed batches of 20 metrics x 60 samples ({total:,} samples).",
-            "",
-            "Overall: from the first publish to the last commit ack. Sustained: between the 10th and 90th percentile of commit acks (ramp-up and drain left out).",
-            "",
-            "| path | samples/s overall | ratio | samples/s sustained | ratio |",
-            "|---|---:|---:|---:|---:|",
-            f"| (a) raw binary COPY of the same rows, one connection, a commit per 250 batches (the limit) | {copy_rates[1]:,.0f} | 1.00 | | |",
-            f"| robocover, one `robocover ingest` process: robots -> Mosquitto -> ingest -> TimescaleDB | {rates[1]:,.0f} | {rates[1] / copy_rates[1]:.2f} of (a) | {sustained[1]:,.0f} | {sustained[1] / copy_rates[1]:.2f} of (a) |",
-            f"| (a2) raw binary COPY, two connections in parallel | {copy_rates[2]:,.0f} | 1.00 | | |",
-            f"| robocover, two `robocover ingest` processes in one share group | {rates[2]:,.0f} | {rates[2] / copy_rates[2]:.2f} of (a2) | {sustained[2]:,.0f} | {sustained[2] / copy_rates[2]:.2f} of (a2) |",
-            f"| (b) naive bridge: one INSERT per sample, commit per message | {naive_rate:,.0f} | one robocover process = {rates[1] / naive_rate:.0f} x (b) | | |",
-            "",
-            f"Latency with one ingest process at half its maximum rate ({half_rate_batches:.0f} batches/s, {half_rate_batches * SAMPLES_PER_BATCH:,.0f} samples/s), from a robot's publish to its commit ack (sent after the commit): p50 {p50:.0f} ms, p99 {p99:.0f} ms.",
-            "",
-        ]
+    return render(
+        Measured(
+            robots=robots,
+            batches=batches,
+            sequence=sequence,
+            runs=runs,
+            two=two,
+            copy_two=copy_two,
+            naive=naive_rate,
+            half_rate_batches=half_rate_batches,
+            latency=latency,
+            ingest=ingest_revision(),
+        )
     )
 
 
@@ -290,9 +305,10 @@ def main() -> int:
     )
     parser.add_argument("--robots", type=int, default=20)
     parser.add_argument("--batches", type=int, default=60, help="batches per robot")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (>= 5)")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    section = run(args.robots, args.batches)
+    section = run(args.robots, args.batches, args.rounds)
     sys.stdout.write(section)
     if args.output is not None:
         write_section(args.output, "ingest", "Ingest (`bench/ingest_bench.py`)", section)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
@@ -54,16 +54,15 @@ class Topic:
     tenant: str
     robot: str
     kind: TopicKind
+    robot_id: uuid.UUID = field(init=False, repr=False, compare=False)
+    """The robot as a UUID, parsed once (the ingest asks for it many times a message)."""
 
     def __post_init__(self) -> None:
         validate_tenant(self.tenant)
         validate_robot(self.robot)
         if not isinstance(self.kind, TopicKind):
             raise TopicError(f"topic kind {self.kind!r} is not a TopicKind")
-
-    @property
-    def robot_id(self) -> uuid.UUID:
-        return uuid.UUID(self.robot)
+        object.__setattr__(self, "robot_id", uuid.UUID(self.robot))
 
     @property
     def retained(self) -> bool:

@@ -28,7 +28,8 @@ class IngestSettings(CloudSettings):
         ge=1,
         le=65_535,
         description="Unacknowledged messages the broker may send us: bounds memory and is the "
-        "backpressure while the database is away.",
+        "backpressure while the database is away. At least three flushes' worth is announced "
+        "(announced_receive_maximum).",
     )
     flush_max_messages: int = Field(default=500, ge=1, le=65_535)
     flush_max_bytes: int = Field(
@@ -64,6 +65,13 @@ class IngestSettings(CloudSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=9464, ge=0, le=65_535, description="/health and /metrics")
     database_retry_max_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def announced_receive_maximum(self) -> int:
+        """The Receive Maximum sent to the broker: `receive_maximum`, but never less than three
+        full flushes (one being written, one decoded and waiting, one being collected), so that
+        the broker keeps the next flushes coming while one is written; MQTT caps it at 65,535."""
+        return min(65_535, max(self.receive_maximum, 3 * self.flush_max_messages))
 
 
 class ConnectorSettings(CloudSettings):

@@ -6,16 +6,15 @@ tamper case)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 
-from nacl.exceptions import BadSignatureError
-
 from database.models import RobotStatus
-from firmware_protocol import ChainLink, Decoded, EventBatch, EventKind, Form, SignatureError
+from firmware_protocol import ChainLink, Decoded, EventBatch, EventKind, Form
 from ingest.bridge import repository as repo
 from ingest.bridge.judge import Judge, Parsed, tamper
-from ingest.bridge.keys import KeyRing, KeySpan, verify_key
+from ingest.bridge.keys import KeyRing, KeySpan, verifies
 
 
 def authenticate(judge: Judge, items: list[Parsed], now_us: int) -> list[Parsed]:
@@ -55,10 +54,10 @@ def _authenticate(judge: Judge, item: Parsed, now_us: int) -> Parsed | None:
         if link is not None
         else ring.for_status(now_us, judge.policy.key_overlap_us)
     )
-    span = _verifying(item.decoded, candidates)
+    span = _verifying(item.decoded, candidates, item.checked)
     if span is None:
         return _refuse_signature(judge, item, robot, ring)
-    verified = Parsed(item.inbound, item.topic, item.decoded, span)
+    verified = replace(item, key=span)
     rotation = _announced_key(item.decoded, robot)
     if rotation is not None and link is not None:
         _rotate(judge, item, ring, link=link, key=rotation, now_us=now_us)
@@ -131,15 +130,19 @@ def _authentication_order(item: Parsed) -> tuple[uuid.UUID, int, int]:
     return (item.topic.robot_id, 0 if link is not None else 1, link.seq if link else 0)
 
 
-def _verifying(decoded: Decoded, spans: Iterable[KeySpan]) -> KeySpan | None:
+def _verifying(
+    decoded: Decoded, spans: Iterable[KeySpan], checked: Mapping[bytes, bool]
+) -> KeySpan | None:
+    """The first span whose key verifies the message. `checked`: the decode step's results,
+    by public key; a key it did not check (one that changed since) is verified here."""
     if decoded.signature is None or decoded.form is not Form.BINARY:
         return None
     for span in spans:
-        try:
-            verify_key(span.public_key).verify(decoded.signed_data, decoded.signature)
-        except (BadSignatureError, SignatureError):
-            continue
-        return span
+        verified = checked.get(span.public_key)
+        if verified is None:
+            verified = verifies(decoded.signed_data, decoded.signature, span.public_key)
+        if verified:
+            return span
     return None
 
 

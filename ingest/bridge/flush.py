@@ -11,54 +11,28 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from loguru import logger
 
-from firmware_protocol import (
-    DropNotice,
-    EventBatch,
-    EventKind,
-    ProtocolError,
-    Status,
-    TelemetryBatch,
-    Topic,
-    decode,
-)
+from firmware_protocol import DropNotice, EventBatch, EventKind, Status, TelemetryBatch
 from firmware_protocol.catalogue import MetricKey
 from firmware_protocol.limits import MAX_UINT
 from ingest.bridge import evidence_repository as evidence_repo
+from ingest.bridge import reads
 from ingest.bridge import repository as repo
 from ingest.bridge.authentication import authenticate
 from ingest.bridge.budget import allocate, scopes_of, window_start_us
 from ingest.bridge.copy_format import telemetry_copy_rows
+from ingest.bridge.decode_step import Known, Prepared, Rejected, prepare
+from ingest.bridge.gaps import GapPiece
 from ingest.bridge.judge import ChainContext, Judge, Parsed, conduct
-from ingest.bridge.keys import KeyRing
+from ingest.bridge.keys import KeyRing, KeySpan
 from ingest.bridge.presence import judge_statuses
-from ingest.bridge.rollups import hourly_rollup
+from ingest.bridge.rollups import HourlyRollup, hourly_rollup
 from ingest.bridge.samples import PlacedBatch, SampleColumns, flatten
 from ingest.bridge.writes import FlushOutcome, FlushPolicy, Inbound, Writes
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A message that did not decode: its topic, when that much parsed, names whom it cost."""
-
-    inbound: Inbound
-    topic: Topic | None
-    reason: str
-    detail: str
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A flush decoded and ready to be judged against the database."""
-
-    messages: list[Inbound]
-    parsed: list[Parsed] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
 
 
 class Flusher:
@@ -68,31 +42,34 @@ class Flusher:
         self.policy = policy
         self._metric_ids: dict[str, int] = {}
         self._catalogues: dict[uuid.UUID, set[str]] = {}
+        self._known = Known()
 
     async def flush(self, conn: repo.Conn, messages: list[Inbound]) -> FlushOutcome:
         return await self.write(conn, self.prepare(messages))
 
     def prepare(self, messages: list[Inbound]) -> Prepared:
-        """Decode a flush's messages: pure CPU, no database, safe to run in another thread
-        while the previous flush is being written. Nothing a message holds raises out of here."""
-        prepared = Prepared(messages)
-        for inbound in messages:
-            topic: Topic | None = None
-            try:
-                topic = Topic.parse(inbound.topic)
-                decoded = decode(inbound.payload, topic=topic, allow_json=self.policy.accept_json)
-            except ProtocolError as exc:
-                prepared.rejected.append(
-                    Rejected(inbound, topic, exc.code.value.lower(), str(exc)[:500])
-                )
-                continue
-            except Exception as exc:  # a decoder bug is this message's problem, never the flush's
-                logger.opt(exception=exc).error("decoding a message failed: {}", exc)
-                detail = f"{type(exc).__name__}: {exc}"[:500]
-                prepared.rejected.append(Rejected(inbound, topic, "decoder_error", detail))
-                continue
-            prepared.parsed.append(Parsed(inbound, topic, decoded))
-        return prepared
+        """Decode a flush's messages (decode_step.py): pure CPU, no database, safe to run in
+        another thread while the previous flush is being written. Nothing a message holds
+        raises out of here."""
+        return prepare(messages, self.policy, self._known)
+
+    async def warm(self, conn: repo.Conn) -> None:
+        """What the first flush would otherwise pay for: the connection's catalogue caches and
+        the judging reads' plans, in a transaction rolled back. (Not the hypertables' chunks:
+        a chunk made in a rolled-back transaction is gone with it.)"""
+        nobody = uuid.UUID(int=0)
+        queries: list[reads.Query[Any]] = [
+            reads.lock_robots([nobody]),
+            reads.key_spans([nobody]),
+            reads.keys_in_use([bytes(32)]),
+            reads.held_links([(nobody, 0)]),
+            reads.held_drops([nobody]),
+            reads.open_gaps([nobody]),
+            reads.chain_claims([(nobody, 0)]),
+        ]
+        async with conn.transaction(force_rollback=True), conn.pipeline():
+            for query in queries:
+                await reads.send(conn, query)
 
     async def write(self, conn: repo.Conn, prepared: Prepared) -> FlushOutcome:
         """Judge and write a prepared flush inside the caller's transaction."""
@@ -111,13 +88,16 @@ class Flusher:
         # budgets and review cases are theirs.
         named = [p.topic.robot_id for p in parsed]
         named += [r.topic.robot_id for r in prepared.rejected if r.topic is not None]
-        robots = await repo.lock_robots(conn, named)
+        # One round trip: the locks first, then what is read under them.
+        async with conn.pipeline():
+            locked = await reads.send(conn, reads.lock_robots(named))
+            held_keys = await reads.send(conn, reads.key_spans(named))
+            in_use = await reads.send(conn, reads.keys_in_use(_announced_keys(parsed)))
+        robots, spans = await locked.result(), await held_keys.result()
         for letter in writes.dead:
             letter.known_robot = letter.robot_id in robots
-        keys = {
-            robot: KeyRing.of(spans, robots[robot].public_key)
-            for robot, spans in (await repo.key_spans(conn, sorted(robots))).items()
-        }
+        keys = {robot: KeyRing.of(held, robots[robot].public_key) for robot, held in spans.items()}
+        self._known_keys(robots, spans)
         judge = Judge(
             self.policy,
             robots=robots,
@@ -125,12 +105,15 @@ class Flusher:
             catalogues=await self._tenant_catalogues(conn, robots),
             writes=writes,
             outcome=outcome,
-            keys_in_use=await repo.keys_in_use(conn, _announced_keys(parsed)),
+            keys_in_use=await in_use.result(),
         )
         now_us = max((m.received_us for m in prepared.messages), default=0)
         trusted = authenticate(judge, parsed, now_us)
-        writes.clocks = await repo.merge_clock_offsets(conn, _largest_offsets(trusted))
-        context = await _chain_context(conn, trusted)
+        async with conn.pipeline():  # one round trip again
+            clocks = await reads.send(conn, reads.merge_clock_offsets(_largest_offsets(trusted)))
+            around = await _send_chain_context(conn, trusted)
+        writes.clocks = await clocks.result()
+        context = await _chain_context(around)
         judge.judge_chains(trusted, context)
         judge_statuses(judge, trusted, context)
         await self._write(conn, writes)
@@ -149,13 +132,23 @@ class Flusher:
         """After a failed transaction, ids and catalogue entries registered in it may not exist."""
         self._metric_ids.clear()
         self._catalogues.clear()
+        self._known = Known(self._known.keys, {})
+
+    def _known_keys(
+        self, robots: dict[uuid.UUID, repo.RobotRecord], spans: dict[uuid.UUID, list[KeySpan]]
+    ) -> None:
+        """The robots' keys as locked now, for the next decode steps (a new Known: the
+        decode thread may be reading the last one)."""
+        fresh = {r: KeyRing.of(spans.get(r, []), robots[r].public_key) for r in robots}
+        self._known = Known({**self._known.keys, **fresh}, self._known.metric_ids)
 
     # ------------------------------------------------------------------ writing
 
     async def _write(self, conn: repo.Conn, writes: Writes) -> None:
         await self._register_metrics(conn, writes)
+        rollup: asyncio.Future[HourlyRollup] | None = None
+        columns = flatten(writes.placed)
         if writes.placed:
-            columns = flatten(writes.placed)
             # The rollups are computed in a thread while PostgreSQL takes the COPY.
             rollup = asyncio.ensure_future(
                 asyncio.to_thread(
@@ -167,17 +160,20 @@ class Flusher:
                 )
             )
             await repo.copy_telemetry(conn, _copy_chunks(columns))
-            await repo.upsert_rollups(conn, await rollup, columns.robots)
-        await repo.insert_receipts(conn, writes.receipts)
-        await repo.insert_events(conn, writes.events)
-        await repo.insert_drop_notices(conn, writes.drops)
-        for robot_id, robot_gaps in writes.gaps.items():
-            if robot_gaps.changed:
-                await repo.save_gaps(conn, robot_id, robot_gaps.open, robot_gaps.closed)
-        await repo.advance_chain_heads(conn, writes.heads)
-        await repo.record_claims(conn, writes.claims)
-        await evidence_repo.confirm_rotations(conn, writes.rotations)
-        await repo.record_presence(conn, writes.presence)
+        # The rest in one round trip: one statement per kind of row, sent without waiting.
+        async with conn.pipeline():
+            if rollup is not None:
+                await repo.upsert_rollups(conn, await rollup, columns.robots)
+            await repo.insert_receipts(conn, writes.receipts)
+            await repo.insert_events(conn, writes.events)
+            await repo.insert_drop_notices(conn, writes.drops)
+            for robot_id, robot_gaps in writes.gaps.items():
+                if robot_gaps.changed:
+                    await repo.save_gaps(conn, robot_id, robot_gaps.open, robot_gaps.closed)
+            await repo.advance_chain_heads(conn, writes.heads)
+            await repo.record_claims(conn, writes.claims)
+            await evidence_repo.confirm_rotations(conn, writes.rotations)
+            await repo.record_presence(conn, writes.presence)
         await self.write_dead_letters(conn, writes)
 
     async def _register_metrics(self, conn: repo.Conn, writes: Writes) -> None:
@@ -194,10 +190,11 @@ class Flusher:
                 unknown.setdefault(text, _metric_row(MetricKey.parse(text)))
         if unknown:
             self._metric_ids.update(await repo.ensure_metrics(conn, unknown))
+            self._known = Known(self._known.keys, dict(self._metric_ids))
         await repo.register_catalogue(conn, writes.catalogue, self._metric_ids)
         for index, item in enumerate(writes.placed):
             ids = np.array([self._metric_ids[str(k)] for k in item.batch.keys], dtype=np.int64)
-            writes.placed[index] = PlacedBatch(item.batch, ids, item.shift_us)
+            writes.placed[index] = PlacedBatch(item.batch, ids, item.shift_us, item.draft)
 
     async def write_dead_letters(self, conn: repo.Conn, writes: Writes) -> None:
         """Store what the budgets allow, count the rest, and give each case its evidence."""
@@ -260,9 +257,17 @@ async def _copy_chunks(columns: SampleColumns) -> AsyncIterator[bytes]:
     yield await next_chunk
 
 
-async def _chain_context(conn: repo.Conn, items: list[Parsed]) -> ChainContext:
-    """What is held around the chained messages (seq - 1, seq, seq + 1) and around the seq
-    each status says the chain reaches."""
+@dataclass(slots=True)
+class _ContextSent:
+    held: reads.Sent[dict[tuple[uuid.UUID, int], repo.HeldLink]]
+    drops: reads.Sent[dict[uuid.UUID, list[repo.HeldDrop]]]
+    open_gaps: reads.Sent[dict[uuid.UUID, list[GapPiece]]]
+    claims: reads.Sent[dict[tuple[uuid.UUID, int], bytes]]
+
+
+async def _send_chain_context(conn: repo.Conn, items: list[Parsed]) -> _ContextSent | None:
+    """Ask for what is held around the chained messages (seq - 1, seq, seq + 1) and around
+    the seq each status says the chain reaches."""
     wanted: list[tuple[uuid.UUID, int]] = []
     for item in items:
         link, message = item.decoded.link, item.decoded.message
@@ -277,12 +282,23 @@ async def _chain_context(conn: repo.Conn, items: list[Parsed]) -> ChainContext:
             wanted.append((item.topic.robot_id, message.next_seq - 1))
     robot_ids = sorted({robot for robot, _ in wanted})
     if not robot_ids:
+        return None
+    return _ContextSent(
+        held=await reads.send(conn, reads.held_links(wanted)),
+        drops=await reads.send(conn, reads.held_drops(robot_ids)),
+        open_gaps=await reads.send(conn, reads.open_gaps(robot_ids)),
+        claims=await reads.send(conn, reads.chain_claims(wanted)),
+    )
+
+
+async def _chain_context(sent: _ContextSent | None) -> ChainContext:
+    if sent is None:
         return ChainContext()
     return ChainContext(
-        held=await repo.held_links(conn, wanted),
-        drops=await repo.held_drops(conn, robot_ids),
-        open_gaps=dict(await repo.open_gaps(conn, robot_ids)),
-        claims=await repo.chain_claims(conn, wanted),
+        held=await sent.held.result(),
+        drops=await sent.drops.result(),
+        open_gaps=dict(await sent.open_gaps.result()),
+        claims=await sent.claims.result(),
     )
 
 
@@ -318,4 +334,4 @@ def _metric_row(key: MetricKey) -> tuple[str, int, str, str]:
     return (key.name, key.channel, spec.unit, spec.description)
 
 
-__all__ = ["FlushOutcome", "FlushPolicy", "Flusher", "Inbound", "Prepared"]
+__all__ = ["FlushOutcome", "FlushPolicy", "Flusher", "Inbound", "Prepared", "Rejected"]

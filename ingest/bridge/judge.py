@@ -13,7 +13,7 @@ the flush goes on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -36,7 +36,7 @@ from ingest.bridge import rows
 from ingest.bridge.clock import clock_shift_us
 from ingest.bridge.gaps import RobotGaps
 from ingest.bridge.keys import KeyRing, KeySpan
-from ingest.bridge.samples import PlacedBatch
+from ingest.bridge.samples import PlacedBatch, SampleDraft
 from ingest.bridge.writes import (
     CaseKey,
     FlushOutcome,
@@ -59,6 +59,10 @@ class Parsed:
     decoded: Decoded
     key: KeySpan | None = None
     """The key that verified it (None for the unsigned JSON debug form)."""
+    checked: Mapping[bytes, bool] = field(default_factory=dict)
+    """Its signature checked in the decode step: by public key, whether it verifies."""
+    draft: SampleDraft | None = None
+    """Its samples' columns, drafted in the decode step."""
 
 
 @dataclass(slots=True)
@@ -271,7 +275,7 @@ class Judge:
     ) -> bool:
         """Place a batch's samples, unless they come from the future or would take the
         tenant's metric catalogue past its limit (then the robot is reviewed)."""
-        placed = PlacedBatch(batch, np.empty(0, np.int64), shift_us)
+        placed = PlacedBatch(batch, np.empty(0, np.int64), shift_us, item.draft)
         ahead_us = int(placed.sample_times_us()[-1]) - item.inbound.received_us
         if ahead_us > self.policy.max_future_us:
             self.dead_letter(item, "future_timestamp", f"a sample is {ahead_us / 1e6:.0f} s ahead")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from firmware_protocol import load_public_key
+from firmware_protocol import SignatureError, load_public_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,15 @@ class KeySpan:
 def verify_key(public_key: bytes) -> VerifyKey:
     """Loaded once per key: robots send many messages with one key."""
     return load_public_key(public_key)
+
+
+def verifies(signed_data: bytes, signature: bytes, public_key: bytes) -> bool:
+    """Whether `public_key` verifies the signature (a key that does not load verifies none)."""
+    try:
+        verify_key(public_key).verify(signed_data, signature)
+    except (BadSignatureError, SignatureError):
+        return False
+    return True
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,6 @@ from psycopg import AsyncConnection
 
 from ingest.bridge.copy_format import COPY_HEADER, COPY_TRAILER, TELEMETRY_COLUMNS
 from ingest.bridge.gaps import GapPiece
-from ingest.bridge.keys import KeySpan
 from ingest.bridge.rollups import HourlyRollup
 
 
@@ -55,53 +54,6 @@ class HeldDrop:
 Conn = AsyncConnection[tuple[Any, ...]]
 
 
-async def lock_robots(conn: Conn, robot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RobotRecord]:
-    """Lock the robots' rows, in id order, for the transaction: one flush at a time judges a
-    robot's chain, whichever ingest process it runs in."""
-    ids = sorted(set(robot_ids))
-    cursor = await conn.execute(
-        "SELECT r.id, t.slug, r.status, r.signing_public_key, r.chain_head_seq,"
-        " r.presence_reported_at, r.created_at, r.tenant_id, r.presence_connection_seq,"
-        " r.presence_state, c.id, c.expires_at FROM robots r JOIN tenants t ON t.id = r.tenant_id"
-        " LEFT JOIN credential_rotations c ON c.robot_id = r.id AND c.state = 'requested'"
-        " WHERE r.id = ANY(%s) ORDER BY r.id FOR UPDATE OF r",
-        (ids,),
-    )
-    rows = await cursor.fetchall()
-    return {row[0]: RobotRecord(*row) for row in rows}
-
-
-async def held_links(
-    conn: Conn, wanted: Iterable[tuple[uuid.UUID, int]]
-) -> dict[tuple[uuid.UUID, int], HeldLink]:
-    pairs = sorted(set(wanted))
-    if not pairs:
-        return {}
-    cursor = await conn.execute(
-        "SELECT b.robot_id, b.seq, b.digest, b.prev_digest FROM batch_receipts b"
-        " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(robot_id, seq)"
-        " ON b.robot_id = w.robot_id AND b.seq = w.seq",
-        ([p[0] for p in pairs], [p[1] for p in pairs]),
-    )
-    return {(row[0], row[1]): HeldLink(row[2], row[3]) for row in await cursor.fetchall()}
-
-
-async def chain_claims(
-    conn: Conn, wanted: Iterable[tuple[uuid.UUID, int]]
-) -> dict[tuple[uuid.UUID, int], bytes]:
-    """The head digests births claimed for these seqs."""
-    pairs = sorted(set(wanted))
-    if not pairs:
-        return {}
-    cursor = await conn.execute(
-        "SELECT c.robot_id, c.seq, c.digest FROM chain_claims c"
-        " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(robot_id, seq)"
-        " ON c.robot_id = w.robot_id AND c.seq = w.seq",
-        ([p[0] for p in pairs], [p[1] for p in pairs]),
-    )
-    return {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
-
-
 async def record_claims(conn: Conn, claims: dict[tuple[uuid.UUID, int], bytes]) -> None:
     if not claims:
         return
@@ -111,33 +63,6 @@ async def record_claims(conn: Conn, claims: dict[tuple[uuid.UUID, int], bytes]) 
         " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[]) ON CONFLICT DO NOTHING",
         ([p[0] for p in pairs], [p[1] for p in pairs], [claims[p] for p in pairs]),
     )
-
-
-async def held_drops(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HeldDrop]]:
-    cursor = await conn.execute(
-        "SELECT robot_id, first_seq, last_seq, digest_before, last_digest FROM drop_notices"
-        " WHERE robot_id = ANY(%s)",
-        (list(robot_ids),),
-    )
-    drops: dict[uuid.UUID, list[HeldDrop]] = {}
-    for row in await cursor.fetchall():
-        drops.setdefault(row[0], []).append(HeldDrop(row[1], row[2], row[3], row[4]))
-    return drops
-
-
-async def open_gaps(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[GapPiece]]:
-    cursor = await conn.execute(
-        "SELECT robot_id, first_seq, last_seq, detected_at FROM sequence_gaps"
-        " WHERE robot_id = ANY(%s) AND closed_at IS NULL ORDER BY robot_id, first_seq",
-        (list(robot_ids),),
-    )
-    gaps: dict[uuid.UUID, list[GapPiece]] = {}
-    for row in await cursor.fetchall():
-        detected: datetime = row[3]
-        gaps.setdefault(row[0], []).append(
-            GapPiece(row[1], row[2], int(detected.timestamp() * 1e6))
-        )
-    return gaps
 
 
 async def save_gaps(
@@ -159,50 +84,6 @@ async def save_gaps(
                 " CASE WHEN %s::text IS NULL THEN NULL ELSE now() END)",
                 [(*row, row[4]) for row in rows],
             )
-
-
-async def merge_clock_offsets(
-    conn: Conn, offsets: dict[tuple[uuid.UUID, uuid.UUID], int]
-) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
-    """Fold each (robot, boot)'s largest offset of this flush into the stored one; the result."""
-    if not offsets:
-        return {}
-    pairs = sorted(offsets)
-    cursor = await conn.execute(
-        "INSERT INTO robot_clocks AS c (robot_id, boot_id, max_offset_us)"
-        " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int8[])"
-        " ON CONFLICT (robot_id, boot_id) DO UPDATE SET"
-        " max_offset_us = greatest(c.max_offset_us, EXCLUDED.max_offset_us), updated_at = now()"
-        " RETURNING robot_id, boot_id, max_offset_us",
-        ([p[0] for p in pairs], [p[1] for p in pairs], [offsets[p] for p in pairs]),
-    )
-    return {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
-
-
-async def key_spans(conn: Conn, robot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[KeySpan]]:
-    """Each robot's signing keys with the part of its chain they sign (keys.py)."""
-    cursor = await conn.execute(
-        "SELECT robot_id, first_seq, last_seq, public_key,"
-        " (extract(epoch FROM retired_at) * 1e6)::int8 FROM robot_keys WHERE robot_id = ANY(%s)"
-        " ORDER BY robot_id, first_seq",
-        (list(robot_ids),),
-    )
-    spans: dict[uuid.UUID, list[KeySpan]] = {}
-    for row in await cursor.fetchall():
-        spans.setdefault(row[0], []).append(KeySpan(row[1], row[2], row[3], row[4]))
-    return spans
-
-
-async def keys_in_use(conn: Conn, keys: Sequence[bytes]) -> frozenset[bytes]:
-    """Which of these public keys some robot signs or signed with."""
-    if not keys:
-        return frozenset()
-    cursor = await conn.execute(
-        "SELECT public_key FROM robot_keys WHERE public_key = ANY(%s)"
-        " UNION SELECT signing_public_key FROM robots WHERE signing_public_key = ANY(%s)",
-        (list(keys), list(keys)),
-    )
-    return frozenset(bytes(row[0]) for row in await cursor.fetchall())
 
 
 async def tenant_catalogues(
@@ -271,16 +152,17 @@ async def copy_telemetry(conn: Conn, chunks: AsyncIterator[bytes]) -> None:
 
 async def insert_receipts(conn: Conn, rows: list[tuple[object, ...]]) -> None:
     """rows: (robot_id, seq, kind, digest, prev_digest, boot_id, device_time, received_at,
-    clock_offset_s, clock_shift_s, sample_count)."""
+    clock_offset_s, clock_shift_s, sample_count); one statement for them all."""
     if not rows:
         return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO batch_receipts (robot_id, seq, kind, digest, prev_digest, boot_id,"
-            " device_time, received_at, clock_offset_s, clock_shift_s, sample_count)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
+    await conn.execute(
+        "INSERT INTO batch_receipts (robot_id, seq, kind, digest, prev_digest, boot_id,"
+        " device_time, received_at, clock_offset_s, clock_shift_s, sample_count)"
+        " SELECT * FROM unnest(%s::uuid[], %s::int8[], %s::text[], %s::bytea[], %s::bytea[],"
+        " %s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::float8[],"
+        " %s::int4[])",
+        tuple(list(column) for column in zip(*rows, strict=True)),
+    )
 
 
 async def upsert_rollups(conn: Conn, rollup: HourlyRollup, robots: list[uuid.UUID]) -> None:
@@ -345,18 +227,19 @@ async def insert_drop_notices(conn: Conn, rows: list[tuple[object, ...]]) -> Non
 
 
 async def advance_chain_heads(conn: Conn, heads: dict[uuid.UUID, tuple[int, bytes]]) -> None:
-    """Move each robot's chain head forward (never back) and mark it seen."""
+    """Move each robot's chain head forward (never back) and mark it seen; one statement."""
     if not heads:
         return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "UPDATE robots SET chain_head_seq = %s, chain_head_digest = %s, last_seen_at = now()"
-            " WHERE id = %s AND (chain_head_seq IS NULL OR chain_head_seq < %s)",
-            [(seq, digest, robot, seq) for robot, (seq, digest) in sorted(heads.items())],
-        )
-        await cur.executemany(
-            "UPDATE robots SET last_seen_at = now() WHERE id = %s", [(r,) for r in sorted(heads)]
-        )
+    robots = sorted(heads)
+    await conn.execute(
+        "UPDATE robots r SET chain_head_seq = CASE WHEN r.chain_head_seq IS NULL"
+        " OR r.chain_head_seq < h.seq THEN h.seq ELSE r.chain_head_seq END,"
+        " chain_head_digest = CASE WHEN r.chain_head_seq IS NULL OR r.chain_head_seq < h.seq"
+        " THEN h.digest ELSE r.chain_head_digest END, last_seen_at = now()"
+        " FROM unnest(%s::uuid[], %s::int8[], %s::bytea[]) AS h(id, seq, digest)"
+        " WHERE r.id = h.id",
+        (robots, [heads[r][0] for r in robots], [heads[r][1] for r in robots]),
+    )
 
 
 async def record_presence(conn: Conn, rows: list[tuple[object, ...]]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import aiomqtt
@@ -94,33 +95,50 @@ class Bridge:
 
     async def _consume(self, source: broker.BrokerSource) -> None:
         """Two stages, so that decoding the next flush overlaps writing this one: collect and
-        prepare (in a thread), then write, commit and acknowledge. One prepared flush waits
-        at most: while the database is slow or away, collecting stops and the broker holds the
-        rest."""
+        decode (in a worker thread, a chunk at a time as messages come), then write, commit
+        and acknowledge. The flush being collected grows until the writer is ready for it (or
+        it is full): flushes are sized by the backlog. One decoded flush waits at most: while
+        the database is slow or away, collecting stops and the broker holds the rest."""
         prepared: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=1)
-        async with asyncio.TaskGroup() as group:
-            collector = group.create_task(self._collect_stage(source, prepared))
-            writer = group.create_task(self._write_stage(source, prepared))
-            await writer
-            collector.cancel()  # the writer stopped early: what was collected is not acked
+        ready = asyncio.Event()
+        with ThreadPoolExecutor(1, thread_name_prefix="decode") as decoder:
+            async with asyncio.TaskGroup() as group:
+                collector = group.create_task(self._collect_stage(source, prepared, ready, decoder))
+                writer = group.create_task(self._write_stage(source, prepared, ready))
+                await writer
+                collector.cancel()  # the writer stopped early: what was collected is not acked
 
     async def _collect_stage(
-        self, source: broker.BrokerSource, prepared: asyncio.Queue[Prepared | None]
+        self,
+        source: broker.BrokerSource,
+        prepared: asyncio.Queue[Prepared | None],
+        ready: asyncio.Event,
+        decoder: Executor,
     ) -> None:
         while not self.stop.is_set():
-            batch = await source.collect(self.stop)
+            decoding = _Decoding(self.flusher, decoder)
+            batch = await source.collect(self.stop, until=ready, on_chunk=decoding.add)
             if batch:
-                await prepared.put(await asyncio.to_thread(self.flusher.prepare, batch))
+                await prepared.put(await decoding.result())
         await prepared.put(None)  # the writer finishes what is queued, then ends
 
     async def _write_stage(
-        self, source: broker.BrokerSource, prepared: asyncio.Queue[Prepared | None]
+        self,
+        source: broker.BrokerSource,
+        prepared: asyncio.Queue[Prepared | None],
+        ready: asyncio.Event,
     ) -> None:
         # Robots' commit acks go out while the next flush is written; at most one round of them
         # is in flight, so a slow broker slows the writer rather than piling up publishes.
         acks: asyncio.Task[None] | None = None
+        await self._warm()
         try:
-            while (flush := await prepared.get()) is not None:
+            while True:
+                ready.set()
+                flush = await prepared.get()
+                ready.clear()
+                if flush is None:
+                    break
                 outcome = await self.commit(flush.messages, flush)
                 if outcome is None:
                     break  # stopping while the database is away: the broker keeps the batch
@@ -211,6 +229,17 @@ class Bridge:
             )
         return self._conn
 
+    async def _warm(self) -> None:
+        """Connect and warm the connection before the first flush comes (the collector is
+        already gathering it); if the database is away, the first flush retries as ever."""
+        try:
+            await self.flusher.warm(await self._connection())
+        except psycopg.Error as exc:
+            logger.warning("could not warm the database connection: {}", exc)
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+
     async def _database_lost(self, state: object) -> None:
         self.health.update(database_connected=False)
         self.metrics.database_connected.set(0)
@@ -225,6 +254,22 @@ class Bridge:
         """Sleep, but wake at once when asked to stop."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), seconds)
+
+
+class _Decoding:
+    """One flush's decode step, a chunk at a time in the decoder's one thread, in order."""
+
+    def __init__(self, flusher: Flusher, decoder: Executor) -> None:
+        self._flusher = flusher
+        self._decoder = decoder
+        self._parts: list[asyncio.Future[Prepared]] = []
+
+    def add(self, chunk: list[Inbound]) -> None:
+        loop = asyncio.get_running_loop()
+        self._parts.append(loop.run_in_executor(self._decoder, self._flusher.prepare, chunk))
+
+    async def result(self) -> Prepared:
+        return Prepared.joined([await part for part in self._parts])
 
 
 def _merge(first: FlushOutcome, second: FlushOutcome) -> FlushOutcome:

@@ -15,7 +15,7 @@ import asyncio
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -29,6 +29,8 @@ from ingest.settings import IngestSettings
 
 SUBSCRIBED_KINDS = (TopicKind.TELEMETRY, TopicKind.EVENTS, TopicKind.STATUS)
 MAX_ACK_RANGES = 64
+CHUNK_MESSAGES = 100
+"""Messages handed to decoding at a time while a flush is gathered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,29 +64,64 @@ class BrokerSource:
         # reconnect). The wait for the next message therefore outlives each collect().
         self._next: asyncio.Task[aiomqtt.Message] | None = None
 
-    async def _take(self, stop: asyncio.Event, within_s: float | None) -> aiomqtt.Message | None:
-        """The next message, or None when `stop` is set or `within_s` passes first."""
+    async def _take(
+        self, stop: asyncio.Event, within_s: float | None, until: asyncio.Event | None = None
+    ) -> aiomqtt.Message | None:
+        """The next message, or None when `stop` (or `until`) is set or `within_s` passes
+        first."""
         if self._next is None:
             self._next = asyncio.ensure_future(self._client.messages.__anext__())
-        stopping = asyncio.ensure_future(stop.wait())
+        waits = [asyncio.ensure_future(e.wait()) for e in (stop, until) if e is not None]
         done, _ = await asyncio.wait(
-            {self._next, stopping}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED
+            {self._next, *waits}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED
         )
-        stopping.cancel()
+        for wait in waits:
+            wait.cancel()
         if self._next not in done:
             return None
         task, self._next = self._next, None
         return task.result()
+
+    def _drain(self, batch: list[Inbound], size: int) -> int:
+        """Move what aiomqtt has already received into the batch, without waiting, within
+        the flush's limits; the batch's payload bytes after. Only while no wait on the
+        iterator is pending, so the messages keep the order they came in."""
+        settings = self._settings
+        queue: asyncio.Queue[aiomqtt.Message] = self._client._queue  # see the module docstring
+        while (
+            self._next is None
+            and len(batch) < settings.flush_max_messages
+            and size < settings.flush_max_bytes
+        ):
+            try:
+                message = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            batch.append(_inbound(message))
+            size += len(batch[-1].payload)
+        return size
 
     def close(self) -> None:
         if self._next is not None:
             self._next.cancel()  # not acknowledged: the broker sends it again
             self._next = None
 
-    async def collect(self, stop: asyncio.Event, idle_s: float | None = None) -> list[Inbound]:
+    async def collect(
+        self,
+        stop: asyncio.Event,
+        idle_s: float | None = None,
+        *,
+        until: asyncio.Event | None = None,
+        on_chunk: Callable[[list[Inbound]], None] | None = None,
+    ) -> list[Inbound]:
         """The next flush: waits for a first message, then gathers more for up to the flush
-        interval, within the flush's message and byte limits. Empty if `stop` is set first,
-        or if no message comes within `idle_s`."""
+        interval, within the flush's message and byte limits, taking at once whatever has
+        already arrived. With `until`, gathering goes on past the interval until `until` is
+        set (the writer is ready for the flush) or the flush is full: a flush is sized by the
+        backlog. Empty if `stop` is set first, or if no message comes within `idle_s`.
+        `on_chunk` is handed the messages as they are gathered, in order, at most
+        CHUNK_MESSAGES at a time, and whatever has come before each wait for more, so they
+        are decoded meanwhile."""
         settings = self._settings
         first = await self._take(stop, idle_s)
         if first is None:
@@ -92,12 +129,27 @@ class BrokerSource:
         batch = [_inbound(first)]
         size = len(batch[0].payload)
         deadline = time.monotonic() + settings.flush_interval_s
+        handed = 0
         while len(batch) < settings.flush_max_messages and size < settings.flush_max_bytes:
-            message = await self._take(stop, max(deadline - time.monotonic(), 0.0))
-            if message is None:
+            size = self._drain(batch, size)
+            # All that has come so far, before waiting for more: decoded meanwhile.
+            handed = _hand(batch, handed, on_chunk)
+            if len(batch) >= settings.flush_max_messages or size >= settings.flush_max_bytes:
                 break
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                message = await self._take(stop, remaining)
+            elif until is not None and not until.is_set():
+                message = await self._take(stop, None, until)
+            else:
+                break
+            if message is None:
+                if stop.is_set():
+                    break
+                continue  # the interval passed, or `until` was set: decided above
             batch.append(_inbound(message))
             size += len(batch[-1].payload)
+        _hand(batch, handed, on_chunk)
         return batch
 
     def acknowledge(self, batch: list[Inbound]) -> None:
@@ -120,6 +172,20 @@ class BrokerSource:
         await asyncio.gather(*sends)
 
 
+def _hand(
+    batch: list[Inbound], handed: int, on_chunk: Callable[[list[Inbound]], None] | None
+) -> int:
+    """Hand the batch's messages from `handed` on to `on_chunk`, CHUNK_MESSAGES at most at a
+    time; how many are handed after."""
+    if on_chunk is None:
+        return len(batch)
+    while handed < len(batch):
+        chunk = batch[handed : handed + CHUNK_MESSAGES]
+        on_chunk(chunk)
+        handed += len(chunk)
+    return handed
+
+
 def _inbound(message: aiomqtt.Message) -> Inbound:
     payload = message.payload
     data = payload if isinstance(payload, bytes) else bytes(str(payload or ""), "utf-8")
@@ -136,7 +202,7 @@ def _client(settings: IngestSettings, *, clean_start: bool, expiry_s: int) -> ai
     password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = expiry_s
-    properties.ReceiveMaximum = settings.receive_maximum
+    properties.ReceiveMaximum = settings.announced_receive_maximum
     return aiomqtt.Client(
         url.host or "127.0.0.1",
         url.port or 1883,

@@ -1,0 +1,102 @@
+"""The decode step (decode_step.py) checks signatures with the keys the writer knew at its last
+robot lock; the writer reuses a check only when made with the key it finds in force."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+
+from database.settings import CloudSettings
+from firmware_protocol import RobotSigner, TopicKind
+from ingest.bridge.flush import Flusher, FlushOutcome, Inbound, Prepared
+from tests.integration.ingest.test_ingest_flush import POLICY, query
+from tests.support.fleet import SimRobot, register_robot
+
+
+@pytest.fixture
+def database(fresh_database: CloudSettings) -> str:
+    return fresh_database.libpq_url
+
+
+@pytest.fixture
+def robot(database: str) -> SimRobot:
+    signer = RobotSigner.generate()
+    return SimRobot("acme", register_robot(database, signer), signer)
+
+
+def inbound(*messages: tuple[str, bytes]) -> list[Inbound]:
+    now = time.time_ns() // 1000
+    return [Inbound(topic, payload, now) for topic, payload in messages]
+
+
+def write(database: str, flusher: Flusher, prepared: Prepared) -> FlushOutcome:
+    async def run() -> FlushOutcome:
+        async with (
+            await psycopg.AsyncConnection.connect(database) as conn,
+            conn.transaction(),
+        ):
+            return await flusher.write(conn, prepared)
+
+    return asyncio.run(run())
+
+
+def test_signatures_are_checked_with_the_key_known_at_the_last_lock(
+    database: str, robot: SimRobot
+) -> None:
+    flusher = Flusher(POLICY)
+    topic = robot.topic(TopicKind.TELEMETRY)
+    unknown = flusher.prepare(inbound((topic, robot.telemetry())))
+    assert unknown.parsed[0].checked == {}  # no lock yet: nothing known, the writer verifies
+    assert write(database, flusher, unknown).accepted == 1
+    impostor = SimRobot("acme", robot.robot_id, RobotSigner.generate(), seq=2)
+    honest, forged = robot.telemetry(), impostor.telemetry()
+    prepared = flusher.prepare(inbound((topic, honest), (topic, forged)))
+    key = robot.signer.public_key
+    assert [item.checked for item in prepared.parsed] == [{key: True}, {key: False}]
+    outcome = write(database, flusher, prepared)
+    assert (outcome.accepted, outcome.dead_letters) == (1, {"bad_signature": 1})
+
+
+def test_a_message_signed_with_a_key_retired_since_its_check_is_a_bad_signature(
+    database: str, robot: SimRobot
+) -> None:
+    flusher = Flusher(POLICY)
+    topic = robot.topic(TopicKind.TELEMETRY)
+    assert write(database, flusher, flusher.prepare(inbound((topic, robot.telemetry())))).accepted
+    prepared = flusher.prepare(inbound((topic, robot.telemetry())))
+    assert prepared.parsed[0].checked == {robot.signer.public_key: True}
+    # Between the decode step and the writer, the robot's key is replaced (re-enrolled).
+    replacement = RobotSigner.generate().public_key
+    with psycopg.connect(database) as conn:
+        conn.execute(
+            "UPDATE robots SET signing_public_key = %s WHERE id = %s",
+            (replacement, robot.robot_id),
+        )
+        conn.execute(
+            "UPDATE robot_keys SET public_key = %s WHERE robot_id = %s",
+            (replacement, robot.robot_id),
+        )
+    outcome = write(database, flusher, prepared)
+    assert (outcome.accepted, outcome.dead_letters) == (0, {"bad_signature": 1})
+    assert query(database, "SELECT count(*) FROM telemetry") == [(1200,)]  # the first only
+    assert query(database, "SELECT category, reason FROM review_cases") == [
+        ("tamper", "bad_signature")
+    ]
+
+
+def test_flushes_decoded_in_chunks_join_in_order(database: str, robot: SimRobot) -> None:
+    flusher = Flusher(POLICY)
+    topic = robot.topic(TopicKind.TELEMETRY)
+    messages = inbound(*((topic, robot.telemetry(samples=5)) for _ in range(7)))
+    messages.insert(3, Inbound("rc/v1/acme/not-a-robot/telemetry", b"junk", 1))
+    parts = [flusher.prepare(messages[i : i + 3]) for i in range(0, len(messages), 3)]
+    joined = Prepared.joined(parts)
+    assert joined.messages == messages
+    assert [item.inbound for item in joined.parsed] == messages[:3] + messages[4:]
+    assert [rejected.inbound for rejected in joined.rejected] == [messages[3]]
+    outcome = write(database, flusher, joined)
+    assert (outcome.accepted, outcome.samples) == (7, 7 * 5 * 20)
+    assert sum(outcome.dead_letters.values()) == 1
