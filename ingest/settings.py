@@ -23,13 +23,13 @@ class IngestSettings(CloudSettings):
     secret_files: ClassVar[dict[str, str]] = INGEST_SECRET_FILES
     mqtt_share_group: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     mqtt_session_expiry_s: int = Field(default=7 * 86_400, ge=60)
-    receive_maximum: int = Field(
-        default=1000,
+    receive_maximum: int | None = Field(
+        default=None,
         ge=1,
         le=65_535,
-        description="Unacknowledged messages the broker may send us: bounds memory and is the "
-        "backpressure while the database is away. At least three flushes' worth is announced "
-        "(announced_receive_maximum).",
+        description="Unacknowledged messages the broker may send us: bounds memory (times the "
+        "broker's largest message) and is the backpressure while the database is away. Unset: "
+        "three flushes' worth (announced_receive_maximum); set, announced as set.",
     )
     flush_max_messages: int = Field(default=500, ge=1, le=65_535)
     flush_max_bytes: int = Field(
@@ -68,10 +68,14 @@ class IngestSettings(CloudSettings):
 
     @property
     def announced_receive_maximum(self) -> int:
-        """The Receive Maximum sent to the broker: `receive_maximum`, but never less than three
-        full flushes (one being written, one decoded and waiting, one being collected), so that
-        the broker keeps the next flushes coming while one is written; MQTT caps it at 65,535."""
-        return min(65_535, max(self.receive_maximum, 3 * self.flush_max_messages))
+        """The Receive Maximum sent to the broker: `receive_maximum` when the operator set it
+        (their memory bound holds, even below three flushes: flushes are then smaller), else
+        three full flushes (one being written, one decoded and waiting, one being collected),
+        so that the broker keeps the next flushes coming while one is written; MQTT caps it at
+        65,535."""
+        if self.receive_maximum is not None:
+            return self.receive_maximum
+        return min(65_535, 3 * self.flush_max_messages)
 
 
 class ConnectorSettings(CloudSettings):

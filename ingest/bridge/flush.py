@@ -96,7 +96,11 @@ class Flusher:
         robots, spans = await locked.result(), await held_keys.result()
         for letter in writes.dead:
             letter.known_robot = letter.robot_id in robots
-        keys = {robot: KeyRing.of(held, robots[robot].public_key) for robot, held in spans.items()}
+        keys = {  # only robots locked here: a key row of any other is not for this flush
+            robot: KeyRing.of(held, robots[robot].public_key)
+            for robot, held in spans.items()
+            if robot in robots
+        }
         self._known_keys(robots, spans)
         judge = Judge(
             self.policy,

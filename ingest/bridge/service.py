@@ -101,12 +101,18 @@ class Bridge:
         the database is slow or away, collecting stops and the broker holds the rest."""
         prepared: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=1)
         ready = asyncio.Event()
-        with ThreadPoolExecutor(1, thread_name_prefix="decode") as decoder:
+        decoder = ThreadPoolExecutor(1, thread_name_prefix="decode")
+        try:
             async with asyncio.TaskGroup() as group:
                 collector = group.create_task(self._collect_stage(source, prepared, ready, decoder))
                 writer = group.create_task(self._write_stage(source, prepared, ready))
                 await writer
                 collector.cancel()  # the writer stopped early: what was collected is not acked
+        finally:
+            # Chunks still queued for decoding are dropped (never acked: the broker sends them
+            # again); the one being decoded finishes off the event loop, which keeps serving.
+            decoder.shutdown(wait=False, cancel_futures=True)
+            await asyncio.to_thread(decoder.shutdown, True)
 
     async def _collect_stage(
         self,
@@ -234,7 +240,7 @@ class Bridge:
         already gathering it); if the database is away, the first flush retries as ever."""
         try:
             await self.flusher.warm(await self._connection())
-        except psycopg.Error as exc:
+        except Exception as exc:  # warming is an optimisation: whatever fails, never fatal
             logger.warning("could not warm the database connection: {}", exc)
             if self._conn is not None:
                 await self._conn.close()

@@ -55,25 +55,23 @@ def publish(mosquitto: MosquittoBroker, count: int) -> tuple[RobotLink, list[byt
     return link, payloads
 
 
-def test_the_receive_maximum_lets_three_flushes_be_in_flight() -> None:
-    assert (
-        IngestSettings(receive_maximum=1000, flush_max_messages=500).announced_receive_maximum
-        == 1500
-    )
-    assert (
-        IngestSettings(receive_maximum=4000, flush_max_messages=500).announced_receive_maximum
-        == 4000
-    )
+def test_the_receive_maximum_lets_three_flushes_be_in_flight_unless_the_operator_bounds_it() -> (
+    None
+):
+    assert IngestSettings(flush_max_messages=500).announced_receive_maximum == 1500
     assert IngestSettings(flush_max_messages=30_000).announced_receive_maximum == 65_535
+    # An operator's bound on memory is announced as set, above or below three flushes.
+    assert IngestSettings(receive_maximum=4000).announced_receive_maximum == 4000
+    assert IngestSettings(receive_maximum=300).announced_receive_maximum == 300
 
 
 def test_a_flush_waiting_for_the_writer_fills_from_the_backlog_in_chunks(
     own_broker: MosquittoBroker,
 ) -> None:
-    """Nothing is acknowledged: the broker sends three full flushes, which a Receive Maximum of
-    `receive_maximum` (10) alone would not allow; while the writer is not ready, each flush
-    gathers past its interval until full."""
-    settings = settings_for(own_broker, receive_maximum=10)
+    """Nothing is acknowledged: the broker sends three full flushes (the Receive Maximum
+    announced by default); while the writer is not ready, each flush gathers past its interval
+    until full."""
+    settings = settings_for(own_broker)
     total = 3 * FLUSH + 40
 
     async def run() -> tuple[list[list[Inbound]], list[list[list[Inbound]]], list[Inbound]]:
