@@ -7,24 +7,11 @@ import asyncio
 import time
 
 import psycopg
-import pytest
 
-from database.settings import CloudSettings
 from firmware_protocol import RobotSigner, TopicKind
 from ingest.bridge.flush import Flusher, FlushOutcome, Inbound, Prepared
 from tests.integration.ingest.test_ingest_flush import POLICY, query
-from tests.support.fleet import SimRobot, register_robot
-
-
-@pytest.fixture
-def database(fresh_database: CloudSettings) -> str:
-    return fresh_database.libpq_url
-
-
-@pytest.fixture
-def robot(database: str) -> SimRobot:
-    signer = RobotSigner.generate()
-    return SimRobot("acme", register_robot(database, signer), signer)
+from tests.support.fleet import SimRobot
 
 
 def inbound(*messages: tuple[str, bytes]) -> list[Inbound]:

@@ -11,7 +11,6 @@ import numpy as np
 import psycopg
 import pytest
 
-from database.settings import CloudSettings
 from firmware_protocol import (
     Event,
     EventKind,
@@ -26,17 +25,6 @@ from ingest.bridge.flush import Flusher, FlushOutcome, FlushPolicy, Inbound
 from tests.support.fleet import TYPICAL_METRICS, SimRobot, register_robot
 
 POLICY = FlushPolicy(clock_skew_threshold_us=2_000_000, max_future_us=300_000_000)
-
-
-@pytest.fixture
-def database(fresh_database: CloudSettings) -> str:
-    return fresh_database.libpq_url
-
-
-@pytest.fixture
-def robot(database: str) -> SimRobot:
-    signer = RobotSigner.generate()
-    return SimRobot("acme", register_robot(database, signer), signer)
 
 
 def flush(

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from database.settings import CloudSettings
 from firmware_protocol import Event, EventKind, RobotSigner, TopicKind
 from firmware_protocol.limits import MAX_UINT
 from tests.integration.ingest.test_ingest_flush import flush, query
 from tests.support.fleet import SimRobot, register_robot
-
-
-@pytest.fixture
-def database(fresh_database: CloudSettings) -> str:
-    return fresh_database.libpq_url
 
 
 def _robot(database: str) -> SimRobot:

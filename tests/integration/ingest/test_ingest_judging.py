@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from database.settings import CloudSettings
 from firmware_protocol import (
     Event,
     EventBatch,
@@ -22,17 +21,6 @@ from ingest.bridge import rows
 from ingest.bridge.flush import Flusher
 from tests.integration.ingest.test_ingest_flush import POLICY, flush, query
 from tests.support.fleet import SimRobot, register_robot
-
-
-@pytest.fixture
-def database(fresh_database: CloudSettings) -> str:
-    return fresh_database.libpq_url
-
-
-@pytest.fixture
-def robot(database: str) -> SimRobot:
-    signer = RobotSigner.generate()
-    return SimRobot("acme", register_robot(database, signer), signer)
 
 
 def status(robot: SimRobot, state: RobotState, connection: int | None, **fields: Any) -> bytes:
