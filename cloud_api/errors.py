@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -60,6 +60,8 @@ class AppError(Exception):
 
     status: int = 500
     title: str = "Internal error"
+    default_headers: ClassVar[Mapping[str, str]] = {}
+    """Headers every refusal of this kind carries unless the raiser says otherwise."""
 
     def __init__(
         self,
@@ -70,7 +72,7 @@ class AppError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.headers: dict[str, str] = dict(headers or {})
+        self.headers: dict[str, str] = {**self.default_headers, **(headers or {})}
         # RFC 9457 extension members, sent beside the standard ones (e.g. ``allowed``).
         self.extensions: dict[str, Any] = dict(extensions or {})
 
@@ -135,17 +137,7 @@ class ServiceUnavailableError(AppError):
     again."""
 
     status, title = 503, "Service unavailable"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        extensions: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            message, headers={"Retry-After": "2", **(headers or {})}, extensions=extensions
-        )
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "2"}
 
 
 def problem_response(request: Request, error: AppError) -> JSONResponse:
