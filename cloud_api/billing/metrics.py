@@ -10,8 +10,8 @@ again: so the count read from it at scrape time only grows, and is the same from
 process that exports it (take the max across them, never the sum). The query counts the
 failed rows through the payments' status index.
 
-Reasons are a fixed set, every one exported even at 0 (a series that first appears at 1 would
-hide that first failure from ``increase()``): ``declined`` (the processor declined the card;
+Reasons are a fixed set (the counting and the up gauge: conventions/failure_metrics.py):
+``declined`` (the processor declined the card;
 its own code stays in the payment's ``failure_reason``), ``refused`` (the processor refused
 the request or answered no charge), ``invoice_not_open`` (the invoice was voided or paid before
 the charge), ``other`` (none recorded).
@@ -19,17 +19,11 @@ the charge), ``other`` (none recorded).
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
-
-from loguru import logger
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from cloud_api.billing import repository
 from cloud_api.billing.payments import INVOICE_NOT_OPEN
-from cloud_api.sessions import Transactions
+from cloud_api.conventions.failure_metrics import FailureCollector, FailureScrape
 
 KINDS = ("declined", "refused", "invoice_not_open", "other")
 REFUSALS = ("the processor refused it", "the processor's answer", "not a charge")
@@ -47,33 +41,15 @@ def failure_kind(reason: str | None) -> str:
     return "declined"  # the processor's word: card_declined, insufficient_funds, ...
 
 
-class FailedPayments(Collector):
+class FailedPayments(FailureCollector):
     """``robocover_payments_failed_total{reason}`` and ``robocover_payments_database_up``."""
 
-    def __init__(self, transactions: Transactions) -> None:
-        self._transactions = transactions
+    subject = "payments"
+    failed_help = "Card payments failed, by reason (read from the payments table)"
+    kinds = KINDS
 
-    def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily(
-            "robocover_payments_database_up", "1 if the database answered this scrape"
-        )
-        try:
-            with self._transactions() as session:
-                rows = repository.failure_reasons(session)
-        except SQLAlchemyError as error:
-            logger.warning("payment metrics: the database did not answer: {}", type(error).__name__)
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
-        failed = CounterMetricFamily(
-            "robocover_payments_failed",
-            "Card payments failed, by reason (read from the payments table)",
-            labels=["reason"],
-        )
-        by_kind: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
-        for reason, count in rows:
-            by_kind[failure_kind(reason)] += count
-        for kind in KINDS:
-            failed.add_metric([kind], by_kind[kind])
-        yield from (up, failed)
+    def read(self, session: Session) -> FailureScrape:
+        return FailureScrape(repository.failure_reasons(session))
+
+    def kind(self, reason: str | None) -> str:
+        return failure_kind(reason)

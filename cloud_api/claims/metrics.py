@@ -7,8 +7,8 @@ may roll back, and a failed payout never changes again: the claim_payouts table 
 the failures committed, by every worker, across restarts, so the count read from it only grows
 and is the same from every worker that exports it (take the max across them, never the sum).
 
-Reasons are a fixed set, every one exported even at 0 (a series that first appears at 1 would
-hide that first failure from ``increase()``), read from the payout's ``failure_reason``:
+Reasons are a fixed set (the counting and the up gauge: conventions/failure_metrics.py), read
+from the payout's ``failure_reason``:
 
 * ``declined``: the processor answered that the payout failed, with its own code (the payee's
   account: ``account_closed``, ...), which stays in the payout's ``failure_reason``;
@@ -22,22 +22,19 @@ hide that first failure from ``increase()``), read from the payout's ``failure_r
 ``robocover_claim_payouts_oldest_pending_seconds`` is how long ago the oldest of them was asked
 for (0 when none is): a payout waits while the processor is down, not configured, or says it is
 pending, and is tried again with a backoff of up to about two hours between tries.
-``robocover_claim_payouts_database_up`` is 0 when the database did not answer the scrape, and
-then nothing else is exported (no stale figures).
+``robocover_claim_payouts_database_up`` is 0 when the database did not answer the scrape.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from loguru import logger
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
+from prometheus_client.metrics_core import GaugeMetricFamily
+from sqlalchemy.orm import Session
 
 from cloud_api.claims import repository
+from cloud_api.conventions.failure_metrics import FailureCollector, FailureScrape
 from cloud_api.sessions import Transactions
 
 KINDS = ("declined", "refused", "other")
@@ -61,47 +58,36 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class PayoutMetrics(Collector):
+class PayoutMetrics(FailureCollector):
     """Failed payouts by reason, pending payouts and the oldest one's age, the database's up."""
 
+    subject = "claim_payouts"
+    failed_help = "Claim payouts failed, by reason (read from the claim_payouts table)"
+    kinds = KINDS
+
     def __init__(self, transactions: Transactions, clock: Callable[[], datetime] = _now) -> None:
-        self._transactions = transactions
+        super().__init__(transactions)
         self._clock = clock
 
-    def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily(
-            "robocover_claim_payouts_database_up", "1 if the database answered this scrape"
-        )
-        try:
-            with self._transactions() as session:
-                rows = repository.payout_failure_reasons(session)
-                pending, oldest = repository.pending_payouts(session)
-        except SQLAlchemyError as error:
-            logger.warning("payout metrics: the database did not answer: {}", type(error).__name__)
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
-        failed = CounterMetricFamily(
-            "robocover_claim_payouts_failed",
-            "Claim payouts failed, by reason (read from the claim_payouts table)",
-            labels=["reason"],
-        )
-        by_kind: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
-        for reason, count in rows:
-            by_kind[failure_kind(reason)] += count
-        for kind in KINDS:
-            failed.add_metric([kind], by_kind[kind])
+    def read(self, session: Session) -> FailureScrape:
+        reasons = repository.payout_failure_reasons(session)
+        pending, oldest = repository.pending_payouts(session)
         age = 0.0 if oldest is None else max(0.0, (self._clock() - oldest).total_seconds())
-        yield from (
-            up,
-            failed,
-            GaugeMetricFamily(
-                "robocover_claim_payouts_pending", "Claim payouts not settled yet", value=pending
-            ),
-            GaugeMetricFamily(
-                "robocover_claim_payouts_oldest_pending_seconds",
-                "Since the oldest pending claim payout was asked for (0 if none is pending)",
-                value=age,
+        return FailureScrape(
+            reasons,
+            (
+                GaugeMetricFamily(
+                    "robocover_claim_payouts_pending",
+                    "Claim payouts not settled yet",
+                    value=pending,
+                ),
+                GaugeMetricFamily(
+                    "robocover_claim_payouts_oldest_pending_seconds",
+                    "Since the oldest pending claim payout was asked for (0 if none is pending)",
+                    value=age,
+                ),
             ),
         )
+
+    def kind(self, reason: str | None) -> str:
+        return failure_kind(reason)
