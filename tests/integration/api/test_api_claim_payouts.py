@@ -6,65 +6,32 @@ its reason and leaves the claim approved for another; one payout under way at a 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from pydantic import SecretStr
 
 from cloud_api.access.roles import Role
-from cloud_api.billing.processor import ProcessorClient
 from cloud_api.claims import tasks
 from cloud_api.ledger import repository as ledger
-from cloud_api.worker import payout_sender
 from database.models import Account
 from ingest.connectors.breaker import CircuitBreaker
-from tests.integration.api.claim_factories import InsuredFleet, insured_fleet
+from tests.integration.api.claim_factories import (
+    ADJUSTER,
+    InsuredFleet,
+    approved_claim,
+    insured_fleet,
+    payout_sender_to,
+    request_payout,
+)
 from tests.support.api import ApiHarness, principal, savepoints
-from tests.support.fake_processor import API_KEY, FakeProcessor, serve_processor
-
-ADJUSTER = principal(Role.CLAIMS_ADJUSTER)
-
-
-@contextlib.contextmanager
-def sender(processor: FakeProcessor, breaker: CircuitBreaker) -> Iterator[tasks.Send]:
-    with serve_processor(processor) as url, httpx.Client(timeout=0.5) as http:
-        client = ProcessorClient(
-            http, url, SecretStr(API_KEY), breaker, attempts=3, max_wait_s=0.05
-        )
-        yield payout_sender(client)
+from tests.support.fake_processor import FakeProcessor
 
 
 @pytest.fixture
 def approved(api: ApiHarness) -> tuple[InsuredFleet, Any]:
     insured = insured_fleet(api)
-    staff = api.client(ADJUSTER)
-    claim = staff.post(
-        "/v1/claims",
-        json={
-            "robot_id": str(insured.robots[0].id),
-            "coverage": "breakdown",
-            "loss_at": insured.term_start.isoformat(),
-            "description": "Gearbox.",
-        },
-    ).json()
-    for action, body in [
-        ("triage", {"severity": "medium", "fast_track": True}),
-        ("reserves", {"cost_type": "repair", "amount_minor": 200_000}),
-        ("approve", {"agreed_loss_minor": 250_000}),
-    ]:
-        response = staff.post(f"/v1/claims/{claim['id']}/{action}", json=body)
-        assert response.status_code == 200, response.text
-    return insured, response.json()
-
-
-def request(api: ApiHarness, claim: Any) -> Any:
-    return api.client(ADJUSTER).post(
-        f"/v1/claims/{claim['id']}/payouts", json={"payee_token": "ba_acme_1"}
-    )
+    return insured, approved_claim(api, insured)
 
 
 def cash(api: ApiHarness, insured: InsuredFleet) -> int:
@@ -76,12 +43,12 @@ def test_a_payout_pays_the_claim_once_through_retries(
 ) -> None:
     insured, claim = approved
     before = cash(api, insured)
-    payout = request(api, claim)
+    payout = request_payout(api, claim["id"])
     assert payout.status_code == 202, payout.text
     assert (payout.json()["status"], payout.json()["amount_minor"]) == ("pending", 200_000)
-    assert request(api, claim).status_code == 409  # one under way at a time
+    assert request_payout(api, claim["id"]).status_code == 409  # one under way at a time
     processor = FakeProcessor(script=["500", "timeout"], delay_s=1.0)
-    with sender(processor, CircuitBreaker(threshold=5, cooldown_s=0.3)) as send:
+    with payout_sender_to(processor, CircuitBreaker(threshold=5, cooldown_s=0.3)) as send:
         counts = tasks.pay_out_due(savepoints(api.session), send, datetime.now(UTC))
         again = tasks.pay_out_due(
             savepoints(api.session), send, datetime.now(UTC) + timedelta(days=1)
@@ -102,11 +69,11 @@ def test_while_the_processor_is_down_the_payout_waits_then_goes_through_once(
     api: ApiHarness, approved: tuple[InsuredFleet, Any]
 ) -> None:
     _, claim = approved
-    assert request(api, claim).status_code == 202
+    assert request_payout(api, claim["id"]).status_code == 202
     processor = FakeProcessor(down=True)
     breaker = CircuitBreaker(threshold=2, cooldown_s=0.2)
     now = datetime.now(UTC)
-    with sender(processor, breaker) as send:
+    with payout_sender_to(processor, breaker) as send:
         assert tasks.pay_out_due(savepoints(api.session), send, now)["waiting"] == 1
         processor.down = False
         later = now + timedelta(hours=1)  # past the payout's next try
@@ -125,15 +92,15 @@ def test_a_refused_payout_fails_and_the_claim_stays_approved_for_another(
     api: ApiHarness, approved: tuple[InsuredFleet, Any]
 ) -> None:
     _, claim = approved
-    assert request(api, claim).status_code == 202
+    assert request_payout(api, claim["id"]).status_code == 202
     processor = FakeProcessor(script=["decline"])
-    with sender(processor, CircuitBreaker(threshold=5, cooldown_s=0.3)) as send:
+    with payout_sender_to(processor, CircuitBreaker(threshold=5, cooldown_s=0.3)) as send:
         assert tasks.pay_out_due(savepoints(api.session), send, datetime.now(UTC))["failed"] == 1
     (failed,) = api.client(ADJUSTER).get(f"/v1/claims/{claim['id']}/payouts").json()
     assert (failed["status"], failed["failure_reason"]) == ("failed", "account_closed")
     shown = api.client(ADJUSTER).get(f"/v1/claims/{claim['id']}").json()
     assert (shown["status"], shown["paid_minor"]) == ("approved", 0)
-    assert request(api, claim).status_code == 202  # another account, another try
+    assert request_payout(api, claim["id"]).status_code == 202  # another account, another try
 
 
 def test_only_an_approved_claim_with_something_payable_is_paid_out(api: ApiHarness) -> None:
@@ -151,7 +118,7 @@ def test_only_an_approved_claim_with_something_payable_is_paid_out(api: ApiHarne
         )
         .json()
     )
-    refused = request(api, claim)
+    refused = request_payout(api, claim["id"])
     assert refused.status_code == 409
     assert "only an approved one" in refused.json()["detail"]
     holder = api.client(principal(Role.POLICYHOLDER, "alpha"))

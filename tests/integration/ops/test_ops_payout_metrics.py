@@ -7,32 +7,31 @@ with no stale figures."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry
-from pydantic import SecretStr
 from sqlalchemy import create_engine, pool
 
-from cloud_api.access.roles import Role
-from cloud_api.billing.processor import ProcessorClient
 from cloud_api.claims import tasks
 from cloud_api.claims.metrics import KINDS, PayoutMetrics
 from cloud_api.sessions import engine_transactions
-from cloud_api.worker import payout_sender
 from database.models import ClaimPayout
 from ingest.connectors.breaker import CircuitBreaker
-from tests.integration.api.claim_factories import InsuredFleet, insured_fleet
-from tests.support.api import ApiHarness, principal, savepoints
+from tests.integration.api.claim_factories import (
+    InsuredFleet,
+    approved_claim,
+    insured_fleet,
+    payout_sender_to,
+    request_payout,
+)
+from tests.support.api import ApiHarness, savepoints
 from tests.support.api_process import free_port
-from tests.support.fake_processor import API_KEY, FakeProcessor, serve_processor
+from tests.support.fake_processor import API_KEY, FakeProcessor
 
-ADJUSTER = principal(Role.CLAIMS_ADJUSTER)
 FAILED = "robocover_claim_payouts_failed_total"
 PENDING = "robocover_claim_payouts_pending"
 OLDEST = "robocover_claim_payouts_oldest_pending_seconds"
@@ -54,41 +53,17 @@ class OddProcessor(FakeProcessor):
         return self.status_code, self.body
 
 
-@contextlib.contextmanager
-def sender(processor: FakeProcessor, api_key: str = API_KEY) -> Iterator[tasks.Send]:
-    with serve_processor(processor) as url, httpx.Client(timeout=5) as http:
-        breaker = CircuitBreaker(threshold=3, cooldown_s=0.3)
-        client = ProcessorClient(
-            http, url, SecretStr(api_key), breaker, attempts=2, max_wait_s=0.05
-        )
-        yield payout_sender(client)
+def sender(processor: FakeProcessor, api_key: str = API_KEY) -> AbstractContextManager[tasks.Send]:
+    breaker = CircuitBreaker(threshold=3, cooldown_s=0.3)
+    return payout_sender_to(processor, breaker, api_key=api_key, timeout_s=5, attempts=2)
 
 
-def approved_claim(api: ApiHarness, insured: InsuredFleet, robot: int) -> str:
-    staff = api.client(ADJUSTER)
-    claim = staff.post(
-        "/v1/claims",
-        json={
-            "robot_id": str(insured.robots[robot].id),
-            "coverage": "breakdown",
-            "loss_at": insured.term_start.isoformat(),
-            "description": "Gearbox.",
-        },
-    ).json()
-    for action, body in [
-        ("triage", {"severity": "medium", "fast_track": True}),
-        ("reserves", {"cost_type": "repair", "amount_minor": 200_000}),
-        ("approve", {"agreed_loss_minor": 250_000}),
-    ]:
-        response = staff.post(f"/v1/claims/{claim['id']}/{action}", json=body)
-        assert response.status_code == 200, response.text
-    return str(claim["id"])
+def approved_claim_id(api: ApiHarness, insured: InsuredFleet, robot: int) -> str:
+    return str(approved_claim(api, insured, robot)["id"])
 
 
-def request_payout(api: ApiHarness, claim_id: str) -> dict[str, Any]:
-    response = api.client(ADJUSTER).post(
-        f"/v1/claims/{claim_id}/payouts", json={"payee_token": "ba_acme_1"}
-    )
+def requested_payout(api: ApiHarness, claim_id: str) -> dict[str, Any]:
+    response = request_payout(api, claim_id)
     assert response.status_code == 202, response.text
     payout: dict[str, Any] = response.json()
     return payout
@@ -121,21 +96,21 @@ def failed_by_kind(api: ApiHarness) -> dict[str, float]:
 
 def test_each_failed_payout_is_counted_once_under_its_kind(api: ApiHarness) -> None:
     assert failed_by_kind(api) == dict.fromkeys(KINDS, 0.0)  # every kind, from 0
-    claim = approved_claim(api, insured_fleet(api), 0)
+    claim = approved_claim_id(api, insured_fleet(api), 0)
     made = []
 
-    made.append(request_payout(api, claim))  # the payee's account is closed
+    made.append(requested_payout(api, claim))  # the payee's account is closed
     assert pay_out(api, FakeProcessor(script=["decline"]))["failed"] == 1
     assert failed_by_kind(api) == {**dict.fromkeys(KINDS, 0.0), "declined": 1.0}
 
-    made.append(request_payout(api, claim))  # a request made with a wrong key: a 401
+    made.append(requested_payout(api, claim))  # a request made with a wrong key: a 401
     assert pay_out(api, FakeProcessor(), api_key="sk_test_not_our_key_at_all")["failed"] == 1
     assert failed_by_kind(api) == {**dict.fromkeys(KINDS, 0.0), "declined": 1.0, "refused": 1.0}
 
-    made.append(request_payout(api, claim))  # an answer that is not a payout
+    made.append(requested_payout(api, claim))  # an answer that is not a payout
     lost = OddProcessor(body=b'{"id": "po_1", "status": "lost"}')
     assert pay_out(api, lost)["failed"] == 1
-    made.append(request_payout(api, claim))  # "failed", and not a word why
+    made.append(requested_payout(api, claim))  # "failed", and not a word why
     unstated = b'{"id": "po_2", "status": "failed", "failure_reason": null}'
     assert pay_out(api, OddProcessor(status_code=402, body=unstated))["failed"] == 1
     reasons = [stored(api, payout).failure_reason or "" for payout in made]
@@ -145,15 +120,15 @@ def test_each_failed_payout_is_counted_once_under_its_kind(api: ApiHarness) -> N
     assert reasons[3] == "refused"
     assert failed_by_kind(api) == {"declined": 1.0, "refused": 3.0, "other": 0.0}
 
-    request_payout(api, claim)  # and one that goes through: not a failure
+    requested_payout(api, claim)  # and one that goes through: not a failure
     assert pay_out(api, FakeProcessor())["paid"] == 1
     assert failed_by_kind(api) == {"declined": 1.0, "refused": 3.0, "other": 0.0}
 
 
 def test_a_failed_payout_without_a_recorded_reason_is_other(api: ApiHarness) -> None:
     """No code of ours records none; a row written by hand (or before reasons were kept) may."""
-    claim = approved_claim(api, insured_fleet(api), 0)
-    payout = stored(api, request_payout(api, claim))
+    claim = approved_claim_id(api, insured_fleet(api), 0)
+    payout = stored(api, requested_payout(api, claim))
     assert pay_out(api, FakeProcessor(script=["decline"]))["failed"] == 1
     assert failed_by_kind(api) == {"declined": 1.0, "refused": 0.0, "other": 0.0}
     payout.failure_reason = None
@@ -163,9 +138,9 @@ def test_a_failed_payout_without_a_recorded_reason_is_other(api: ApiHarness) -> 
 
 def test_the_pending_payouts_and_the_oldest_ones_age(api: ApiHarness) -> None:
     insured = insured_fleet(api)
-    first, second = approved_claim(api, insured, 0), approved_claim(api, insured, 1)
-    old = stored(api, request_payout(api, first))
-    new = stored(api, request_payout(api, second))
+    first, second = approved_claim_id(api, insured, 0), approved_claim_id(api, insured, 1)
+    old = stored(api, requested_payout(api, first))
+    new = stored(api, requested_payout(api, second))
     old.created_at = new.created_at - timedelta(hours=3)  # asked for three hours earlier
     api.session.flush()
     now = new.created_at + timedelta(minutes=1)

@@ -66,9 +66,20 @@ def flush_columns(
     return tuple(np.concatenate(c) for c in columns)
 
 
-def assert_identical(got: HourlyRollup, want: HourlyRollup) -> None:
+def assert_as_the_full_sort(
+    robot_index: NDArray[np.int64],
+    metric_id: NDArray[np.int64],
+    time_us: NDArray[np.int64],
+    value: NDArray[np.float64],
+) -> None:
+    """The linear pass orders the samples as np.lexsort does, and so rolls up the same rows."""
+    bucket = (time_us // HOUR_US) * HOUR_US
+    want = np.lexsort((time_us, bucket, metric_id, robot_index))
+    assert np.array_equal(rollup_order(robot_index, metric_id, bucket, time_us), want)
+    got = hourly_rollup(robot_index, metric_id, time_us, value)
+    expected = sorted_rollup(robot_index, metric_id, time_us, value)
     for name in HourlyRollup.__slots__:
-        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -80,13 +91,7 @@ def test_the_rollup_is_the_full_sorts_bit_for_bit(seed: int, overlap: bool) -> N
     value: NDArray[np.float64] = rng.normal(size=time_us.shape[0]) * np.power(
         10.0, rng.integers(-6, 9, time_us.shape[0])
     )
-    bucket = (time_us // HOUR_US) * HOUR_US
-    want_order = np.lexsort((time_us, bucket, metric_id, robot_index))
-    assert np.array_equal(rollup_order(robot_index, metric_id, bucket, time_us), want_order)
-    assert_identical(
-        hourly_rollup(robot_index, metric_id, time_us, value),
-        sorted_rollup(robot_index, metric_id, time_us, value),
-    )
+    assert_as_the_full_sort(robot_index, metric_id, time_us, value)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -103,13 +108,7 @@ def test_random_samples_in_any_order_give_the_full_sorts_order(seed: int) -> Non
         keys = np.concatenate((keys[cut:], keys[:cut]))
         robot_index, metric_id, time_us = robot_index[keys], metric_id[keys], time_us[keys]
     value: NDArray[np.float64] = rng.normal(0.0, 1e6, size=(n,))
-    bucket = (time_us // HOUR_US) * HOUR_US
-    want = np.lexsort((time_us, bucket, metric_id, robot_index))
-    assert np.array_equal(rollup_order(robot_index, metric_id, bucket, time_us), want)
-    assert_identical(
-        hourly_rollup(robot_index, metric_id, time_us, value),
-        sorted_rollup(robot_index, metric_id, time_us, value),
-    )
+    assert_as_the_full_sort(robot_index, metric_id, time_us, value)
 
 
 def test_an_empty_flush_has_no_rollup() -> None:
@@ -126,10 +125,4 @@ def test_a_batch_whose_times_go_back_is_sorted(seed: int) -> None:
     window = time_us[run][:60]
     time_us[run][:60] = window[rng.permutation(60)]
     value: NDArray[np.float64] = rng.normal(0.0, 1e3, size=(time_us.shape[0],))
-    bucket = (time_us // HOUR_US) * HOUR_US
-    want = np.lexsort((time_us, bucket, metric_id, robot_index))
-    assert np.array_equal(rollup_order(robot_index, metric_id, bucket, time_us), want)
-    assert_identical(
-        hourly_rollup(robot_index, metric_id, time_us, value),
-        sorted_rollup(robot_index, metric_id, time_us, value),
-    )
+    assert_as_the_full_sort(robot_index, metric_id, time_us, value)
