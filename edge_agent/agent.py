@@ -60,12 +60,15 @@ class Agent:
         identity: Identity,
         signer: RobotSigner,
         collectors: Mapping[str, Collector],
+        *,
+        boot_offset_us: int = 0,
     ) -> None:
         """`collectors`: each by the name it is configured under (remote config enables and
-        disables them by that name)."""
+        disables them by that name). `boot_offset_us`: a simulated robot's clock against the
+        host's (Origin.boot_offset_us)."""
         self.settings = settings
         self.identity = identity
-        self.origin = Origin(identity.robot_id)
+        self.origin = Origin(identity.robot_id, boot_offset_us=boot_offset_us)
         self.collector_names = tuple(collectors)
         self.collectors = tuple(collectors.values())
         self.declarations = tuple(d for c in self.collectors for d in c.declarations)

@@ -10,12 +10,19 @@ robot holds FILES_PER_ROBOT descriptors. A robot whose socket landed above the l
 connection on every loop and reconnected forever without sending (found by the 1,000-robot
 soak: 644 of 1,000 robots in four processes never delivered a message). Larger fleets run in
 more processes.
+
+Each simulated robot's monotonic clock is offset as if its controller had booted at its own
+moment (within the day before, drawn from its id): robots sharing the host's clock would close
+their windows together and a thousand would publish in the same instant every batch interval,
+a burst no real fleet makes (the 1,000-robot soak's API stalls came in those bursts, every 10 s).
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +40,8 @@ shared-memory index."""
 RESERVED_FILES = 64
 """The process's own: standard streams, the interpreter's and the libraries' files."""
 MAX_ROBOTS_PER_PROCESS = (SELECT_LIMIT - RESERVED_FILES) // FILES_PER_ROBOT
+BOOTS_WITHIN_US = 86_400 * 1_000_000
+"""Simulated controllers booted at moments spread over a day (their clocks' offsets)."""
 
 
 class FleetTooLargeError(ValueError):
@@ -55,9 +64,20 @@ def build_agent(
     kind = KINDS[index % len(KINDS)]
     robot = SimulatedRobot(kind=kind, metrics=metrics, hazard=hazard, seed=index)
     robot_settings = replace_settings(settings, state_dir=state_dir)
+    identity = load_identity(state_dir)
     return Agent(
-        robot_settings, load_identity(state_dir), load_signer(state_dir), {"simulator": robot}
+        robot_settings,
+        identity,
+        load_signer(state_dir),
+        {"simulator": robot},
+        boot_offset_us=boot_offset_us(identity.robot_id),
     )
+
+
+def boot_offset_us(robot_id: uuid.UUID) -> int:
+    """A simulated robot's clock against the host's, drawn from its id: the same on every run,
+    different for robots simulated in different processes."""
+    return random.Random(robot_id.int).randrange(BOOTS_WITHIN_US)  # noqa: S311 - not a secret
 
 
 def run_fleet(
