@@ -23,8 +23,10 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -193,11 +196,18 @@ def _start_fleets(tale: story.Story, robots: list[DemoRobot], options: SoakOptio
         )
 
 
-def _business(tale: story.Story, robots: list[DemoRobot], stop_at: float, done: list[int]) -> None:
-    """Every minute: a policy for ten more robots, and a claim on a robot of the last one."""
+def _business(
+    tale: story.Story,
+    robots: list[DemoRobot],
+    stop_at: float,
+    done: list[int],
+    quit_: threading.Event,
+) -> None:
+    """Every minute: a policy for ten more robots, and a claim on a robot of the last one
+    (until `stop_at`, or at once when `quit_` is set)."""
     adjuster, owner = tale["claims_adjuster"], tale["policyholder"]
     for start in range(0, len(robots), 10):
-        if time.monotonic() > stop_at:
+        if time.monotonic() > stop_at or quit_.is_set():
             return
         began = time.monotonic()
         tale.robots = robots[start : start + 10]
@@ -217,7 +227,8 @@ def _business(tale: story.Story, robots: list[DemoRobot], stop_at: float, done: 
         )
         _retrying(adjuster.get, f"/v1/claims/{claim['id']}/evidence")
         done[1] += 1
-        time.sleep(max(0.0, 60.0 - (time.monotonic() - began)))
+        if quit_.wait(max(0.0, 60.0 - (time.monotonic() - began))):
+            return
 
 
 async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions) -> SoakResult:
@@ -249,24 +260,26 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
         memory = asyncio.create_task(watch_memory(processes, options.memory_interval_s, stop))
         database = asyncio.create_task(watch_database(stack.settings.libpq_url, 1.0, stop))
         signed_in = asyncio.create_task(keep_signed_in())
-        done = [0, 0]
+        done, quit_ = [0, 0], threading.Event()
+        stop_at = time.monotonic() + options.minutes * 60 - 90
         business = asyncio.create_task(
-            asyncio.to_thread(
-                _business, tale, robots, time.monotonic() + options.minutes * 60 - 90, done
+            asyncio.to_thread(_business, tale, robots, stop_at, done, quit_)
+        )
+        try:
+            load = await open_loop(
+                client,
+                paths,
+                rate=options.rate,
+                duration_s=options.minutes * 60,
+                window_s=options.window_s,
+                stop=stop,
+                max_inflight=options.max_inflight,
+                headers=lambda: {"Authorization": f"Bearer {reader.token}"},
             )
-        )
-        load = await open_loop(
-            client,
-            paths,
-            rate=options.rate,
-            duration_s=options.minutes * 60,
-            window_s=options.window_s,
-            stop=stop,
-            max_inflight=options.max_inflight,
-            headers=lambda: {"Authorization": f"Bearer {reader.token}"},
-        )
-        await business
-        stop.set()
+            await business
+        finally:  # interrupted too: the business thread must not hold the loop's shutdown
+            quit_.set()
+            stop.set()
         await signed_in
     return SoakResult(options, load, await memory, await database, Ledger(), done[0], done[1], 0.0)
 
@@ -314,6 +327,10 @@ def soak(options: SoakOptions) -> SoakResult:
     return result
 
 
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--robots", type=int, default=SoakOptions.robots)
@@ -325,6 +342,10 @@ def main() -> None:
     options = SoakOptions(
         robots=args.robots, minutes=args.minutes, fleets=args.fleets, rate=args.rate
     )
+    # Ctrl-C and SIGTERM end the soak through its cleanup (processes stopped, the robots' broker
+    # accounts removed); a shell starting it in the background would have it ignore SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     result = soak(options)
     section = report(result, f"{datetime.now(UTC):%Y-%m-%d}", machine())
     print(section)
