@@ -145,6 +145,14 @@ def offline_robots(session: Session, seen_before: datetime, limit: int) -> list[
     """Enrolled robots offline whose last sign of life is older than ``seen_before`` and whose
     absence no notification has told yet (so the robots told long ago never crowd out a new
     absence)."""
+    return list(session.execute(offline_robots_query(seen_before, limit)))
+
+
+def offline_robots_query(
+    seen_before: datetime, limit: int
+) -> Select[uuid.UUID, uuid.UUID, str, datetime | None]:
+    """offline_robots' statement: whether an absence was told is looked up by the
+    notifications' (event_type, subject_id) index."""
     key = func.concat(
         cast(Robot.id, String),
         "@",
@@ -155,19 +163,17 @@ def offline_robots(session: Session, seen_before: datetime, limit: int) -> list[
         .where(Notification.event_type == "robot_offline", Notification.subject_id == key)
         .exists()
     )
-    return list(
-        session.execute(
-            select(Robot.id, Robot.tenant_id, Robot.serial_number, Robot.last_seen_at)
-            .where(
-                Robot.status.in_(("active", "suspended")),
-                Robot.online.is_(False),
-                Robot.last_seen_at.is_not(None),
-                Robot.last_seen_at < seen_before,
-                ~told_already,
-            )
-            .order_by(Robot.last_seen_at)
-            .limit(limit)
+    return (
+        select(Robot.id, Robot.tenant_id, Robot.serial_number, Robot.last_seen_at)
+        .where(
+            Robot.status.in_(("active", "suspended")),
+            Robot.online.is_(False),
+            Robot.last_seen_at.is_not(None),
+            Robot.last_seen_at < seen_before,
+            ~told_already,
         )
+        .order_by(Robot.last_seen_at)
+        .limit(limit)
     )
 
 

@@ -66,7 +66,11 @@ class WebhookSubscription(Base):
 
 class Notification(Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_tenant_id_created_at", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_tenant_id_created_at", "tenant_id", "created_at"),
+        # the watches' "told already?" lookups (migration 0016)
+        Index("ix_notifications_event_type_subject_id", "event_type", "subject_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, server_default=text("gen_random_uuid()")
