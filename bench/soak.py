@@ -320,6 +320,10 @@ def soak(options: SoakOptions) -> SoakResult:
             child.popen.wait(timeout=600)  # each drains its outbox, then exits
         result = replace(result, ledger=count_ledger(settings, robots), enrolled_s=enrolled_s)
     finally:
+        # A second Ctrl-C or SIGTERM would cut the cleanup short and leave the ingests' broker
+        # sessions in the share group (they would take a share of the next run's messages).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         tale.close()
         stop_stack(stack)
         group.close()

@@ -98,7 +98,7 @@ def test_earned_through_the_last_day_is_the_premium_written(history: History) ->
 @given(history=histories())
 def test_nothing_is_earned_before_the_term_starts(history: History) -> None:
     # A stop on the very first day would put its penalty at the term's start instant (see the
-    # boundary test below); that case is left out here.
+    # boundary test in test_api_earning.py); that case is left out here.
     assume(history.stop is None or history.stop.effective_on > history.term.start)
     term = history.term
     assert earned_through(history.writes, term, term.start - DAY) == 0
