@@ -34,7 +34,9 @@ def invoices(api: ApiHarness, policy: Any) -> list[Invoice]:
 
 def told(api: ApiHarness) -> list[dict[str, Any]]:
     rows = api.session.scalars(
-        select(Notification).where(Notification.event_type == EventType.INVOICE_DUE.value)
+        select(Notification)
+        .where(Notification.event_type == EventType.INVOICE_DUE.value)
+        .order_by(Notification.created_at)
     )
     return [row.payload for row in rows]
 
@@ -58,7 +60,7 @@ def test_an_invoice_falling_due_is_told_once_and_only_while_it_asks_for_money(
     assert first.due_notice_at is None  # overdue: the dunning job's, not this one's
     # The third is told when it comes within the notice days, unless it is paid by then.
     assert billing.tell_due(api.session, now + timedelta(days=30), 7, 100) == 1
-    assert told(api)[-1]["number"] == third.number
+    assert [notice["number"] for notice in told(api)] == [second.number, third.number]
 
 
 def test_paid_invoices_and_policies_not_in_force_are_not_told(api: ApiHarness) -> None:
@@ -84,7 +86,9 @@ def test_the_job_tells_every_tenant_in_batches_and_the_email_reads_the_due_date(
     numbers = sorted(p["number"] for p in told(api))
     assert numbers == sorted(invoices(api, p)[1].number for p in policies)
     notification = api.session.scalars(
-        select(Notification).where(Notification.event_type == EventType.INVOICE_DUE.value)
+        select(Notification)
+        .where(Notification.event_type == EventType.INVOICE_DUE.value)
+        .order_by(Notification.created_at)
     ).first()
     assert notification is not None
     out = Outgoing(
