@@ -11,6 +11,13 @@ the chain). Meanwhile an open-loop load reads the API through the gateway (bench
 and every minute the underwriter quotes, binds and issues a policy for ten more robots and the
 owner files a claim whose evidence the adjuster reads.
 
+The run's figures are the steady state: the API load, the business and the run's minutes begin
+once every robot is online (its agent connected and the ingest recorded its presence). Until
+then the same reads measure the connection storm on their own, reported apart from the verdict:
+on this one machine the storm is mostly the agent processes' own start (a thousand MQTT clients
+and signing keys made on the two cores the cloud also runs on), which a real fleet does on its
+own controllers.
+
 The soak's API processes take writes and reads without the per-principal rate limits (a
 capacity run, not a test of the limits): ROBOCOVER_RATE_LIMIT_READ/WRITE are raised for them.
 
@@ -29,13 +36,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import httpx
 
@@ -43,36 +47,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import machine, write_section
 from bench.soak_check import Ledger, count_ledger, failures, report
-from bench.soak_database import DatabaseTrace, watch_database
+from bench.soak_database import Arrival, DatabaseTrace, wait_online, watch_database
+from bench.soak_fleet import (
+    register_and_enroll,
+    remove_broker_accounts,
+    retrying,
+    start_fleets,
+    stop_fleets,
+)
 from bench.soak_load import LoadReport, MemoryTrace, open_loop, watch_memory
-from cloud_api.broker_accounts import robot_role, robot_username
 from cloud_api.demo import story, underwriting
-from cloud_api.demo.client import ApiError, Person
-from cloud_api.demo.fleet import MODELS, DemoRobot, agent_command
+from cloud_api.demo.fleet import DemoRobot
 from cloud_api.demo.gateway_process import prepare_gateway, start_gateway
 from cloud_api.demo.processes import ProcessGroup
-from cloud_api.demo.stack import Stack, broker_admin, start_services, stop_stack, wait_ready
+from cloud_api.demo.stack import Stack, start_services, stop_stack, wait_ready
 from cloud_api.demo.summary import Board
 from cloud_api.settings import ApiSettings
-from edge_agent.enroll import enroll
 from edge_agent.fleet import MAX_ROBOTS_PER_PROCESS
 from migrations.runner import upgrade
 
 UNLIMITED = "1000000/minute"
-AGENT_CONFIG = """mqtt_url = "{mqtt_url}"
-state_dir = "{state_dir}"
-log_level = "WARNING"
-firmware_version = "soak-1.0"
-
-[sampling]
-read_interval_ms = 1000
-window_ms = 10000
-batch_interval_s = 10
-
-[publisher]
-backoff_min_s = 0.5
-backoff_max_s = 10.0
-"""
+ONLINE_TIMEOUT_S = 300.0
+"""How long the fleet may take to come online before the steady state begins anyway."""
 
 
 @dataclass(frozen=True)
@@ -92,108 +88,13 @@ class SoakResult:
     load: LoadReport
     memory: MemoryTrace
     database: DatabaseTrace
+    arrival: Arrival
+    storm: LoadReport
+    """The reads while the fleet came online (not in the verdict; see the module's doc)."""
     ledger: Ledger
     policies: int
     claims: int
     enrolled_s: float
-
-
-def _retrying(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """A call answered 503 (the database away a moment) made again, as a client would."""
-    for attempt in range(10):
-        try:
-            return call(*args, **kwargs)
-        except ApiError as error:
-            if error.status != 503 or attempt == 9:
-                raise
-            time.sleep(1.0 + attempt)
-    raise AssertionError("unreachable")
-
-
-def _robots(
-    tale: story.Story, options: SoakOptions, fleet_dir: Path, robots: list[DemoRobot]
-) -> None:
-    """Registered by the owner (straight to an API process: a thousand writes in a row would
-    only meet the gateway's per-address limit), enrolled from the robot side, in threads; each
-    robot lands in ``robots`` once registered."""
-    owner = tale["policyholder"]
-    direct = Person(tale.http(tale.stack.api_urls[0]), owner.email, owner.password, owner.role)
-    direct.sign_in()
-    tokens = []
-    for index in range(options.robots):
-        kind, manufacturer, model = MODELS[index % len(MODELS)]
-        fleet = fleet_dir / f"fleet-{index % options.fleets}"
-        robot = DemoRobot(
-            index=index,
-            serial=f"SOAK-{tale.run}-{index:04d}",
-            kind=kind,
-            manufacturer=manufacturer,
-            model=model,
-            hazard=1.0,
-            state_dir=fleet / f"robot-{index:04d}",
-            config=fleet.with_suffix(".toml"),
-        )
-        robot.state_dir.mkdir(parents=True, mode=0o700)
-        answer = _retrying(
-            direct.post,
-            "/v1/robots",
-            {
-                "serial_number": robot.serial,
-                "robot_class": kind,
-                "manufacturer": manufacturer,
-                "model": model,
-            },
-            create=True,
-        )
-        robot.robot_id = answer["robot"]["id"]
-        robots.append(robot)
-        tokens.append(answer["enrollment_token"])
-    with ThreadPoolExecutor(8) as pool:
-        list(
-            pool.map(
-                lambda robot, token: enroll(
-                    cloud_url=tale.stack.api_urls[0], token=token, state_dir=robot.state_dir
-                ),
-                robots,
-                tokens,
-            )
-        )
-
-
-def _remove_broker_accounts(stack: Stack, robots: list[DemoRobot]) -> None:
-    """The soak's robots' broker accounts and roles removed at the end: on a shared broker a
-    thousand more per run slow every later enrollment (the dynamic-security plugin rewrites its
-    whole file on each change)."""
-    ids = [uuid.UUID(robot.robot_id) for robot in robots if robot.robot_id]
-    with broker_admin(stack.settings) as admin:
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
-            admin.delete_clients([robot_username(robot_id) for robot_id in chunk])
-            admin.delete_roles([robot_role(robot_id) for robot_id in chunk])
-
-
-def _start_fleets(tale: story.Story, robots: list[DemoRobot], options: SoakOptions) -> None:
-    """One `robocover-agent simulate` per fleet directory; the simulator's kinds follow the
-    robots' order in it, as registered (MODELS and the simulator's KINDS are the same)."""
-    mqtt_url = str(tale.stack.settings.mqtt_url).rstrip("/")
-    for config in sorted({robot.config for robot in robots}):
-        fleet_dir = config.with_suffix("")
-        config.write_text(AGENT_CONFIG.format(mqtt_url=mqtt_url, state_dir=fleet_dir))
-        tale.stack.group.start(
-            config.stem,
-            [
-                *agent_command(),
-                "--config",
-                str(config),
-                "simulate",
-                "--fleet-dir",
-                str(fleet_dir),
-                "--duration",
-                str(options.minutes * 60),
-            ],
-            tale.stack.agent_env(),
-            role="agent",
-        )
 
 
 def _business(
@@ -211,9 +112,9 @@ def _business(
             return
         began = time.monotonic()
         tale.robots = robots[start : start + 10]
-        _retrying(underwriting.underwrite, tale)
+        retrying(underwriting.underwrite, tale)
         done[0] += 1
-        claim = _retrying(
+        claim = retrying(
             owner.post,
             "/v1/claims",
             {
@@ -225,7 +126,7 @@ def _business(
             },
             create=True,
         )
-        _retrying(adjuster.get, f"/v1/claims/{claim['id']}/evidence")
+        retrying(adjuster.get, f"/v1/claims/{claim['id']}/evidence")
         done[1] += 1
         if quit_.wait(max(0.0, 60.0 - (time.monotonic() - began))):
             return
@@ -260,6 +161,29 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
         memory = asyncio.create_task(watch_memory(processes, options.memory_interval_s, stop))
         database = asyncio.create_task(watch_database(stack.settings.libpq_url, 1.0, stop))
         signed_in = asyncio.create_task(keep_signed_in())
+        online = asyncio.Event()  # the connection storm: the same reads until the fleet is online
+        storm_load = asyncio.create_task(
+            open_loop(
+                client,
+                paths,
+                rate=options.rate,
+                duration_s=ONLINE_TIMEOUT_S,
+                window_s=options.window_s,
+                stop=online,
+                max_inflight=options.max_inflight,
+                headers=lambda: {"Authorization": f"Bearer {reader.token}"},
+            )
+        )
+        try:
+            ids = [r.robot_id for r in robots if r.robot_id]
+            arrival = await wait_online(stack.settings.libpq_url, ids, ONLINE_TIMEOUT_S)
+        finally:
+            online.set()
+        storm = await storm_load
+        print(
+            f"soak: {arrival.online} of {arrival.robots} robots online, all after {arrival.all_s} s",
+            flush=True,
+        )
         done, quit_ = [0, 0], threading.Event()
         stop_at = time.monotonic() + options.minutes * 60 - 90
         business = asyncio.create_task(
@@ -281,7 +205,9 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
             quit_.set()
             stop.set()
         await signed_in
-    return SoakResult(options, load, await memory, await database, Ledger(), done[0], done[1], 0.0)
+    return SoakResult(
+        options, load, await memory, await database, arrival, storm, Ledger(), done[0], done[1], 0.0
+    )
 
 
 def soak(options: SoakOptions) -> SoakResult:
@@ -311,13 +237,12 @@ def soak(options: SoakOptions) -> SoakResult:
         underwriting.rating_plan(tale)
         underwriting.product(tale)
         began = time.monotonic()
-        _robots(tale, options, run_dir / "fleet", robots)
+        register_and_enroll(tale, options.robots, options.fleets, run_dir / "fleet", robots)
         enrolled_s = time.monotonic() - began
         print(f"soak: {len(robots)} robots enrolled in {enrolled_s:.0f} s", flush=True)
-        _start_fleets(tale, robots, options)
+        start_fleets(tale, robots, options.minutes * 60 + ONLINE_TIMEOUT_S + 600)
         result = asyncio.run(_run(tale, robots, options))
-        for child in [c for c in group.children if c.role == "agent"]:
-            child.popen.wait(timeout=600)  # each drains its outbox, then exits
+        stop_fleets(stack)
         result = replace(result, ledger=count_ledger(settings, robots), enrolled_s=enrolled_s)
     finally:
         # A second Ctrl-C or SIGTERM would cut the cleanup short and leave the ingests' broker
@@ -327,7 +252,7 @@ def soak(options: SoakOptions) -> SoakResult:
         tale.close()
         stop_stack(stack)
         group.close()
-        _remove_broker_accounts(stack, robots)
+        remove_broker_accounts(stack, robots)
     return result
 
 

@@ -2,7 +2,10 @@
 second, the client backends running a statement, by what they wait on (``CPU`` when on a core
 or runnable, else PostgreSQL's wait event: ``Lock:relation``, ``IO:DataFileRead``, ...), and
 how long the oldest of those statements has been running. The report names the seconds when a
-statement ran longest and what the others waited on then."""
+statement ran longest and what the others waited on then.
+
+And when the fleet is online: the soak's steady state begins once every robot's agent has
+connected and the ingest has recorded its presence (``robots.online``)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,39 @@ FROM pg_stat_activity
 WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
   AND datname = current_database()
 """
+
+
+ONLINE = "SELECT count(*) FROM robots WHERE id = ANY(%(robots)s::uuid[]) AND online"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How a fleet came online: seconds from the watch's start until half of it and all of it
+    were online (None: not within the watch's time)."""
+
+    robots: int
+    half_s: float | None = None
+    all_s: float | None = None
+    online: int = 0
+    """Robots online when the watch ended."""
+
+
+async def wait_online(
+    url: str, robot_ids: list[str], timeout_s: float, interval_s: float = 1.0
+) -> Arrival:
+    """Poll until every robot of ``robot_ids`` is online or ``timeout_s`` has passed."""
+    began, half_s, online = time.monotonic(), None, 0
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while True:
+            row = await (await conn.execute(ONLINE, {"robots": robot_ids})).fetchone()
+            online, at = (int(row[0]) if row else 0), time.monotonic() - began
+            if half_s is None and 2 * online >= len(robot_ids):
+                half_s = at
+            if online >= len(robot_ids):
+                return Arrival(len(robot_ids), half_s, at, online)
+            if at >= timeout_s:
+                return Arrival(len(robot_ids), half_s, None, online)
+            await asyncio.sleep(interval_s)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,15 @@ class LoadReport:
     def not_sent(self) -> int:
         return sum(w.statuses.get(NOT_SENT, 0) for w in self.windows)
 
+    def overall(self) -> Window:
+        """Every window's answers as one."""
+        merged = Window(self.windows[0].started if self.windows else 0.0)
+        for window in self.windows:
+            merged.latencies_s.extend(window.latencies_s)
+            for status, count in window.statuses.items():
+                merged.statuses[status] += count
+        return merged
+
 
 async def open_loop(
     client: httpx.AsyncClient,

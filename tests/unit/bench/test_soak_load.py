@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from bench.soak_load import NOT_SENT, open_loop
+from bench.soak_load import NOT_SENT, LoadReport, Window, open_loop
 
 RATE = 200.0
 DURATION_S = 0.5
@@ -68,3 +68,15 @@ def test_a_stalled_server_shows_as_requests_not_sent_and_latency_from_when_due()
     assert not_sent == int(RATE * DURATION_S) - 4
     assert slowest >= DURATION_S  # the first request was due at once and held past the run
     assert NOT_SENT < 0
+
+
+def test_the_whole_runs_answers_are_its_windows_put_together() -> None:
+    first, second = Window(0.0, [0.1, 0.2]), Window(60.0, [0.3])
+    first.statuses[200] += 2
+    second.statuses[NOT_SENT] += 4
+    second.statuses[503] += 1
+    merged = LoadReport([first, second]).overall()
+    assert sorted(merged.latencies_s) == [0.1, 0.2, 0.3]
+    assert dict(merged.statuses) == {200: 2, NOT_SENT: 4, 503: 1}
+    assert merged.errors == 5
+    assert LoadReport([]).overall().errors == 0
