@@ -111,7 +111,8 @@ def list_claims(
     query: Annotated[ListQuery, Depends(ListParams(CLAIMS))],
 ) -> Page[ClaimOut]:
     statement = repository.readable(repository.claims(), tenant_scope(principal))
-    return paginate(session, statement, query).map(lambda c: views.claim_out(session, c, principal))
+    page = paginate(session, statement, query)
+    return page.map_page(lambda claims: views.claims_out(session, claims, principal))
 
 
 @claims_router.get("/{claim_id}", responses=problem_responses(404))

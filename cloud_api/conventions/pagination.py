@@ -69,6 +69,11 @@ class Page(BaseModel, Generic[T]):
             limit=self.limit,
         )
 
+    def map_page(self, convert: Callable[[list[T]], list[U]]) -> Page[U]:
+        """The same page with its items converted together (to look up what they refer to
+        in one query for the page, not one per item)."""
+        return Page[U](items=convert(self.items), next_cursor=self.next_cursor, limit=self.limit)
+
 
 def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -95,7 +95,9 @@ def list_subscriptions(
     statement = repository.readable(
         repository.subscriptions(), WebhookSubscription, tenant_scope(principal)
     )
-    return paginate(session, statement, query).map(lambda s: views.subscription_out(session, s))
+    return paginate(session, statement, query).map_page(
+        lambda s: views.subscriptions_out(session, s)
+    )
 
 
 @router.delete(
@@ -125,7 +127,7 @@ def list_deliveries(
     statement = repository.readable(
         repository.deliveries(), NotificationDelivery, tenant_scope(principal)
     )
-    return paginate(session, statement, query).map(lambda d: views.delivery_out(session, d))
+    return paginate(session, statement, query).map_page(lambda d: views.deliveries_out(session, d))
 
 
 @router.post("/deliveries/{delivery_id}/replay", responses=problem_responses(404, 409))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +31,20 @@ def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
     return session.scalar(select(Tenant).where(Tenant.slug == slug))
 
 
-def tenant_slug(session: Session, tenant_id: uuid.UUID) -> str:
-    return str(session.scalars(select(Tenant.slug).where(Tenant.id == tenant_id)).one())
+def tenant_slugs(session: Session, tenant_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The tenants' slugs, in one query for a page of subscriptions."""
+    rows = session.execute(select(Tenant.id, Tenant.slug).where(Tenant.id.in_(tenant_ids)))
+    return {tenant_id: slug for tenant_id, slug in rows}
+
+
+def event_types(session: Session, notification_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The notifications' event types, in one query for a page of deliveries."""
+    rows = session.execute(
+        select(Notification.id, Notification.event_type).where(
+            Notification.id.in_(notification_ids)
+        )
+    )
+    return {notification_id: event_type for notification_id, event_type in rows}
 
 
 def subscriptions() -> Select[tuple[WebhookSubscription]]:

@@ -125,7 +125,7 @@ def list_policies(
     query: Annotated[ListQuery, Depends(ListParams(POLICIES))],
 ) -> Page[PolicyOut]:
     statement = repository.readable(repository.policies(), Policy, tenant_scope(principal))
-    return paginate(session, statement, query).map(lambda p: views.policy_out(session, p))
+    return paginate(session, statement, query).map_page(lambda p: views.policies_out(session, p))
 
 
 @policies_router.get("/{policy_id}", responses=problem_responses(404))

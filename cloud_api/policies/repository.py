@@ -4,7 +4,7 @@ in one place, ``readable``: another tenant's quote or policy is not found."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,12 @@ def tenant_by_slug(session: Session, slug: str) -> Tenant | None:
 
 def tenant_slug(session: Session, tenant_id: uuid.UUID) -> str:
     return str(session.scalars(select(Tenant.slug).where(Tenant.id == tenant_id)).one())
+
+
+def tenant_slugs(session: Session, tenant_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The tenants' slugs, in one query for a page of policies."""
+    rows = session.execute(select(Tenant.id, Tenant.slug).where(Tenant.id.in_(tenant_ids)))
+    return {tenant_id: slug for tenant_id, slug in rows}
 
 
 def robots_of_tenant(
@@ -106,6 +112,19 @@ def policy(
 
 def policies() -> Select[tuple[Policy]]:
     return select(Policy)
+
+
+def latest_versions(
+    session: Session, policy_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, PolicyVersion]:
+    """Each policy's latest version, in one query for a page of policies."""
+    rows = session.scalars(
+        select(PolicyVersion)
+        .where(PolicyVersion.policy_id.in_(policy_ids))
+        .ext(distinct_on(PolicyVersion.policy_id))
+        .order_by(PolicyVersion.policy_id, PolicyVersion.version_no.desc())
+    )
+    return {version.policy_id: version for version in rows}
 
 
 def versions(session: Session, policy_id: uuid.UUID) -> list[PolicyVersion]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -46,25 +47,37 @@ def version_out(version: PolicyVersion) -> PolicyVersionOut:
 
 
 def policy_out(session: Session, policy: Policy) -> PolicyOut:
-    latest = repository.versions(session, policy.id)[-1]
-    return PolicyOut(
-        id=policy.id,
-        number=policy.number,
-        tenant=repository.tenant_slug(session, policy.tenant_id),
-        product_id=policy.product_id,
-        quote_id=policy.quote_id,
-        renewal_of=policy.renewal_of,
-        status=PolicyStatus(policy.status),
-        allowed_transitions=allowed_from(PolicyStatus(policy.status)),
-        jurisdiction=policy.jurisdiction,
-        currency=policy.currency,
-        term_start=policy.term_start,
-        term_end=policy.term_end,
-        version=policy.version,
-        created_at=policy.created_at,
-        installments=InstallmentPlan(policy.installments),
-        current=version_out(latest),
-    )
+    return policies_out(session, [policy])[0]
+
+
+def policies_out(session: Session, policies: Sequence[Policy]) -> list[PolicyOut]:
+    """A page of policies with their current versions and tenants: two queries for the page,
+    not two per policy."""
+    if not policies:
+        return []
+    latest = repository.latest_versions(session, [policy.id for policy in policies])
+    slugs = repository.tenant_slugs(session, {policy.tenant_id for policy in policies})
+    return [
+        PolicyOut(
+            id=policy.id,
+            number=policy.number,
+            tenant=slugs[policy.tenant_id],
+            product_id=policy.product_id,
+            quote_id=policy.quote_id,
+            renewal_of=policy.renewal_of,
+            status=PolicyStatus(policy.status),
+            allowed_transitions=allowed_from(PolicyStatus(policy.status)),
+            jurisdiction=policy.jurisdiction,
+            currency=policy.currency,
+            term_start=policy.term_start,
+            term_end=policy.term_end,
+            version=policy.version,
+            created_at=policy.created_at,
+            installments=InstallmentPlan(policy.installments),
+            current=version_out(latest[policy.id]),
+        )
+        for policy in policies
+    ]
 
 
 def in_force_out(session: Session, policy: Policy, at: datetime) -> InForceOut:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from cloud_api.access.dependencies import current_principal
@@ -26,6 +27,7 @@ from cloud_api.sessions import Transactions, get_session
 from database.models import Tenant
 
 PRINCIPAL_HEADER = "X-Test-Principal"
+T = TypeVar("T")
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for its httpx fork, which this environment does not install.
@@ -81,6 +83,22 @@ class ApiHarness:
             self.session.add(tenant)
             self.session.flush()
         return tenant
+
+    def statements(self, call: Callable[[], T]) -> tuple[T, int]:
+        """What ``call`` returns, and how many statements the database was sent meanwhile
+        (to show a page costs the same queries whatever its size)."""
+        sent = 0
+
+        def count(*_args: object) -> None:
+            nonlocal sent
+            sent += 1
+
+        connection = self.session.connection()
+        event.listen(connection, "before_cursor_execute", count)
+        try:
+            return call(), sent
+        finally:
+            event.remove(connection, "before_cursor_execute", count)
 
     def close(self) -> None:
         for client in self._clients:
