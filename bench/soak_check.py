@@ -162,7 +162,7 @@ def _storm(result: SoakResult) -> str:
     return (
         f"The steady state began once the fleet was online: {arrival.online:,} of"
         f" {arrival.robots:,} robots online, half after {_seconds(arrival.half_s)}, all after"
-        f" {_seconds(arrival.all_s)} from the agents' start. The same reads while they connected"
+        f" {_seconds(arrival.all_s)} (from just after the agents started). The same reads while they connected"
         f" (the connection storm, not in the verdict): {len(storm.latencies_s):,} answered,"
         f" p50 {storm.p(50) * 1000:.0f} ms, p99 {storm.p(99) * 1000:.0f} ms,"
         f" {storm.errors} errors ({storm.statuses.get(NOT_SENT, 0)} not sent)."
@@ -202,7 +202,8 @@ def report(result: SoakResult, run_date: str, machine: str) -> str:
             if i in (0, 1) or i % 5 == 4 or i == len(windows) - 1
         ),
         "",
-        "| process | RSS first MiB | RSS peak MiB | growth over the second half |",
+        "| process | RSS first MiB (as the agents start) | RSS peak MiB |"
+        " growth over the second half |",
         "|---|---:|---:|---:|",
         *(
             f"| {name} | {_mib(memory.first(name))} | {_mib(memory.peak(name))} |"
@@ -210,7 +211,8 @@ def report(result: SoakResult, run_date: str, machine: str) -> str:
             for name in sorted(memory.samples)
         ),
         "",
-        f"The database while it ran (pg_stat_activity each second): at most"
+        "The database while it ran, the connection storm included (pg_stat_activity each"
+        f" second): at most"
         f" {result.database.most_active} statements active at once; its slowest seconds:",
         "",
         *(f"- {second.describe()}" for second in result.database.slowest()),

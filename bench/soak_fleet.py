@@ -111,7 +111,7 @@ def remove_broker_accounts(stack: Stack, robots: list[DemoRobot]) -> None:
 def start_fleets(tale: story.Story, robots: list[DemoRobot], bound_s: float) -> None:
     """One `robocover-agent simulate` per fleet directory; the simulator's kinds follow the
     robots' order in it, as registered (MODELS and the simulator's KINDS are the same). Each
-    runs until told to stop (SIGTERM, after the steady state's minutes; `stop_fleets`), or for
+    runs until told to stop (SIGTERM, after the steady state's minutes; `soak`), or for
     ``bound_s`` at most, in case the soak itself dies."""
     mqtt_url = str(tale.stack.settings.mqtt_url).rstrip("/")
     for config in sorted({robot.config for robot in robots}):
@@ -132,13 +132,3 @@ def start_fleets(tale: story.Story, robots: list[DemoRobot], bound_s: float) -> 
             tale.stack.agent_env(),
             role="agent",
         )
-
-
-def stop_fleets(stack: Stack) -> None:
-    """The agents told to stop (SIGTERM): each drains its robots' outboxes, then exits."""
-    agents = [c for c in stack.group.children if c.role == "agent"]
-    for child in agents:
-        if child.popen.poll() is None:
-            child.popen.terminate()
-    for child in agents:
-        child.popen.wait(timeout=600)
