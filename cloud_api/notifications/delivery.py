@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -98,25 +97,42 @@ def _outgoing(row: Any) -> Outgoing:
     )
 
 
-def _public(url: str) -> str | None:
-    """Why the URL's host may not be called (loopback, private, link-local...), or None."""
-    host = urlsplit(url).hostname or ""
+@dataclass(frozen=True)
+class Pinned:
+    """A webhook's URL with its host resolved once and checked: the request goes to the
+    address checked, the name kept for the Host header and for TLS (SNI and the certificate's
+    name), so a name that answers otherwise when asked again (DNS rebinding) is never asked
+    again."""
+
+    url: str
+    name: str
+    host_header: str
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global
+
+
+def _pin(url: str) -> Pinned | str:
+    """The URL pinned to its host's checked address, or why it may not be called (the host
+    does not resolve, or one of its addresses is loopback, private, link-local...)."""
+    parsed = httpx.URL(url)
+    name = parsed.raw_host.decode("ascii")
     try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
     except OSError as error:
-        return f"the host {host!r} does not resolve: {error}"
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global:
-            return f"the host {host!r} is a non-public address ({ip})"
-    return None
+        return f"the host {name!r} does not resolve: {error}"
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    for ip in addresses:
+        if not _is_public(ip):
+            return f"the host {name!r} is a non-public address ({ip})"
+    if not addresses:
+        return f"the host {name!r} has no address"
+    pinned = parsed.copy_with(host=str(addresses[0]))
+    return Pinned(str(pinned), name, parsed.netloc.decode("ascii"))
 
 
 def send_webhook(client: httpx.Client, out: Outgoing, rules: DeliveryRules) -> Outcome:
-    if not rules.allow_private_targets:
-        refused = _public(out.recipient)
-        if refused is not None:
-            return Outcome(False, error=refused)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "robocover-notifications/1",
@@ -124,8 +140,20 @@ def send_webhook(client: httpx.Client, out: Outgoing, rules: DeliveryRules) -> O
         "Robocover-Event": out.event_type,
         signing.HEADER: signing.signature(out.secret or "", int(time.time()), out.body),
     }
+    url, extensions = out.recipient, {}
+    if not rules.allow_private_targets:
+        pinned = _pin(out.recipient)
+        if isinstance(pinned, str):
+            return Outcome(False, error=pinned)
+        url, extensions = pinned.url, {"sni_hostname": pinned.name}
+        headers["Host"] = pinned.host_header
+        # A connection is to one name's checked address: never kept for another name's request
+        # that happens to be pinned to the same address (its TLS was checked for this name).
+        headers["Connection"] = "close"
     try:  # the status line is the answer: the body is never read (a receiver cannot stall us)
-        with client.stream("POST", out.recipient, content=out.body, headers=headers) as response:
+        with client.stream(
+            "POST", url, content=out.body, headers=headers, extensions=extensions
+        ) as response:
             code = response.status_code
     except httpx.TimeoutException:
         return Outcome(False, error=f"no answer within {rules.timeout_s:g} s")
