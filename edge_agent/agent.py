@@ -77,6 +77,7 @@ class Agent:
         self._misreporting: set[Collector] = set()
         self.final_stats: OutboxStats | None = None
         """The outbox as the agent left it when `run` returned (the outbox is closed then)."""
+        self._closing = threading.Lock()  # `stats` from another thread against the close
         self.outbox = Outbox(
             settings.state_dir / OUTBOX_FILE,
             signer,
@@ -315,5 +316,14 @@ class Agent:
             self.publisher.stop()
             for collector in self.collectors:
                 collector.close()
-            self.final_stats = self.outbox.stats()
-            self.outbox.close()
+            with self._closing:
+                self.final_stats = self.outbox.stats()
+                self.outbox.close()
+
+    def stats(self) -> OutboxStats:
+        """The outbox's figures, from any thread: read from the outbox while it is open, as
+        it was left once `run` closed it (a read racing the close waits for it)."""
+        with self._closing:
+            if self.final_stats is not None:
+                return self.final_stats
+            return self.outbox.stats()

@@ -111,7 +111,7 @@ def run_fleet(
         thread.start()
 
     def progress() -> FleetProgress:
-        stats = [a.final_stats or a.outbox.stats() for a in agents]
+        stats = [a.stats() for a in agents]
         return FleetProgress(
             robots=len(agents),
             online=sum(a.publisher.online.is_set() for a in agents),

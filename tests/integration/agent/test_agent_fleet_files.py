@@ -59,3 +59,38 @@ def test_a_fleet_too_large_for_one_process_is_refused_before_any_robot_starts(
     with pytest.raises(FleetTooLargeError, match=f"at most {MAX_ROBOTS_PER_PROCESS}"):
         run_fleet(settings, dirs, duration_s=1.0)
     assert not any(path.exists() for path in dirs)
+
+
+def test_a_robots_figures_can_be_read_from_another_thread_while_it_stops(
+    tmp_path: Path, mqtt_broker: MosquittoBroker
+) -> None:
+    """What the fleet's progress does while a SIGTERM stops every robot (found by the soak: a
+    read between the robot's last figures and its outbox's close hit a closed database, and
+    `simulate` exited 1 before its other robots had drained)."""
+    identity, _ = enrolled_state(tmp_path, mqtt_broker)
+    settings = fast_settings(tmp_path, mqtt_broker)
+    robot = SimulatedRobot(kind="cobot", metrics=4, seed=3)
+    agent = Agent(settings, identity, load_or_create_signer(tmp_path), {"simulator": robot})
+    stop, reading, failures = threading.Event(), threading.Event(), []
+    figures = []
+
+    def read_all_along() -> None:
+        while not reading.is_set():
+            try:
+                figures.append(agent.stats().next_seq)
+            except Exception as error:
+                failures.append(error)
+
+    runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    reader = threading.Thread(target=read_all_along, daemon=True)
+    runner.start()
+    assert agent.publisher.online.wait(30), "the robot never came online"
+    reader.start()
+    stop.set()
+    runner.join(30)
+    reading.set()
+    reader.join(10)
+    assert failures == []
+    assert figures
+    assert agent.final_stats is not None
+    assert agent.stats() == agent.final_stats  # the outbox is closed: its last figures
