@@ -25,7 +25,7 @@ from bench.soak_load import NOT_SENT
 if TYPE_CHECKING:
     from bench.soak import SoakResult
     from cloud_api.demo.fleet import DemoRobot
-    from cloud_api.settings import ApiSettings
+    from database.settings import CloudSettings
 
 OUTBOX_FILE = "outbox.sqlite3"
 MEMORY_GROWTH_LIMIT = 0.10
@@ -82,7 +82,7 @@ WHERE robot_id = ANY(%(robots)s::uuid[]) GROUP BY robot_id
 """
 
 
-def count_ledger(settings: ApiSettings, robots: Sequence[DemoRobot]) -> Ledger:
+def count_ledger(settings: CloudSettings, robots: Sequence[DemoRobot]) -> Ledger:
     """The robots' outboxes against the database."""
     made = {robot.robot_id: _outbox(robot.state_dir) for robot in robots}
     ids = list(made)
