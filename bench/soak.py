@@ -38,6 +38,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -160,19 +161,17 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
         memory = asyncio.create_task(watch_memory(processes, options.memory_interval_s, stop))
         database = asyncio.create_task(watch_database(stack.settings.libpq_url, 1.0, stop))
         signed_in = asyncio.create_task(keep_signed_in())
-        online = asyncio.Event()  # the connection storm: the same reads until the fleet is online
-        storm_load = asyncio.create_task(
-            open_loop(
-                client,
-                paths,
-                rate=options.rate,
-                duration_s=ONLINE_TIMEOUT_S,
-                window_s=options.window_s,
-                stop=online,
-                max_inflight=options.max_inflight,
-                headers=lambda: {"Authorization": f"Bearer {reader.token}"},
-            )
+        reads = partial(  # the same reads in the connection storm and in the steady state
+            open_loop,
+            client,
+            paths,
+            rate=options.rate,
+            window_s=options.window_s,
+            max_inflight=options.max_inflight,
+            headers=lambda: {"Authorization": f"Bearer {reader.token}"},
         )
+        online = asyncio.Event()  # the connection storm: the same reads until the fleet is online
+        storm_load = asyncio.create_task(reads(duration_s=ONLINE_TIMEOUT_S, stop=online))
         try:
             ids = [r.robot_id for r in robots if r.robot_id]
             arrival = await wait_online(stack.settings.libpq_url, ids, ONLINE_TIMEOUT_S)
@@ -186,16 +185,7 @@ async def _run(tale: story.Story, robots: list[DemoRobot], options: SoakOptions)
             asyncio.to_thread(_business, tale, robots, stop_at, done, quit_)
         )
         try:
-            load = await open_loop(
-                client,
-                paths,
-                rate=options.rate,
-                duration_s=options.minutes * 60,
-                window_s=options.window_s,
-                stop=stop,
-                max_inflight=options.max_inflight,
-                headers=lambda: {"Authorization": f"Bearer {reader.token}"},
-            )
+            load = await reads(duration_s=options.minutes * 60, stop=stop)
             await business
         finally:  # interrupted too: the business thread must not hold the loop's shutdown
             quit_.set()
