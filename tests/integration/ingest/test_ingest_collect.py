@@ -4,6 +4,7 @@ decoding a chunk at a time, and a Receive Maximum that lets several flushes be i
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,18 @@ def test_a_flush_stops_at_its_byte_limit(own_broker: MosquittoBroker) -> None:
     sizes = [len(m.payload) for m in flush]
     assert sum(sizes[:-1]) < 4096 <= sum(sizes)  # one message past the limit, as before
     assert len(flush) < len(payloads)
+
+
+def test_the_connection_to_the_broker_sends_each_packet_at_once(
+    own_broker: MosquittoBroker,
+) -> None:
+    """Nagle's algorithm off: with it on, a robot's commit ack written after the flush's
+    PUBACKs waited for the broker's delayed TCP ACK before leaving."""
+
+    async def run() -> int:
+        async with broker.connect(settings_for(own_broker)) as source:
+            sock = source._client._client.socket()
+            assert isinstance(sock, socket.socket)
+            return int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    assert asyncio.run(run()) == 1
