@@ -49,6 +49,8 @@ from tests.support.ingest_process import IngestProcess, RobotLink, wait_all_acke
 
 # Flushes of up to 1000 batches (2.4 MB of payload, 1.2 M samples): fewer commits per sample.
 INGEST_ENV = {"ROBOCOVER_FLUSH_MAX_MESSAGES": "1000", "ROBOCOVER_FLUSH_MAX_BYTES": "4000000"}
+BATCH_SPAN_US = 60 * 1_000_000
+"""What a batch of 60 samples a second covers."""
 
 
 @dataclass
@@ -86,9 +88,21 @@ def make_fleet(database: str, broker: MosquittoBroker, robots: int) -> list[Robo
     return links
 
 
+def history(robot: SimRobot, batches: int) -> list[bytes]:
+    """A robot's last `batches` signed batches as a robot sends them: 60 samples a second
+    each, every batch the minute after the one before, the last ending now (batches that all
+    covered the same minute would overlap in time, which no robot's consecutive batches do)."""
+    now_us = time.time_ns() // 1000
+    return [
+        robot.telemetry(samples=60, wall_us=now_us - (batches - 1 - k) * BATCH_SPAN_US)
+        for k in range(batches)
+    ]
+
+
 def pregenerate(links: list[RobotLink], batches: int) -> list[tuple[RobotLink, bytes]]:
     """Signed batches made before any clock starts, interleaved across robots."""
-    return [(link, link.robot.telemetry(samples=60)) for _ in range(batches) for link in links]
+    made = [history(link.robot, batches) for link in links]
+    return [(link, made[i][k]) for k in range(batches) for i, link in enumerate(links)]
 
 
 def publish_paced(plan: list[tuple[RobotLink, bytes]], rate: float | None) -> None:
@@ -152,7 +166,8 @@ def flush_count(metrics: str) -> int:
 def copy_payloads(robots: int, batches: int, flush_batches: int) -> list[bytes]:
     """The same rows as the end-to-end run, as binary COPY streams of one flush each."""
     fleet = [SimRobot("bench", uuid.uuid4(), RobotSigner.generate()) for _ in range(robots)]
-    decoded = [decode(r.telemetry(samples=60)).message for _ in range(batches) for r in fleet]
+    made = [history(robot, batches) for robot in fleet]
+    decoded = [decode(made[i][k]).message for k in range(batches) for i in range(robots)]
     payloads = []
     for start in range(0, len(decoded), flush_batches):
         group = [b for b in decoded[start : start + flush_batches] if isinstance(b, TelemetryBatch)]
@@ -207,7 +222,7 @@ def naive_bridge(settings: CloudSettings, broker: MosquittoBroker, batches: int)
 
     signer = RobotSigner.generate()
     robot = SimRobot("bench", register_robot(settings.libpq_url, signer, tenant="bench"), signer)
-    payloads = [robot.telemetry(samples=60) for _ in range(batches)]
+    payloads = history(robot, batches)
     received: list[bytes] = []
     creds = broker.standin_credentials("naive")
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="naive", protocol=mqtt.MQTTv5)
