@@ -31,7 +31,7 @@ from ingest.bridge.judge import ChainContext, Judge, Parsed, conduct
 from ingest.bridge.keys import KeyRing, KeySpan
 from ingest.bridge.presence import judge_statuses
 from ingest.bridge.rollups import HourlyRollup, hourly_rollup
-from ingest.bridge.samples import PlacedBatch, SampleColumns, flatten
+from ingest.bridge.samples import DraftedColumns, PlacedBatch, SampleColumns, placed_columns
 from ingest.bridge.writes import FlushOutcome, FlushPolicy, Inbound, Writes
 
 
@@ -47,11 +47,12 @@ class Flusher:
     async def flush(self, conn: repo.Conn, messages: list[Inbound]) -> FlushOutcome:
         return await self.write(conn, self.prepare(messages))
 
-    def prepare(self, messages: list[Inbound]) -> Prepared:
-        """Decode a flush's messages (decode_step.py): pure CPU, no database, safe to run in
-        another thread while the previous flush is being written. Nothing a message holds
-        raises out of here."""
-        return prepare(messages, self.policy, self._known)
+    def prepare(self, messages: list[Inbound], *, whole: bool = True) -> Prepared:
+        """Decode a flush's messages, or (`whole` false) a chunk of them for
+        `Prepared.joined` (decode_step.py): pure CPU, no database, safe to run in another
+        thread while the previous flush is being written. Nothing a message holds raises out
+        of here."""
+        return prepare(messages, self.policy, self._known, whole=whole)
 
     async def warm(self, conn: repo.Conn) -> None:
         """What the first flush would otherwise pay for: the connection's catalogue caches and
@@ -120,7 +121,7 @@ class Flusher:
         context = await _chain_context(around)
         judge.judge_chains(trusted, context)
         judge_statuses(judge, trusted, context)
-        await self._write(conn, writes)
+        await self._write(conn, writes, prepared.drafted)
         outcome.dead_letters = writes.reasons()
         return outcome
 
@@ -148,10 +149,12 @@ class Flusher:
 
     # ------------------------------------------------------------------ writing
 
-    async def _write(self, conn: repo.Conn, writes: Writes) -> None:
+    async def _write(
+        self, conn: repo.Conn, writes: Writes, drafted: DraftedColumns | None = None
+    ) -> None:
         await self._register_metrics(conn, writes)
         rollup: asyncio.Future[HourlyRollup] | None = None
-        columns = flatten(writes.placed)
+        columns = placed_columns(drafted, writes.placed)
         if writes.placed:
             # The rollups are computed in a thread while PostgreSQL takes the COPY.
             rollup = asyncio.ensure_future(
@@ -238,14 +241,14 @@ COPY_CHUNK_ROWS = 100_000
 
 async def _copy_chunks(columns: SampleColumns) -> AsyncIterator[bytes]:
     """The flush's COPY rows in chunks, each built in a thread while the last one is sent."""
-    uuids, metric_ids = columns.robot_uuids(), columns.metric_id.astype(np.int32)
+    robots = columns.robot_table()
 
     def build(start: int) -> bytes:
         part = slice(start, start + COPY_CHUNK_ROWS)
         return telemetry_copy_rows(
             columns.time_us[part],
-            uuids[part],
-            metric_ids[part],
+            robots[columns.robot_index[part]],
+            columns.metric_id[part].astype(np.int32),
             columns.value[part],
             columns.seq[part],
         )

@@ -67,10 +67,9 @@ class SampleColumns:
     def __len__(self) -> int:
         return int(self.value.shape[0])
 
-    def robot_uuids(self) -> NDArray[np.void]:
-        """(n,) the robot of each sample as 16 raw bytes (dtype V16)."""
-        table = np.frombuffer(b"".join(r.bytes for r in self.robots), dtype="V16")
-        return table[self.robot_index]
+    def robot_table(self) -> NDArray[np.void]:
+        """(robots,) each robot of `robots` as 16 raw bytes (dtype V16)."""
+        return np.frombuffer(b"".join(r.bytes for r in self.robots), dtype="V16")
 
 
 def flatten(placed: list[PlacedBatch]) -> SampleColumns:
@@ -108,4 +107,99 @@ def flatten(placed: list[PlacedBatch]) -> SampleColumns:
         metric_id=np.concatenate(metric_ids),
         value=np.concatenate(values),
         seq=np.concatenate(seqs),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DraftedColumns:
+    """A flush's sample columns made in the decode step, before judging: every telemetry
+    batch that decoded, in the order the writer places them (robot, then seq, then arrival),
+    with its clock trusted (shift 0) and the metric ids known then (0 where one was not).
+    `rows` gives each batch's row range, by its draft (`id(draft)`)."""
+
+    columns: SampleColumns
+    rows: Mapping[int, tuple[int, int]]
+
+
+def draft_columns(batches: list[tuple[TelemetryBatch, SampleDraft]]) -> DraftedColumns:
+    """The columns of `batches`, in order: a few whole-array steps, not a step per batch."""
+    if not batches:
+        return DraftedColumns(SampleColumns(), {})
+    robots: dict[uuid.UUID, int] = {}
+    counts = np.array([batch.quantized.size for batch, _ in batches], dtype=np.int64)
+    ends = np.cumsum(counts)
+    walls = np.array([batch.wall_us for batch, _ in batches], dtype=np.int64)
+    seqs = np.array([batch.seq for batch, _ in batches], dtype=np.int64)
+    owners = np.array(
+        [robots.setdefault(batch.robot_id, len(robots)) for batch, _ in batches], dtype=np.int64
+    )
+    columns = SampleColumns(
+        robots=list(robots),
+        time_us=np.concatenate([draft.offsets_us for _, draft in batches])
+        + np.repeat(walls, counts),
+        robot_index=np.repeat(owners, counts),
+        metric_id=np.concatenate(
+            [
+                np.zeros(batch.quantized.size, np.int64)
+                if draft.metric_ids is None
+                else draft.metric_ids
+                for batch, draft in batches
+            ]
+        ),
+        value=np.concatenate([batch.values.reshape(-1) for batch, _ in batches]),
+        seq=np.repeat(seqs, counts),
+    )
+    rows = {
+        id(draft): (int(end - count), int(end))
+        for (_, draft), count, end in zip(batches, counts, ends, strict=True)
+    }
+    return DraftedColumns(columns, rows)
+
+
+def placed_columns(drafted: DraftedColumns | None, placed: list[PlacedBatch]) -> SampleColumns:
+    """The columns of the placed batches: the drafted ones, with the rows of batches not
+    placed left out, clock shifts added and metric ids set where they were not known then;
+    `flatten(placed)` where a placed batch was not drafted. Either way the same columns."""
+    if drafted is None or not placed:
+        return flatten(placed)
+    spans = [drafted.rows.get(id(item.draft)) for item in placed]
+    if any(span is None for span in spans) or len(set(spans)) < len(spans):
+        return flatten(placed)
+    ranges = [span for span in spans if span is not None]
+    drafts = [item.draft for item in placed if item.draft is not None]
+    whole = drafted.columns
+    if [start for start, _ in ranges] != sorted(start for start, _ in ranges):
+        return flatten(placed)  # not in the drafted order
+    time_us, metric_id = whole.time_us, whole.metric_id
+    for item, draft, (start, end) in zip(placed, drafts, ranges, strict=True):
+        if item.shift_us:
+            time_us = time_us if time_us is not whole.time_us else time_us.copy()
+            time_us[start:end] += item.shift_us
+        if draft.key_ids is None or not np.array_equal(draft.key_ids, item.metric_ids):
+            metric_id = metric_id if metric_id is not whole.metric_id else metric_id.copy()
+            metric_id[start:end] = np.repeat(item.metric_ids, item.batch.quantized.shape[1])
+    columns = SampleColumns(
+        whole.robots, time_us, whole.robot_index, metric_id, whole.value, whole.seq
+    )
+    if sum(end - start for start, end in ranges) == len(whole):
+        return columns
+    keep = np.zeros(len(whole), dtype=bool)
+    for start, end in ranges:
+        keep[start:end] = True
+    return _compacted(columns, keep)
+
+
+def _compacted(columns: SampleColumns, keep: NDArray[np.bool_]) -> SampleColumns:
+    """The kept rows, with the robots list reduced to the robots they name, in order."""
+    robot_index = columns.robot_index[keep]
+    present = np.unique(robot_index)
+    renumber = np.zeros(len(columns.robots), dtype=np.int64)
+    renumber[present] = np.arange(present.shape[0])
+    return SampleColumns(
+        robots=[columns.robots[int(r)] for r in present],
+        time_us=columns.time_us[keep],
+        robot_index=renumber[robot_index],
+        metric_id=columns.metric_id[keep],
+        value=columns.value[keep],
+        seq=columns.seq[keep],
     )

@@ -1,13 +1,22 @@
-"""Sample columns drafted in the decode step are the columns flatten() makes without them."""
+"""Sample columns drafted in the decode step are the columns flatten() makes without them: per
+batch (SampleDraft) and for the whole flush (draft_columns, placed_columns)."""
 
 from __future__ import annotations
 
 import uuid
 
 import numpy as np
+import pytest
 
 from firmware_protocol import RobotSigner, TelemetryBatch, decode
-from ingest.bridge.samples import PlacedBatch, SampleColumns, SampleDraft, flatten
+from ingest.bridge.samples import (
+    PlacedBatch,
+    SampleColumns,
+    SampleDraft,
+    draft_columns,
+    flatten,
+    placed_columns,
+)
 from tests.support.fleet import SimRobot
 
 
@@ -52,3 +61,58 @@ def test_a_draft_made_with_ids_since_changed_or_unknown_is_not_used_for_them() -
     ]
     assert [p.draft.key_ids is None for p in drafted if p.draft] == [True, False, True, False]
     assert_same(flatten(drafted), flatten(plain))
+
+
+def flush_of(count: int) -> tuple[list[TelemetryBatch], dict[str, int]]:
+    """Batches of three robots in the writer's order (robot, then seq)."""
+    made = sorted(batches(count), key=lambda b: (b.robot_id, b.seq))
+    return made, {str(key): 100 + i for i, key in enumerate(made[0].keys)}
+
+
+def placed_when(which: str, index: int, batch: TelemetryBatch, first: TelemetryBatch) -> bool:
+    return {
+        "every batch": True,
+        "some judged away": index % 3 != 1,
+        "a robot wholly judged away": batch.robot_id != first.robot_id,
+        "none": False,
+    }[which]
+
+
+@pytest.mark.parametrize(
+    "which", ["every batch", "some judged away", "a robot wholly judged away", "none"]
+)
+def test_the_placed_rows_of_a_drafted_flush_are_flattens_own(which: str) -> None:
+    """Clock shifts added, ids unknown or stale when drafted set, judged-away rows left out."""
+    made, known = flush_of(9)
+    stale = {key: number + 50 for key, number in known.items()}
+    drafts = [SampleDraft.of(b, known if i % 4 else stale) for i, b in enumerate(made)]
+    drafts[5] = SampleDraft.of(made[5], {})  # an id unknown then
+    drafted = draft_columns(list(zip(made, drafts, strict=True)))
+    chosen = [i for i, b in enumerate(made) if placed_when(which, i, b, made[0])]
+    shifts = {i: (i * 7_000_001 if i % 2 else 0) for i in chosen}
+    placed = [PlacedBatch(made[i], ids_of(made[i], known), shifts[i], drafts[i]) for i in chosen]
+    plain = [PlacedBatch(made[i], ids_of(made[i], known), shifts[i]) for i in chosen]
+    assert_same(placed_columns(drafted, placed), flatten(plain))
+
+
+def test_a_flush_placed_as_drafted_is_written_from_the_drafted_columns_themselves() -> None:
+    made, known = flush_of(6)
+    drafts = [SampleDraft.of(b, known) for b in made]
+    drafted = draft_columns(list(zip(made, drafts, strict=True)))
+    placed = [PlacedBatch(b, ids_of(b, known), 0, d) for b, d in zip(made, drafts, strict=True)]
+    got = placed_columns(drafted, placed)
+    assert got.time_us is drafted.columns.time_us  # nothing copied, nothing flattened
+    assert_same(got, flatten([PlacedBatch(p.batch, p.metric_ids, 0) for p in placed]))
+
+
+def test_batches_placed_out_of_the_drafted_order_or_not_drafted_are_flattened() -> None:
+    made, known = flush_of(6)
+    drafts = [SampleDraft.of(b, known) for b in made]
+    drafted = draft_columns(list(zip(made, drafts, strict=True)))
+    backwards = [PlacedBatch(b, ids_of(b, known), 0, d) for b, d in zip(made, drafts, strict=True)]
+    backwards.reverse()
+    plain = [PlacedBatch(p.batch, p.metric_ids, 0) for p in backwards]
+    assert_same(placed_columns(drafted, backwards), flatten(plain))
+    undrafted = [PlacedBatch(b, ids_of(b, known), 0, SampleDraft.of(b, known)) for b in made]
+    assert_same(placed_columns(drafted, undrafted), flatten(undrafted))
+    assert_same(placed_columns(None, undrafted), flatten(undrafted))
