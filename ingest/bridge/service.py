@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -121,11 +122,18 @@ class Bridge:
         ready: asyncio.Event,
         decoder: Executor,
     ) -> None:
+        decoding = _Decoding(self.flusher, decoder)
         while not self.stop.is_set():
-            decoding = _Decoding(self.flusher, decoder)
-            batch = await source.collect(self.stop, until=ready, on_chunk=decoding.add)
+            batch = await source.collect(
+                self.stop, until=ready, on_chunk=decoding.add, carried=decoding.messages()
+            )
             if batch:
-                await prepared.put(await decoding.result())
+                flush, decoding = await decoding.take(ready)
+                ready.clear()  # answered: the next flush gathers until the writer asks again
+                await prepared.put(flush)
+        if decoding.messages():  # what was carried over when asked to stop
+            flush, _ = await decoding.take(None)
+            await prepared.put(flush)
         await prepared.put(None)  # the writer finishes what is queued, then ends
 
     async def _write_stage(
@@ -265,17 +273,47 @@ class Bridge:
 class _Decoding:
     """One flush's decode step, a chunk at a time in the decoder's one thread, in order."""
 
-    def __init__(self, flusher: Flusher, decoder: Executor) -> None:
+    def __init__(
+        self,
+        flusher: Flusher,
+        decoder: Executor,
+        parts: list[tuple[list[Inbound], asyncio.Future[Prepared]]] | None = None,
+    ) -> None:
         self._flusher = flusher
         self._decoder = decoder
-        self._parts: list[asyncio.Future[Prepared]] = []
+        self._parts = parts or []
 
     def add(self, chunk: list[Inbound]) -> None:
         loop = asyncio.get_running_loop()
-        self._parts.append(loop.run_in_executor(self._decoder, self._flusher.prepare, chunk))
+        decode = functools.partial(self._flusher.prepare, chunk, whole=False)
+        self._parts.append((chunk, loop.run_in_executor(self._decoder, decode)))
 
-    async def result(self) -> Prepared:
-        return Prepared.joined([await part for part in self._parts])
+    def messages(self) -> list[Inbound]:
+        """The messages handed so far, in order."""
+        return [inbound for chunk, _ in self._parts for inbound in chunk]
+
+    async def take(self, ready: asyncio.Event | None) -> tuple[Prepared, _Decoding]:
+        """The flush to write: its chunks decoded by the time the writer is ready for it
+        (`ready` set; None: all of them), and at least the first, joined with the flush's
+        columns drafted; and the chunks still being decoded then, which begin the next
+        flush, unless they are broker.CHUNK_LEAST messages or fewer. While the writer is busy every
+        chunk is decoded: the flush goes whole."""
+        futures = [future for _, future in self._parts]
+        if ready is not None and not ready.is_set() and not all(f.done() for f in futures):
+            writer_ready = asyncio.ensure_future(ready.wait())
+            decoded = asyncio.ensure_future(asyncio.wait(futures))
+            await asyncio.wait({writer_ready, decoded}, return_when=asyncio.FIRST_COMPLETED)
+            writer_ready.cancel()
+            decoded.cancel()
+        undecoded = sum(len(chunk) for chunk, future in self._parts if not future.done())
+        if ready is None or undecoded <= broker.CHUNK_LEAST:
+            await asyncio.wait(futures)  # a last small chunk is not worth a flush's wait
+        else:
+            await futures[0]
+        done = next((i for i, future in enumerate(futures) if not future.done()), len(futures))
+        # Joined outside the decoder's thread: it is busy with the chunks carried over.
+        flush = await asyncio.to_thread(Prepared.joined, [f.result() for f in futures[:done]])
+        return flush, _Decoding(self._flusher, self._decoder, self._parts[done:])
 
 
 def _merge(first: FlushOutcome, second: FlushOutcome) -> FlushOutcome:

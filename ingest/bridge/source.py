@@ -31,7 +31,10 @@ from ingest.settings import IngestSettings
 SUBSCRIBED_KINDS = (TopicKind.TELEMETRY, TopicKind.EVENTS, TopicKind.STATUS)
 MAX_ACK_RANGES = 64
 CHUNK_MESSAGES = 100
-"""Messages handed to decoding at a time while a flush is gathered."""
+"""Messages handed to decoding at a time while a flush is gathered, at most..."""
+CHUNK_LEAST = 20
+"""...and at least, but for the flush's last chunk: a chunk a message cost a thread hand-off
+and a wake-up of the event loop each, and a busy loop gathers messages one at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,27 +117,33 @@ class BrokerSource:
         *,
         until: asyncio.Event | None = None,
         on_chunk: Callable[[list[Inbound]], None] | None = None,
+        carried: list[Inbound] | None = None,
     ) -> list[Inbound]:
         """The next flush: waits for a first message, then gathers more for up to the flush
         interval, within the flush's message and byte limits, taking at once whatever has
         already arrived. With `until`, gathering goes on past the interval until `until` is
         set (the writer is ready for the flush) or the flush is full: a flush is sized by the
         backlog. Empty if `stop` is set first, or if no message comes within `idle_s`.
-        `on_chunk` is handed the messages as they are gathered, in order, at most
-        CHUNK_MESSAGES at a time, and whatever has come before each wait for more, so they
-        are decoded meanwhile."""
+        `on_chunk` is handed the messages as they are gathered, in order, CHUNK_LEAST to
+        CHUNK_MESSAGES at a time as they come and the rest at the end, so they are decoded
+        meanwhile. `carried` begins the flush: messages gathered (and handed)
+        before, whose interval has passed."""
         settings = self._settings
-        first = await self._take(stop, idle_s)
-        if first is None:
-            return []
-        batch = [_inbound(first)]
-        size = len(batch[0].payload)
-        deadline = time.monotonic() + settings.flush_interval_s
-        handed = 0
+        batch = list(carried or ())
+        handed = len(batch)
+        size = sum(len(inbound.payload) for inbound in batch)
+        deadline = time.monotonic()
+        if not batch:
+            first = await self._take(stop, idle_s)
+            if first is None:
+                return []
+            batch = [_inbound(first)]
+            size = len(batch[0].payload)
+            deadline = time.monotonic() + settings.flush_interval_s
         while len(batch) < settings.flush_max_messages and size < settings.flush_max_bytes:
             size = self._drain(batch, size)
-            # All that has come so far, before waiting for more: decoded meanwhile.
-            handed = _hand(batch, handed, on_chunk)
+            # What has come so far, before waiting for more: decoded meanwhile.
+            handed = _hand(batch, handed, on_chunk, CHUNK_LEAST)
             if len(batch) >= settings.flush_max_messages or size >= settings.flush_max_bytes:
                 break
             remaining = deadline - time.monotonic()
@@ -174,13 +183,16 @@ class BrokerSource:
 
 
 def _hand(
-    batch: list[Inbound], handed: int, on_chunk: Callable[[list[Inbound]], None] | None
+    batch: list[Inbound],
+    handed: int,
+    on_chunk: Callable[[list[Inbound]], None] | None,
+    least: int = 1,
 ) -> int:
-    """Hand the batch's messages from `handed` on to `on_chunk`, CHUNK_MESSAGES at most at a
-    time; how many are handed after."""
+    """Hand the batch's messages from `handed` on to `on_chunk`, CHUNK_MESSAGES at most and
+    `least` at least at a time; how many are handed after."""
     if on_chunk is None:
         return len(batch)
-    while handed < len(batch):
+    while len(batch) - handed >= least:
         chunk = batch[handed : handed + CHUNK_MESSAGES]
         on_chunk(chunk)
         handed += len(chunk)

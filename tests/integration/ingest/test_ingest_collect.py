@@ -13,6 +13,7 @@ import pytest
 
 from firmware_protocol import RobotSigner, TopicKind
 from ingest.bridge import source as broker
+from ingest.bridge.source import CHUNK_LEAST, CHUNK_MESSAGES
 from ingest.bridge.writes import Inbound
 from ingest.settings import IngestSettings
 from tests.support.broker import MosquittoBroker
@@ -101,10 +102,41 @@ def test_a_flush_waiting_for_the_writer_fills_from_the_backlog_in_chunks(
     flushes, chunked, rest = asyncio.run(run())
     assert [len(flush) for flush in flushes] == [FLUSH] * 3
     for flush, chunks in zip(flushes, chunked, strict=True):
-        assert all(0 < len(chunk) <= 100 for chunk in chunks)
+        assert all(CHUNK_LEAST <= len(chunk) <= CHUNK_MESSAGES for chunk in chunks[:-1])
+        assert 0 < len(chunks[-1]) <= CHUNK_MESSAGES
         assert [m for chunk in chunks for m in chunk] == flush
     payloads = [m.payload for flush in [*flushes, rest] for m in flush]
     assert len(payloads) == len(set(payloads)) == total
+
+
+def test_a_flush_carried_over_begins_the_next_without_waiting_for_a_message(
+    own_broker: MosquittoBroker,
+) -> None:
+    """Messages still being decoded when the writer took the last flush begin the next: their
+    interval has passed, so a writer that is ready takes them at once, with whatever else has
+    come (here nothing: waiting for a first message would hang)."""
+    settings = settings_for(own_broker)
+
+    async def run() -> tuple[list[Inbound], list[Inbound], list[list[Inbound]]]:
+        stop, writer_ready = asyncio.Event(), asyncio.Event()
+        writer_ready.set()
+        async with broker.connect(settings) as source:
+            link, _ = await asyncio.to_thread(publish, own_broker, 3)
+            first: list[Inbound] = []
+            while len(first) < 3:
+                first += await asyncio.wait_for(source.collect(stop, until=writer_ready), BOUND_S)
+            chunks: list[list[Inbound]] = []
+            carried = await asyncio.wait_for(
+                source.collect(stop, until=writer_ready, on_chunk=chunks.append, carried=first[1:]),
+                BOUND_S,
+            )
+            source.acknowledge(first)
+        await asyncio.to_thread(link.close)
+        return first, carried, chunks
+
+    first, carried, chunks = asyncio.run(run())
+    assert carried == first[1:]
+    assert chunks == []  # handed before, with the flush they came in
 
 
 def test_a_flush_stops_at_its_byte_limit(own_broker: MosquittoBroker) -> None:

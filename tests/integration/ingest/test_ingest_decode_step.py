@@ -4,12 +4,16 @@ robot lock; the writer reuses a check only when made with the key it finds in fo
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
 from firmware_protocol import RobotSigner, TopicKind
 from ingest.bridge.flush import Flusher, FlushOutcome, Inbound, Prepared
+from ingest.bridge.service import _Decoding
+from ingest.bridge.source import CHUNK_LEAST
 from tests.integration.ingest.test_ingest_flush import POLICY, query
 from tests.support.fleet import SimRobot
 
@@ -87,3 +91,59 @@ def test_flushes_decoded_in_chunks_join_in_order(database: str, robot: SimRobot)
     outcome = write(database, flusher, joined)
     assert (outcome.accepted, outcome.samples) == (7, 7 * 5 * 20)
     assert sum(outcome.dead_letters.values()) == 1
+
+
+def test_a_ready_writer_takes_the_chunks_decoded_and_the_rest_begin_the_next_flush(
+    robot: SimRobot,
+) -> None:
+    flusher, decoder, gate = Flusher(POLICY), ThreadPoolExecutor(1), threading.Event()
+    topic = robot.topic(TopicKind.TELEMETRY)
+    first = inbound(*[(topic, robot.telemetry()) for _ in range(3)])
+    second = inbound(*[(topic, robot.telemetry(samples=2)) for _ in range(CHUNK_LEAST + 1)])
+    last = inbound((topic, robot.telemetry(samples=2)))
+
+    async def run() -> None:
+        ready, busy = asyncio.Event(), asyncio.Event()
+        ready.set()
+        decoding = _Decoding(flusher, decoder)
+        decoding.add(first)
+        await asyncio.wrap_future(decoder.submit(lambda: None))  # the first chunk is decoded
+        blocked = decoder.submit(gate.wait)  # the decoder is busy...
+        decoding.add(second)  # ...so the second waits
+        flush, rest = await decoding.take(ready)
+        assert flush.messages == first
+        assert rest.messages() == second
+        assert flush.drafted is not None
+        assert len(flush.drafted.columns) == 3 * 20 * 60
+        gate.set()
+        await asyncio.wrap_future(blocked)
+        flush, rest = await rest.take(None)  # stopping: whatever is carried, whole
+        assert flush.messages == second
+        assert rest.messages() == []
+        # While the writer is busy, a flush waits for all its chunks.
+        decoding = _Decoding(flusher, decoder)
+        decoding.add(first)
+        decoding.add(second)
+        flush, rest = await decoding.take(busy)
+        assert flush.messages == first + second
+        assert rest.messages() == []
+        # A last small chunk still being decoded is waited for, not carried over.
+        decoding = _Decoding(flusher, decoder)
+        decoding.add(first)
+        await asyncio.wrap_future(decoder.submit(lambda: None))
+        gate.clear()
+        blocked = decoder.submit(gate.wait)
+        decoding.add(last)
+        taking = asyncio.ensure_future(decoding.take(ready))
+        await asyncio.sleep(0.05)
+        assert not taking.done()  # waiting for the last chunk
+        gate.set()
+        flush, rest = await taking
+        assert flush.messages == first + last
+        assert rest.messages() == []
+
+    try:
+        asyncio.run(run())
+    finally:
+        gate.set()
+        decoder.shutdown()
