@@ -20,7 +20,7 @@ from loguru import logger
 from firmware_protocol import Form, ProtocolError, TelemetryBatch, Topic, decode
 from ingest.bridge.judge import Parsed
 from ingest.bridge.keys import KeyRing, verifies
-from ingest.bridge.samples import DraftedColumns, SampleDraft, draft_columns
+from ingest.bridge.samples import DraftedColumns, SampleDraft, draft_columns, joined_drafts
 from ingest.bridge.writes import FlushPolicy, Inbound
 
 
@@ -46,14 +46,15 @@ class Prepared:
 
     @classmethod
     def joined(cls, parts: list[Prepared]) -> Prepared:
-        """The parts of one flush, decoded chunk by chunk, as one, in order, with the flush's
-        sample columns drafted."""
+        """The parts of one flush, decoded chunk by chunk, as one, in order."""
         whole = cls([])
         for part in parts:
             whole.messages += part.messages
             whole.parsed += part.parsed
             whole.rejected += part.rejected
-        whole.drafted = _drafted(whole.parsed)
+        drafts = [part.drafted for part in parts]
+        if all(draft is not None for draft in drafts):
+            whole.drafted = joined_drafts([draft for draft in drafts if draft is not None])
         return whole
 
 
@@ -67,11 +68,8 @@ class Known:
     metric_ids: Mapping[str, int] = field(default_factory=dict)
 
 
-def prepare(
-    messages: list[Inbound], policy: FlushPolicy, known: Known, *, whole: bool = True
-) -> Prepared:
-    """Decode a flush's messages, or (`whole` false) a chunk of them, left for `joined` to
-    draft the flush's columns."""
+def prepare(messages: list[Inbound], policy: FlushPolicy, known: Known) -> Prepared:
+    """Decode a flush's messages (or a chunk of them), and draft their sample columns."""
     prepared = Prepared(messages)
     now_us = max((m.received_us for m in messages), default=0)
     for inbound in messages:
@@ -95,33 +93,24 @@ def prepare(
         except Exception as exc:  # only work saved: the writer does it again
             logger.opt(exception=exc).warning("the decode step's checks failed: {}", exc)
         prepared.parsed.append(item)
-    if whole:
-        prepared.drafted = _drafted(prepared.parsed)
+    prepared.drafted = _drafted(prepared.parsed)
     return prepared
 
 
 def _drafted(parsed: list[Parsed]) -> DraftedColumns | None:
-    """The columns of the flush's drafted batches, in the order the writer places batches
-    (by robot and seq, in order of arrival within that): then the placed batches' rows are
-    the drafted rows, less those of batches judged away. None if drafting failed (the writer
+    """The columns of the drafted batches, in the order they came: the placed batches' rows
+    are these, less those of batches judged away. None if drafting failed (the writer
     flattens the placed batches instead)."""
     batches = [
-        (item, item.decoded.message, item.draft)
+        (item.decoded.message, item.draft)
         for item in parsed
         if isinstance(item.decoded.message, TelemetryBatch) and item.draft is not None
     ]
-    batches.sort(key=lambda b: (b[0].topic.robot_id, _seq(b[0])))
     try:
-        return draft_columns([(batch, draft) for _, batch, draft in batches])
+        return draft_columns(batches)
     except Exception as exc:  # only work saved: the writer does it again
         logger.opt(exception=exc).warning("drafting a flush's columns failed: {}", exc)
         return None
-
-
-def _seq(item: Parsed) -> int:
-    """The seq the writer orders a robot's batches by (judge.py's)."""
-    link = item.decoded.link
-    return link.seq if link is not None else -1
 
 
 def _ahead(item: Parsed, policy: FlushPolicy, known: Known, now_us: int) -> Parsed:

@@ -47,12 +47,11 @@ class Flusher:
     async def flush(self, conn: repo.Conn, messages: list[Inbound]) -> FlushOutcome:
         return await self.write(conn, self.prepare(messages))
 
-    def prepare(self, messages: list[Inbound], *, whole: bool = True) -> Prepared:
-        """Decode a flush's messages, or (`whole` false) a chunk of them for
-        `Prepared.joined` (decode_step.py): pure CPU, no database, safe to run in another
-        thread while the previous flush is being written. Nothing a message holds raises out
-        of here."""
-        return prepare(messages, self.policy, self._known, whole=whole)
+    def prepare(self, messages: list[Inbound]) -> Prepared:
+        """Decode a flush's messages, or a chunk of them for `Prepared.joined`
+        (decode_step.py): pure CPU, no database, safe to run in another thread while the
+        previous flush is being written. Nothing a message holds raises out of here."""
+        return prepare(messages, self.policy, self._known)
 
     async def warm(self, conn: repo.Conn) -> None:
         """What the first flush would otherwise pay for: the connection's catalogue caches and

@@ -113,9 +113,9 @@ def flatten(placed: list[PlacedBatch]) -> SampleColumns:
 @dataclass(frozen=True, slots=True)
 class DraftedColumns:
     """A flush's sample columns made in the decode step, before judging: every telemetry
-    batch that decoded, in the order the writer places them (robot, then seq, then arrival),
-    with its clock trusted (shift 0) and the metric ids known then (0 where one was not).
-    `rows` gives each batch's row range, by its draft (`id(draft)`)."""
+    batch that decoded, in the order they came, with its clock trusted (shift 0) and the
+    metric ids known then (0 where one was not). `rows` gives each batch's row range, by its
+    draft (`id(draft)`)."""
 
     columns: SampleColumns
     rows: Mapping[int, tuple[int, int]]
@@ -156,10 +156,45 @@ def draft_columns(batches: list[tuple[TelemetryBatch, SampleDraft]]) -> DraftedC
     return DraftedColumns(columns, rows)
 
 
+def joined_drafts(parts: list[DraftedColumns]) -> DraftedColumns:
+    """Drafts of consecutive chunks as one: a few whole-array steps per chunk."""
+    robots: dict[uuid.UUID, int] = {}
+    pieces: list[SampleColumns] = []
+    rows: dict[int, tuple[int, int]] = {}
+    start = 0
+    for part in parts:
+        own = part.columns
+        numbers = np.array([robots.setdefault(r, len(robots)) for r in own.robots], np.int64)
+        pieces.append(
+            SampleColumns(
+                own.robots,
+                own.time_us,
+                numbers[own.robot_index] if len(own) else own.robot_index,
+                own.metric_id,
+                own.value,
+                own.seq,
+            )
+        )
+        rows.update({key: (a + start, b + start) for key, (a, b) in part.rows.items()})
+        start += len(own)
+    if not pieces:
+        return DraftedColumns(SampleColumns(), {})
+    columns = SampleColumns(
+        robots=list(robots),
+        time_us=np.concatenate([p.time_us for p in pieces]),
+        robot_index=np.concatenate([p.robot_index for p in pieces]),
+        metric_id=np.concatenate([p.metric_id for p in pieces]),
+        value=np.concatenate([p.value for p in pieces]),
+        seq=np.concatenate([p.seq for p in pieces]),
+    )
+    return DraftedColumns(columns, rows)
+
+
 def placed_columns(drafted: DraftedColumns | None, placed: list[PlacedBatch]) -> SampleColumns:
     """The columns of the placed batches: the drafted ones, with the rows of batches not
-    placed left out, clock shifts added and metric ids set where they were not known then;
-    `flatten(placed)` where a placed batch was not drafted. Either way the same columns."""
+    placed left out, clock shifts added and metric ids set where they were not known then,
+    in the drafted order; `flatten(placed)`, in the placed order, where a placed batch was not
+    drafted. Either way the same rows."""
     if drafted is None or not placed:
         return flatten(placed)
     spans = [drafted.rows.get(id(item.draft)) for item in placed]
@@ -168,8 +203,6 @@ def placed_columns(drafted: DraftedColumns | None, placed: list[PlacedBatch]) ->
     ranges = [span for span in spans if span is not None]
     drafts = [item.draft for item in placed if item.draft is not None]
     whole = drafted.columns
-    if [start for start, _ in ranges] != sorted(start for start, _ in ranges):
-        return flatten(placed)  # not in the drafted order
     time_us, metric_id = whole.time_us, whole.metric_id
     for item, draft, (start, end) in zip(placed, drafts, ranges, strict=True):
         if item.shift_us:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -285,8 +284,9 @@ class _Decoding:
 
     def add(self, chunk: list[Inbound]) -> None:
         loop = asyncio.get_running_loop()
-        decode = functools.partial(self._flusher.prepare, chunk, whole=False)
-        self._parts.append((chunk, loop.run_in_executor(self._decoder, decode)))
+        self._parts.append(
+            (chunk, loop.run_in_executor(self._decoder, self._flusher.prepare, chunk))
+        )
 
     def messages(self) -> list[Inbound]:
         """The messages handed so far, in order."""

@@ -15,6 +15,7 @@ from ingest.bridge.samples import (
     SampleDraft,
     draft_columns,
     flatten,
+    joined_drafts,
     placed_columns,
 )
 from tests.support.fleet import SimRobot
@@ -105,14 +106,24 @@ def test_a_flush_placed_as_drafted_is_written_from_the_drafted_columns_themselve
     assert_same(got, flatten([PlacedBatch(p.batch, p.metric_ids, 0) for p in placed]))
 
 
-def test_batches_placed_out_of_the_drafted_order_or_not_drafted_are_flattened() -> None:
+def test_placed_batches_come_in_the_drafted_order_and_undrafted_ones_flattened() -> None:
     made, known = flush_of(6)
     drafts = [SampleDraft.of(b, known) for b in made]
     drafted = draft_columns(list(zip(made, drafts, strict=True)))
-    backwards = [PlacedBatch(b, ids_of(b, known), 0, d) for b, d in zip(made, drafts, strict=True)]
-    backwards.reverse()
-    plain = [PlacedBatch(p.batch, p.metric_ids, 0) for p in backwards]
-    assert_same(placed_columns(drafted, backwards), flatten(plain))
+    placed = [PlacedBatch(b, ids_of(b, known), 0, d) for b, d in zip(made, drafts, strict=True)]
+    plain = [PlacedBatch(p.batch, p.metric_ids, 0) for p in placed]
+    assert_same(placed_columns(drafted, placed[::-1]), flatten(plain))
     undrafted = [PlacedBatch(b, ids_of(b, known), 0, SampleDraft.of(b, known)) for b in made]
-    assert_same(placed_columns(drafted, undrafted), flatten(undrafted))
+    assert_same(placed_columns(drafted, undrafted[::-1]), flatten(undrafted[::-1]))
     assert_same(placed_columns(None, undrafted), flatten(undrafted))
+
+
+def test_drafts_of_chunks_joined_are_the_draft_of_the_whole() -> None:
+    made, known = flush_of(9)
+    drafts = [SampleDraft.of(b, known) for b in made]
+    pairs = list(zip(made, drafts, strict=True))
+    whole = draft_columns(pairs)
+    joined = joined_drafts([draft_columns(pairs[:4]), draft_columns([]), draft_columns(pairs[4:])])
+    assert joined.rows == whole.rows
+    assert_same(joined.columns, whole.columns)
+    assert len(joined_drafts([]).columns) == 0
