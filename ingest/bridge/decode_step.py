@@ -54,7 +54,10 @@ class Prepared:
             whole.rejected += part.rejected
         drafts = [part.drafted for part in parts]
         if all(draft is not None for draft in drafts):
-            whole.drafted = joined_drafts([draft for draft in drafts if draft is not None])
+            try:
+                whole.drafted = joined_drafts([draft for draft in drafts if draft is not None])
+            except Exception as exc:  # only work saved: the writer flattens instead
+                logger.opt(exception=exc).warning("joining a flush's drafts failed: {}", exc)
         return whole
 
 

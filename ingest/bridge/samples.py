@@ -115,10 +115,11 @@ class DraftedColumns:
     """A flush's sample columns made in the decode step, before judging: every telemetry
     batch that decoded, in the order they came, with its clock trusted (shift 0) and the
     metric ids known then (0 where one was not). `rows` gives each batch's row range, by its
-    draft (`id(draft)`)."""
+    draft (`id(draft)`, the draft kept beside it: an id is only compared while its object
+    lives)."""
 
     columns: SampleColumns
-    rows: Mapping[int, tuple[int, int]]
+    rows: Mapping[int, tuple[SampleDraft, int, int]]
 
 
 def draft_columns(batches: list[tuple[TelemetryBatch, SampleDraft]]) -> DraftedColumns:
@@ -149,18 +150,24 @@ def draft_columns(batches: list[tuple[TelemetryBatch, SampleDraft]]) -> DraftedC
         value=np.concatenate([batch.values.reshape(-1) for batch, _ in batches]),
         seq=np.repeat(seqs, counts),
     )
+    if any(len(column) != int(ends[-1]) for column in _arrays(columns)):
+        raise ValueError("a drafted column does not hold every sample")
     rows = {
-        id(draft): (int(end - count), int(end))
+        id(draft): (draft, int(end - count), int(end))
         for (_, draft), count, end in zip(batches, counts, ends, strict=True)
     }
     return DraftedColumns(columns, rows)
+
+
+def _arrays(columns: SampleColumns) -> list[NDArray[np.generic]]:
+    return [columns.time_us, columns.robot_index, columns.metric_id, columns.value, columns.seq]
 
 
 def joined_drafts(parts: list[DraftedColumns]) -> DraftedColumns:
     """Drafts of consecutive chunks as one: a few whole-array steps per chunk."""
     robots: dict[uuid.UUID, int] = {}
     pieces: list[SampleColumns] = []
-    rows: dict[int, tuple[int, int]] = {}
+    rows: dict[int, tuple[SampleDraft, int, int]] = {}
     start = 0
     for part in parts:
         own = part.columns
@@ -175,7 +182,7 @@ def joined_drafts(parts: list[DraftedColumns]) -> DraftedColumns:
                 own.seq,
             )
         )
-        rows.update({key: (a + start, b + start) for key, (a, b) in part.rows.items()})
+        rows.update({key: (d, a + start, b + start) for key, (d, a, b) in part.rows.items()})
         start += len(own)
     if not pieces:
         return DraftedColumns(SampleColumns(), {})
@@ -197,11 +204,16 @@ def placed_columns(drafted: DraftedColumns | None, placed: list[PlacedBatch]) ->
     drafted. Either way the same rows."""
     if drafted is None or not placed:
         return flatten(placed)
-    spans = [drafted.rows.get(id(item.draft)) for item in placed]
-    if any(span is None for span in spans) or len(set(spans)) < len(spans):
+    drafts: list[SampleDraft] = []
+    ranges: list[tuple[int, int]] = []
+    for item in placed:
+        entry = drafted.rows.get(id(item.draft))
+        if entry is None or entry[0] is not item.draft:
+            return flatten(placed)
+        drafts.append(entry[0])
+        ranges.append((entry[1], entry[2]))
+    if len(set(ranges)) < len(ranges):
         return flatten(placed)
-    ranges = [span for span in spans if span is not None]
-    drafts = [item.draft for item in placed if item.draft is not None]
     whole = drafted.columns
     time_us, metric_id = whole.time_us, whole.metric_id
     for item, draft, (start, end) in zip(placed, drafts, ranges, strict=True):
@@ -223,9 +235,10 @@ def placed_columns(drafted: DraftedColumns | None, placed: list[PlacedBatch]) ->
 
 
 def _compacted(columns: SampleColumns, keep: NDArray[np.bool_]) -> SampleColumns:
-    """The kept rows, with the robots list reduced to the robots they name, in order."""
+    """The kept rows, with the robots list reduced to the robots they name."""
     robot_index = columns.robot_index[keep]
-    present = np.unique(robot_index)
+    present, first = np.unique(robot_index, return_index=True)
+    present = present[np.argsort(first)]  # numbered in order of appearance, as flatten()
     renumber = np.zeros(len(columns.robots), dtype=np.int64)
     renumber[present] = np.arange(present.shape[0])
     return SampleColumns(

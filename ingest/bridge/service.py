@@ -302,12 +302,16 @@ class _Decoding:
         if ready is not None and not ready.is_set() and not all(f.done() for f in futures):
             writer_ready = asyncio.ensure_future(ready.wait())
             decoded = asyncio.ensure_future(asyncio.wait(futures))
-            await asyncio.wait({writer_ready, decoded}, return_when=asyncio.FIRST_COMPLETED)
-            writer_ready.cancel()
-            decoded.cancel()
+            try:
+                await asyncio.wait({writer_ready, decoded}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                writer_ready.cancel()
+                decoded.cancel()
         undecoded = sum(len(chunk) for chunk, future in self._parts if not future.done())
-        if ready is None or undecoded <= broker.CHUNK_LEAST:
-            await asyncio.wait(futures)  # a last small chunk is not worth a flush's wait
+        # Not ready (any more: it took a flush already queued), or a last small chunk left,
+        # not worth a flush's wait: the flush goes whole.
+        if ready is None or not ready.is_set() or undecoded <= broker.CHUNK_LEAST:
+            await asyncio.wait(futures)
         else:
             await futures[0]
         done = next((i for i, future in enumerate(futures) if not future.done()), len(futures))

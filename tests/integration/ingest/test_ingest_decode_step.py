@@ -127,6 +127,23 @@ def test_a_ready_writer_takes_the_chunks_decoded_and_the_rest_begin_the_next_flu
         flush, rest = await decoding.take(busy)
         assert flush.messages == first + second
         assert rest.messages() == []
+        # Woken by a request the writer answered at once from a flush already queued (the
+        # event set and cleared): the writer is busy again, so the flush still goes whole.
+        decoding = _Decoding(flusher, decoder)
+        decoding.add(first)
+        await asyncio.wrap_future(decoder.submit(lambda: None))
+        gate.clear()
+        blocked = decoder.submit(gate.wait)
+        decoding.add(second)
+        taking = asyncio.ensure_future(decoding.take(busy))
+        await asyncio.sleep(0.05)
+        busy.set()
+        busy.clear()
+        await asyncio.sleep(0.05)
+        gate.set()
+        flush, rest = await taking
+        assert flush.messages == first + second
+        assert rest.messages() == []
         # A last small chunk still being decoded is waited for, not carried over.
         decoding = _Decoding(flusher, decoder)
         decoding.add(first)
