@@ -102,21 +102,25 @@ def test_a_ready_writer_takes_the_chunks_decoded_and_the_rest_begin_the_next_flu
     second = inbound(*[(topic, robot.telemetry(samples=2)) for _ in range(CHUNK_LEAST + 1)])
     last = inbound((topic, robot.telemetry(samples=2)))
 
-    async def run() -> None:
-        ready, busy = asyncio.Event(), asyncio.Event()
-        ready.set()
+    async def held_behind_first(chunk: list[Inbound]) -> _Decoding:
+        """A flush of `first`, decoded, then `chunk`, whose decoding waits for the gate."""
         decoding = _Decoding(flusher, decoder)
         decoding.add(first)
         await asyncio.wrap_future(decoder.submit(lambda: None))  # the first chunk is decoded
-        blocked = decoder.submit(gate.wait)  # the decoder is busy...
-        decoding.add(second)  # ...so the second waits
-        flush, rest = await decoding.take(ready)
+        gate.clear()
+        decoder.submit(gate.wait)  # the decoder is busy...
+        decoding.add(chunk)  # ...so this chunk waits
+        return decoding
+
+    async def run() -> None:
+        ready, busy = asyncio.Event(), asyncio.Event()
+        ready.set()
+        flush, rest = await (await held_behind_first(second)).take(ready)
         assert flush.messages == first
         assert rest.messages() == second
         assert flush.drafted is not None
         assert len(flush.drafted.columns) == 3 * 20 * 60
         gate.set()
-        await asyncio.wrap_future(blocked)
         flush, rest = await rest.take(None)  # stopping: whatever is carried, whole
         assert flush.messages == second
         assert rest.messages() == []
@@ -129,13 +133,7 @@ def test_a_ready_writer_takes_the_chunks_decoded_and_the_rest_begin_the_next_flu
         assert rest.messages() == []
         # Woken by a request the writer answered at once from a flush already queued (the
         # event set and cleared): the writer is busy again, so the flush still goes whole.
-        decoding = _Decoding(flusher, decoder)
-        decoding.add(first)
-        await asyncio.wrap_future(decoder.submit(lambda: None))
-        gate.clear()
-        blocked = decoder.submit(gate.wait)
-        decoding.add(second)
-        taking = asyncio.ensure_future(decoding.take(busy))
+        taking = asyncio.ensure_future((await held_behind_first(second)).take(busy))
         await asyncio.sleep(0.05)
         busy.set()
         busy.clear()
@@ -145,13 +143,7 @@ def test_a_ready_writer_takes_the_chunks_decoded_and_the_rest_begin_the_next_flu
         assert flush.messages == first + second
         assert rest.messages() == []
         # A last small chunk still being decoded is waited for, not carried over.
-        decoding = _Decoding(flusher, decoder)
-        decoding.add(first)
-        await asyncio.wrap_future(decoder.submit(lambda: None))
-        gate.clear()
-        blocked = decoder.submit(gate.wait)
-        decoding.add(last)
-        taking = asyncio.ensure_future(decoding.take(ready))
+        taking = asyncio.ensure_future((await held_behind_first(last)).take(ready))
         await asyncio.sleep(0.05)
         assert not taking.done()  # waiting for the last chunk
         gate.set()
